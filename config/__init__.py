@@ -1,0 +1,125 @@
+"""Settings per environment, read from the environment variables the contract names."""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-only-secret-change-me-in-production-0000"
+MIN_SECRET_LENGTH = 32
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class BaseConfig:
+    """Defaults shared by every environment; the embedded mode (SQLite file, in-process tasks)."""
+
+    APP_ENV = "development"
+    TESTING = False
+
+    def __init__(self) -> None:
+        instance = PROJECT_ROOT / "instance"
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or DEFAULT_SECRET
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'volunteer_monitor.db'}"
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(instance / "uploads")
+        self.SMTP_URL = os.environ.get("SMTP_URL") or None
+        self.SMTP_FROM = os.environ.get("SMTP_FROM", "alerts@volunteer-monitor.kz")
+        self.ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL") or None
+        self.ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET") or ""
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
+        self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
+        self.CORS_ORIGINS = _list("CORS_ORIGINS")
+
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+        self.LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
+        self.WRITE_LIMIT_PER_USER = os.environ.get("WRITE_LIMIT_PER_USER", "120 per minute")
+
+        self.JWT_SECRET_KEY = self.SECRET_KEY
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("ACCESS_TOKEN_MINUTES", 15))
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int("REFRESH_TOKEN_DAYS", 30))
+        self.JWT_TOKEN_LOCATION = ["headers"]
+
+        self.PASSWORD_TIME_COST = _int("PASSWORD_TIME_COST", 3)
+        self.PASSWORD_MEMORY_COST_KIB = _int("PASSWORD_MEMORY_COST_KIB", 65536)
+
+        # Flask 3.1 request limits: photos are at most 10 MB; no form needs many parts.
+        self.MAX_CONTENT_LENGTH = 11 * 1024 * 1024
+        self.MAX_FORM_MEMORY_SIZE = 512 * 1024
+        self.MAX_FORM_PARTS = 20
+        self.MAX_PHOTO_BYTES = 10 * 1024 * 1024
+        self.MAX_IMAGE_PIXELS = 50_000_000
+
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.BABEL_DEFAULT_LOCALE = "ru"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "volunteer_api" / "translations")
+        self.JSON_SORT_KEYS = False
+
+        self.API_TITLE = "Volunteer Monitor API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+
+    def validate(self) -> None:
+        """Refuse configurations that must never run."""
+
+
+class DevelopmentConfig(BaseConfig):
+    APP_ENV = "development"
+
+
+class TestingConfig(BaseConfig):
+    APP_ENV = "testing"
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Tests log in hundreds of times; production cost stays in the other configs.
+        self.PASSWORD_TIME_COST = 1
+        self.PASSWORD_MEMORY_COST_KIB = 1024
+
+
+class ProductionConfig(BaseConfig):
+    APP_ENV = "production"
+
+    def validate(self) -> None:
+        secret = os.environ.get("SECRET_KEY", "")
+        if not secret or secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+            raise RuntimeError(
+                f"APP_ENV=production needs SECRET_KEY set to a random value of at least {MIN_SECRET_LENGTH} characters"
+            )
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("APP_ENV=production needs DATABASE_URL")
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def load_config(env: str | None = None) -> BaseConfig:
+    """Build the settings object for APP_ENV (or the given environment) and validate it."""
+    name = (env or os.environ.get("APP_ENV") or "development").lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"Unknown APP_ENV {name!r}; expected one of {sorted(CONFIGS)}")
+    config = CONFIGS[name]()
+    config.validate()
+    return config

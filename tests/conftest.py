@@ -1,0 +1,207 @@
+"""Fixtures: the app on the chosen backend, a clean database per test, users and their tokens.
+
+TEST_BACKEND=sqlite (default): embedded mode — an SQLite file, jobs in a thread of the web process.
+TEST_BACKEND=postgres: a database of its own on the machine's PostgreSQL, a Redis database number of
+its own, and a real `celery worker --beat` process. A missing PostgreSQL or Redis fails the run.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import create_engine, text
+
+from tests.support import wait_for
+
+BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KEPT_TABLES = {"districts", "alembic_version"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "postgres":
+        return
+    skip = pytest.mark.skip(reason="runs in the PostgreSQL + Redis + worker pass (TEST_BACKEND=postgres)")
+    for item in items:
+        if "worker" in item.keywords or "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"vm_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}", returncode=3)
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis database number nobody else's test run holds (a lock key in db 0 claims it)."""
+    if BACKEND == "sqlite":
+        yield None
+        return
+    try:
+        server = redis_lib.Redis.from_url(f"{TEST_REDIS_SERVER}/0")
+        server.ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(f"Redis is not reachable at {TEST_REDIS_SERVER}: {exc}", returncode=3)
+    for number in range(1, 16):
+        lock = f"volunteer-monitor:test-db-lock:{number}"
+        if server.set(lock, os.getpid(), nx=True, ex=3 * 3600):
+            url = f"{TEST_REDIS_SERVER}/{number}"
+            redis_lib.Redis.from_url(url).flushdb()
+            yield url
+            redis_lib.Redis.from_url(url).flushdb()
+            server.delete(lock)
+            return
+    pytest.exit("No free Redis database number (1-15) for this test run", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url, redis_url, tmp_path_factory):
+    """The environment the app and the worker process share."""
+    env = {
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+        "RATELIMIT_ENABLED": "true",
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@pytest.fixture(scope="session")
+def app(service_env):
+    from flask_migrate import upgrade
+
+    saved = {key: os.environ.get(key) for key in service_env}
+    os.environ.update(service_env)
+    os.environ.pop("REDIS_URL", None) if "REDIS_URL" not in service_env else None
+    from volunteer_api import create_app
+
+    application = create_app({"ACCESS_LOG": False, "PERIODIC_INTERVALS": {"jobs.relay_outbox": 1}})
+    with application.app_context():
+        upgrade()
+    yield application
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def start_worker_process(service_env: dict, *, beat: bool = True, concurrency: int = 2, pool: str = "threads",
+                         name: str = "test") -> subprocess.Popen:
+    """A real `celery -A workers worker` process; returns once it answers a ping."""
+    env = {**os.environ, **service_env, "PYTHONUNBUFFERED": "1"}
+    log_dir = PROJECT_ROOT / ".pytest_cache"
+    log_dir.mkdir(exist_ok=True)
+    command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-P", pool, "-c", str(concurrency),
+               "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
+    if beat:
+        command += ["--beat", "-s", str(log_dir / f"beat-{os.getpid()}-{uuid.uuid4().hex[:6]}")]
+    log_file = open(log_dir / f"worker-{os.getpid()}.log", "ab")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    from celery import Celery
+
+    probe = Celery(broker=service_env["REDIS_URL"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the worker exited with {process.returncode}; see {log_file.name}")
+        if probe.control.ping(timeout=0.5):
+            return process
+    process.kill()
+    raise RuntimeError("the worker did not answer a ping within 60 s")
+
+
+def stop_worker_process(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app, service_env):
+    """The real worker process of the PostgreSQL run (None in embedded mode)."""
+    if BACKEND == "sqlite":
+        yield None
+        return
+    process = start_worker_process(service_env)
+    yield process
+    stop_worker_process(process)
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app, celery_worker):
+    """Each test starts with empty tables (the districts stay) and fresh rate limits."""
+    yield
+    from volunteer_api.extensions import db, limiter
+
+    dispatcher = app.extensions["job_dispatcher"]
+    if hasattr(dispatcher, "wait_idle"):
+        dispatcher.wait_idle()
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Wait until the jobs committed so far have run (embedded thread or real worker)."""
+
+    def wait(condition=None, timeout: float = 10.0):
+        dispatcher = app.extensions["job_dispatcher"]
+        if hasattr(dispatcher, "wait_idle"):
+            dispatcher.wait_idle(timeout)
+        if condition is not None:
+            return wait_for(condition, timeout=timeout)
+        return None
+
+    return wait
+
+
+pytest_plugins = ["tests.factories"]

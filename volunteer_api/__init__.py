@@ -1,0 +1,121 @@
+"""Volunteer Monitor: the backend behind the anti-corruption volunteers' phones."""
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import load_config
+
+LANGUAGES = ("ru", "kk", "en")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the application: settings from the environment, then `overrides` (tests)."""
+    from . import jobs, observability, security
+    from .auth.access import init_jwt_handlers
+    from .errors import register_error_handlers
+    from .extensions import api, babel, db, jwt, limiter, migrate
+
+    app = Flask(__name__, static_folder=None)
+    app.config.from_object(load_config())
+    app.config.update(overrides or {})
+    if app.config["APP_ENV"] != "testing":
+        observability.configure_logging()
+    _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_package_dir() / "migrations"), render_as_batch=True)
+    jwt.init_app(app)
+    init_jwt_handlers()
+    babel.init_app(app, locale_selector=select_language)
+    limiter.init_app(app)
+    api.init_app(app)
+    _document_security(api)
+    register_error_handlers(app)
+    observability.init_app(app)
+    security.init_app(app)
+    jobs.init_app(app)
+    _register_blueprints(app, api)
+    _register_commands(app)
+    return app
+
+
+def select_language() -> str:
+    return request.accept_languages.best_match(LANGUAGES) or "ru"
+
+
+def _ensure_sqlite_directory(uri: str) -> None:
+    """The embedded default is a file under instance/: create the folder on first start."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(uri)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _package_dir():
+    return Path(__file__).resolve().parent
+
+
+def _register_blueprints(app: Flask, api) -> None:
+    from .alerts.views import blp as alerts
+    from .audit.views import blp as audit
+    from .auth.views import blp as auth
+    from .districts.views import blp as districts
+    from .inspections.views import blp as inspections
+    from .operations.views import blp as operations
+    from .people.views import blp as people
+    from .savings.views import blp as savings
+    from .sites.views import blp as sites
+
+    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(operations)
+    _import_models()
+
+
+def _import_models() -> None:
+    """Every table must be in the metadata, for Alembic and for `flask db check`."""
+    from . import jobs  # noqa: F401 - the outbox table
+    from .alerts import models as _alerts  # noqa: F401
+    from .audit import models as _audit  # noqa: F401
+    from .auth import models as _auth  # noqa: F401
+    from .districts import models as _districts  # noqa: F401
+    from .inspections import models as _inspections  # noqa: F401
+    from .people import models as _people  # noqa: F401
+    from .savings import models as _savings  # noqa: F401
+    from .sites import models as _sites  # noqa: F401
+
+
+def _document_security(api) -> None:
+    from marshmallow import Schema, fields
+
+    class ProblemSchema(Schema):
+        type = fields.String(required=True)
+        title = fields.String(required=True)
+        status = fields.Integer(required=True)
+        detail = fields.String()
+        errors = fields.Dict(keys=fields.String(), values=fields.Raw())
+
+    if "bearerAuth" not in api.spec.components.security_schemes:
+        api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+        api.spec.components.schema("Problem", schema=ProblemSchema)
+
+
+def _register_commands(app: Flask) -> None:
+    from .cli import create_admin_command
+
+    app.cli.add_command(create_admin_command)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite: enforce foreign keys; WAL and a busy timeout so the embedded job thread can write too."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

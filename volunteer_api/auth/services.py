@@ -1,0 +1,102 @@
+"""Sign-in, token rotation and sign-out."""
+import uuid
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import select, update
+
+from ..audit.services import record_event
+from ..errors import Unauthorized
+from ..extensions import db
+from ..people.models import User
+from ..people.phones import normalize_phone
+from ..timestamps import utcnow
+from .models import AuthSession
+from .passwords import burn_verification_time, hash_password, needs_rehash, verify_password
+
+
+def normalize_login(login: str) -> tuple[str, str] | None:
+    """("email", "a@b.kz") or ("phone", "+77011234567"); None when it can be neither."""
+    login = login.strip()
+    if "@" in login:
+        return "email", login.lower()
+    try:
+        return "phone", normalize_phone(login)
+    except ValueError:
+        return None
+
+
+def find_login_user(login: str) -> User | None:
+    key = normalize_login(login)
+    if key is None:
+        return None
+    column = User.email if key[0] == "email" else User.phone
+    return db.session.scalars(select(User).where(column == key[1])).one_or_none()
+
+
+def login(*, login: str, password: str, address: str | None, user_agent: str | None) -> tuple[User, dict]:
+    """Check the credentials and open a session; the same 401 for an unknown login and a wrong password."""
+    user = find_login_user(login)
+    if user is None:
+        burn_verification_time(password)
+        raise Unauthorized("Wrong login or password.")
+    if not verify_password(user.password_hash, password) or not user.active:
+        raise Unauthorized("Wrong login or password.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session = AuthSession(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        refresh_jti=str(uuid.uuid4()),
+        expires_at=utcnow() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+        address=address,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    db.session.add(session)
+    record_event(action="auth.login", object_type="user", object_id=user.id, actor_id=user.id,
+                 after={"session": session.id})
+    db.session.commit()
+    return user, issue_tokens(user, session)
+
+
+def issue_tokens(user: User, session: AuthSession) -> dict:
+    claims = {"sid": session.id, "role": user.role}
+    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": create_access_token(identity=str(user.id), additional_claims=claims),
+        "refresh_token": create_refresh_token(identity=str(user.id), additional_claims={**claims, "jti": session.refresh_jti}),
+        "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+        "user": user,
+    }
+
+
+def rotate_refresh_token(*, user: User, session: AuthSession, presented_jti: str) -> dict:
+    """Swap a refresh token for a new pair; a replayed old refresh token revokes the whole session."""
+    new_jti = str(uuid.uuid4())
+    # Compare-and-swap, so two concurrent refreshes with one token cannot both succeed.
+    swapped = db.session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session.id, AuthSession.refresh_jti == presented_jti, AuthSession.revoked_at.is_(None))
+        .values(refresh_jti=new_jti)
+    ).rowcount
+    if not swapped:
+        revoke_session(session, reason="refresh_token_reused")
+        db.session.commit()
+        raise Unauthorized()
+    db.session.commit()
+    db.session.refresh(session)
+    return issue_tokens(user, session)
+
+
+def revoke_session(session: AuthSession, *, reason: str = "logout") -> None:
+    """End a session: its access and refresh tokens stop working at once."""
+    if session.revoked_at is None:
+        session.revoked_at = utcnow()
+        record_event(action="auth.session_revoked", object_type="user", object_id=session.user_id,
+                     after={"session": session.id, "reason": reason})
+
+
+def logout(session: AuthSession) -> None:
+    revoke_session(session)
+    db.session.commit()

@@ -1,0 +1,57 @@
+"""The Flask extensions, created unbound and initialised by the application factory."""
+from flask import request
+from flask_babel import Babel
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, Enum, Integer, MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# A naming convention from the first migration on, so Alembic can drop constraints on SQLite too.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, with its error handler replaced by ours (RFC 9457, see errors.py)."""
+
+    # A "default" response would make every status conform; we document the real ones.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_error_handlers(self):
+        """Leave error handling to volunteer_api.errors, registered by the factory."""
+
+
+api = ProblemApi()
+
+
+def client_address() -> str:
+    """The caller's address as the WSGI server saw it (behind a proxy, configure ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+# Big integer ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def choice(*values: str, name: str) -> Enum:
+    """A non-native enum (a VARCHAR with a CHECK): new values need no ALTER TYPE."""
+    return Enum(*values, name=name, native_enum=False, create_constraint=True, length=max(map(len, values)))

@@ -1,0 +1,73 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import BigId, choice, db
+from ..timestamps import UTCDateTime, utcnow
+
+SEVERITIES = ("none", "low", "medium", "high", "critical")
+INSPECTION_STATUSES = ("submitted", "confirmed", "dismissed")
+
+
+class Inspection(db.Model):
+    """A volunteer's geotagged inspection of a site, filed from the phone."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_uuid: Mapped[str] = mapped_column(String(36))
+    # SHA-256 of the canonical request body: a retry must match it, another body is a 409.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    volunteer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    site_id: Mapped[int] = mapped_column(BigId, ForeignKey("sites.id"))
+    district: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float] = mapped_column(Float)
+    mock_location: Mapped[bool] = mapped_column(Boolean, default=False)
+    checklist: Mapped[dict] = mapped_column(JSON)
+    severity: Mapped[str] = mapped_column(choice(*SEVERITIES, name="inspection_severity"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    distance_m: Mapped[float] = mapped_column(Float)
+    on_site: Mapped[bool] = mapped_column(Boolean)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    flag_reasons: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(choice(*INSPECTION_STATUSES, name="inspection_status"), default="submitted")
+    reviewed_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    photos: Mapped[list["Photo"]] = relationship(lazy="selectin", order_by="Photo.id")
+
+    __table_args__ = (
+        UniqueConstraint("volunteer_id", "client_uuid"),
+        db.Index("ix_inspections_volunteer_id_id", "volunteer_id", "id"),
+        db.Index("ix_inspections_site_id_id", "site_id", "id"),
+        db.Index("ix_inspections_flagged_status_district_id", "flagged", "status", "district", "id"),
+        db.Index("ix_inspections_volunteer_change_seq", "volunteer_id", "change_seq"),
+    )
+
+
+class Photo(db.Model):
+    """A photo attached to an inspection; the bytes live under UPLOAD_DIR by their SHA-256."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(BigId, ForeignKey("inspections.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    exif_lat: Mapped[float | None] = mapped_column(Float)
+    exif_lon: Mapped[float | None] = mapped_column(Float)
+    exif_distance_m: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("inspection_id", "sha256"),)

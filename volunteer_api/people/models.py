@@ -1,0 +1,56 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import BigId, choice, db
+from ..timestamps import UTCDateTime, utcnow
+
+ROLES = ("admin", "inspector", "volunteer")
+LANGUAGES = ("ru", "kk", "en")
+
+
+class User(db.Model):
+    """An account: an administrator, an inspector of the agency or a volunteer."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    role: Mapped[str] = mapped_column(choice(*ROLES, name="user_role"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(16), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(choice(*LANGUAGES, name="user_language"), default="ru")
+    # Volunteers only: their district and the badge number printed on their card.
+    district: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    badge_number: Mapped[str | None] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    inspector_districts: Mapped[list["InspectorDistrict"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="InspectorDistrict.district"
+    )
+
+    __table_args__ = (db.Index("ix_users_role_district_id", "role", "district", "id"),)
+
+    @property
+    def districts(self) -> list[str]:
+        return [link.district for link in self.inspector_districts]
+
+    def covers_district(self, district: str) -> bool:
+        """Whether this user may review work in the district (admins cover every district)."""
+        return self.role == "admin" or (self.role == "inspector" and district in self.districts)
+
+
+class InspectorDistrict(db.Model):
+    """An inspector is assigned to review (and be alerted about) one district."""
+
+    __tablename__ = "inspector_districts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    district: Mapped[str] = mapped_column(ForeignKey("districts.code"), primary_key=True)
+
+    __table_args__ = (db.Index("ix_inspector_districts_district", "district"),)
+

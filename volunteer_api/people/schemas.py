@@ -1,0 +1,115 @@
+"""The people endpoints' HTTP contract."""
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from ..pagination import PageArgsSchema
+from ..timestamps import RFC3339DateTime
+from .phones import normalize_phone
+
+NAME = validate.Length(min=1, max=200)
+PASSWORD = validate.Length(min=10, max=128)
+
+
+class Phone(fields.String):
+    """A Kazakh mobile number in any common spelling, normalised to +7XXXXXXXXXX."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_phone(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class LowerEmail(fields.Email):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+
+
+class UserSchema(Schema):
+    """Any account as its owner and the admins see it."""
+
+    id = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    full_name = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    district = fields.String(allow_none=True)
+    districts = fields.List(fields.String(), dump_only=True)
+    badge_number = fields.String(allow_none=True)
+    language = fields.String()
+    active = fields.Boolean()
+    created_at = RFC3339DateTime()
+
+
+class VolunteerSchema(Schema):
+    id = fields.String(required=True)
+    badge_number = fields.String(required=True)
+    full_name = fields.String(required=True)
+    phone = fields.String(required=True)
+    email = fields.String(allow_none=True, required=True)
+    district = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    created_at = RFC3339DateTime(required=True)
+
+
+class CreatedVolunteerSchema(VolunteerSchema):
+    initial_password = fields.String(metadata={"description": "Only when the server generated it; shown once."})
+
+
+class VolunteerCreateSchema(Schema):
+    full_name = fields.String(required=True, validate=NAME)
+    phone = Phone(required=True)
+    email = LowerEmail(load_default=None, allow_none=True)
+    district = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    password = fields.String(load_default=None, validate=PASSWORD, load_only=True)
+
+
+class VolunteerUpdateSchema(Schema):
+    full_name = fields.String(validate=NAME)
+    email = LowerEmail(allow_none=True)
+    district = fields.String(validate=validate.Length(min=1, max=32))
+    active = fields.Boolean()
+
+
+class VolunteerListArgsSchema(PageArgsSchema):
+    district = fields.String(validate=validate.Length(min=1, max=32))
+    active = fields.Boolean()
+
+
+class ImportArgsSchema(Schema):
+    dry_run = fields.Boolean(load_default=False)
+
+
+class ImportFileSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class VolunteerImportResultSchema(Schema):
+    created = fields.Integer(required=True)
+    dry_run = fields.Boolean(required=True)
+    volunteers = fields.List(fields.Nested(CreatedVolunteerSchema), required=True)
+
+
+class InspectorCreateSchema(Schema):
+    full_name = fields.String(required=True, validate=NAME)
+    phone = Phone(load_default=None, allow_none=True)
+    email = LowerEmail(load_default=None, allow_none=True)
+    districts = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True,
+                            validate=validate.Length(min=1, max=20))
+    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+    language = fields.String(load_default="ru", validate=validate.OneOf(["ru", "kk", "en"]))
+
+    @validates("districts")
+    def unique_districts(self, value, **kwargs):
+        if len(set(value)) != len(value):
+            raise ValidationError("A district is listed twice.")
+
+
+class InspectorSchema(Schema):
+    id = fields.String(required=True)
+    full_name = fields.String(required=True)
+    phone = fields.String(allow_none=True, required=True)
+    email = fields.String(allow_none=True, required=True)
+    districts = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+    created_at = RFC3339DateTime(required=True)

@@ -1,0 +1,240 @@
+"""Registering and managing volunteers and inspectors."""
+import csv
+import io
+
+from marshmallow import ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.services import record_event
+from ..districts.services import known_district_codes, require_districts
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..auth.passwords import generate_password, hash_password
+from ..pagination import keyset_page
+from .models import InspectorDistrict, User
+
+IMPORT_COLUMNS = ("full_name", "phone", "email", "district")
+MAX_IMPORT_ROWS = 5000
+AUDITED_FIELDS = ("role", "full_name", "phone", "email", "district", "badge_number", "active", "language")
+
+
+def snapshot(user: User) -> dict:
+    """The audited state of an account (never the password hash)."""
+    state = {name: getattr(user, name) for name in AUDITED_FIELDS}
+    if user.role == "inspector":
+        state["districts"] = user.districts
+    return state
+
+
+def _assign_badge(user: User) -> None:
+    user.badge_number = f"ZHB-{user.id:06d}"
+
+
+def _ensure_contacts_free(*, phone: str | None, email: str | None, exclude_id: int | None = None) -> None:
+    conditions = [c for c in (User.phone == phone if phone else None, User.email == email if email else None) if c is not None]
+    if not conditions:
+        return
+    query = select(User.phone, User.email).where(or_(*conditions))
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    taken = db.session.execute(query).first()
+    if taken:
+        field = "phone" if phone and taken.phone == phone else "email"
+        raise Conflict(f"This {field} belongs to another account.", errors={field: ["Already registered."]})
+
+
+def _flush_or_conflict() -> None:
+    """Flush; a unique phone or e-mail taken by a concurrent request is a 409, not a 500."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("The phone or e-mail belongs to another account.") from exc
+
+
+def create_volunteer(*, full_name: str, phone: str, email: str | None, district: str,
+                     password: str | None) -> tuple[User, str | None]:
+    """Register a volunteer; returns the volunteer and the generated password (None when one was given)."""
+    require_districts([district], field="district")
+    _ensure_contacts_free(phone=phone, email=email)
+    initial_password = None
+    if password is None:
+        initial_password, password_hash = generate_password()
+    else:
+        password_hash = hash_password(password)
+    user = User(role="volunteer", full_name=full_name.strip(), phone=phone, email=email, district=district,
+                password_hash=password_hash, active=True)
+    db.session.add(user)
+    _flush_or_conflict()
+    _assign_badge(user)
+    record_event(action="volunteer.created", object_type="user", object_id=user.id, after=snapshot(user))
+    db.session.commit()
+    return user, initial_password
+
+
+def import_volunteers(*, content: bytes, dry_run: bool) -> list[tuple[User | dict, str | None]]:
+    """Register every volunteer of a CSV, or none: any bad row is a 422 naming the rows (`row N`, N its line)."""
+    from .schemas import VolunteerCreateSchema  # the same rules as one-by-one registration
+
+    rows = _read_csv(content)
+    schema = VolunteerCreateSchema(exclude=("password",))
+    districts = known_district_codes()
+    errors: dict[str, dict] = {}
+    valid: list[tuple[str, dict]] = []
+    seen_phones: dict[str, str] = {}
+    seen_emails: dict[str, str] = {}
+    for line, row in rows:
+        label = f"row {line}"
+        raw = {key: (row.get(key) or "").strip() for key in IMPORT_COLUMNS}
+        if not raw["email"]:
+            del raw["email"]
+        try:
+            data = schema.load(raw)
+        except ValidationError as exc:
+            errors[label] = exc.messages
+            continue
+        row_errors = {}
+        if data["district"] not in districts:
+            row_errors["district"] = [f"Unknown district {data['district']!r}."]
+        if data["phone"] in seen_phones:
+            row_errors["phone"] = [f"Same phone as {seen_phones[data['phone']]}."]
+        if data["email"] and data["email"] in seen_emails:
+            row_errors["email"] = [f"Same e-mail as {seen_emails[data['email']]}."]
+        seen_phones.setdefault(data["phone"], label)
+        if data["email"]:
+            seen_emails.setdefault(data["email"], label)
+        if row_errors:
+            errors[label] = row_errors
+        valid.append((label, data))
+    _mark_taken_contacts(valid, errors)
+    if errors:
+        raise Invalid(f"{len(errors)} of {len(rows)} rows are invalid; nothing was imported.", errors=errors)
+    if dry_run:
+        return [(data, None) for _, data in valid]
+    created = []
+    for _, data in valid:
+        password, password_hash = generate_password()
+        user = User(role="volunteer", password_hash=password_hash, active=True, **data)
+        db.session.add(user)
+        created.append((user, password))
+    _flush_or_conflict()
+    for user, _ in created:
+        _assign_badge(user)
+        record_event(action="volunteer.imported", object_type="user", object_id=user.id, after=snapshot(user))
+    db.session.commit()
+    return created
+
+
+def _read_csv(content: bytes) -> list[tuple[int, dict]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid("The file is not UTF-8 text.", errors={"file": ["Save the CSV as UTF-8."]}) from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [name for name in IMPORT_COLUMNS if name not in header]
+    if missing:
+        raise Invalid("The CSV header is wrong.",
+                      errors={"file": [f"The header must be {','.join(IMPORT_COLUMNS)}; missing: {', '.join(missing)}."]})
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
+            continue  # blank lines, e.g. a trailing newline from a spreadsheet
+        rows.append((reader.line_num, row))
+        if len(rows) > MAX_IMPORT_ROWS:
+            raise Invalid(f"At most {MAX_IMPORT_ROWS} rows per file.", errors={"file": ["Too many rows."]})
+    if not rows:
+        raise Invalid("The CSV has no rows.", errors={"file": ["No volunteers in the file."]})
+    return rows
+
+
+def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
+    """One query for all rows: which phones and e-mails already belong to an account."""
+    phones = [data["phone"] for _, data in valid]
+    emails = [data["email"] for _, data in valid if data["email"]]
+    taken = db.session.execute(
+        select(User.phone, User.email).where(or_(User.phone.in_(phones), User.email.in_(emails)))
+    ).all()
+    taken_phones = {row.phone for row in taken}
+    taken_emails = {row.email for row in taken}
+    for label, data in valid:
+        if data["phone"] in taken_phones:
+            errors.setdefault(label, {})["phone"] = ["Already registered."]
+        if data["email"] in taken_emails:
+            errors.setdefault(label, {})["email"] = ["Already registered."]
+
+
+def list_volunteers(*, district: str | None, active: bool | None, limit: int, cursor: str | None):
+    """Volunteers, newest first, by keyset."""
+    query = select(User).where(User.role == "volunteer")
+    if district is not None:
+        query = query.where(User.district == district)
+    if active is not None:
+        query = query.where(User.active == active)
+    return keyset_page(query, key_columns=[User.id], limit=limit, cursor=cursor)
+
+
+def get_user(user_id, *, role: str | None = None) -> User:
+    """The account with this id (and role); NotFound otherwise."""
+    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    if user is None or (role is not None and user.role != role):
+        raise NotFound()
+    return user
+
+
+def update_volunteer(volunteer_id, **changes) -> User:
+    """Change a volunteer's name, e-mail, district or active flag; deactivation ends their sessions."""
+    user = get_user(volunteer_id, role="volunteer")
+    before = snapshot(user)
+    if "district" in changes:
+        require_districts([changes["district"]], field="district")
+    if changes.get("email"):
+        _ensure_contacts_free(phone=None, email=changes["email"], exclude_id=user.id)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    _flush_or_conflict()
+    after = snapshot(user)
+    if after != before:
+        action = "volunteer.deactivated" if before["active"] and not after["active"] else "volunteer.updated"
+        record_event(action=action, object_type="user", object_id=user.id, before=before, after=after)
+    db.session.commit()
+    return user
+
+
+def create_inspector(*, full_name: str, phone: str | None, email: str | None, districts: list[str],
+                     password: str, language: str = "ru") -> User:
+    """Register an inspector of the agency for the given districts."""
+    if not phone and not email:
+        raise Invalid("An inspector signs in by phone or e-mail.",
+                      errors={"phone": ["Give a phone or an e-mail."], "email": ["Give a phone or an e-mail."]})
+    require_districts(districts, field="districts")
+    _ensure_contacts_free(phone=phone, email=email)
+    user = User(role="inspector", full_name=full_name.strip(), phone=phone, email=email, language=language,
+                password_hash=hash_password(password), active=True,
+                inspector_districts=[InspectorDistrict(district=code) for code in districts])
+    db.session.add(user)
+    _flush_or_conflict()
+    record_event(action="inspector.created", object_type="user", object_id=user.id, after=snapshot(user))
+    db.session.commit()
+    return user
+
+
+def create_admin(*, login: str, password: str, full_name: str) -> User:
+    """Register an administrator (the CLI's create-admin)."""
+    from .phones import normalize_phone
+
+    phone = email = None
+    if "@" in login:
+        email = login.strip().lower()
+    else:
+        phone = normalize_phone(login)
+    _ensure_contacts_free(phone=phone, email=email)
+    user = User(role="admin", full_name=full_name, phone=phone, email=email,
+                password_hash=hash_password(password), active=True)
+    db.session.add(user)
+    _flush_or_conflict()
+    record_event(action="admin.created", object_type="user", object_id=user.id, after=snapshot(user))
+    db.session.commit()
+    return user

@@ -1,0 +1,100 @@
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..auth.access import roles
+from ..errors import Invalid
+from ..pagination import page_schema
+from . import services
+from .schemas import (
+    CreatedVolunteerSchema,
+    ImportArgsSchema,
+    ImportFileSchema,
+    InspectorCreateSchema,
+    InspectorSchema,
+    VolunteerCreateSchema,
+    VolunteerImportResultSchema,
+    VolunteerListArgsSchema,
+    VolunteerSchema,
+    VolunteerUpdateSchema,
+)
+
+blp = Blueprint("people", __name__, url_prefix="/api/v1", description="Volunteers and inspectors (admin)")
+
+
+class WithInitialPassword:
+    """A new account as answered once: the account's fields plus the password the server generated."""
+
+    def __init__(self, account, initial_password: str | None):
+        self._account = account
+        if initial_password:
+            self.initial_password = initial_password
+
+    def __getattr__(self, name):
+        return getattr(self._account, name)
+
+
+def uploaded_file_bytes(field: str = "file") -> bytes:
+    """The bytes of a multipart upload field; 422 when it is missing."""
+    upload = request.files.get(field)
+    if upload is None:
+        raise Invalid(errors={field: ["Attach the file as multipart field 'file'."]})
+    return upload.read()
+
+
+@blp.route("/volunteers")
+class Volunteers(MethodView):
+    @roles("admin")
+    @blp.arguments(VolunteerListArgsSchema, location="query")
+    @blp.response(200, page_schema(VolunteerSchema))
+    def get(self, args):
+        """List volunteers, newest first."""
+        items, next_cursor = services.list_volunteers(**args)
+        return {"items": items, "next_cursor": next_cursor}
+
+    @roles("admin")
+    @blp.arguments(VolunteerCreateSchema)
+    @blp.response(201, CreatedVolunteerSchema)
+    def post(self, data):
+        """Register a volunteer (a password is generated when none is given)."""
+        user, initial_password = services.create_volunteer(**data)
+        return WithInitialPassword(user, initial_password)
+
+
+@blp.route("/volunteers/import")
+class VolunteerImport(MethodView):
+    @roles("admin")
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(201, VolunteerImportResultSchema)
+    def post(self, args, _files):
+        """Register every volunteer of a CSV (full_name,phone,email,district), all or nothing."""
+        created = services.import_volunteers(content=uploaded_file_bytes(), dry_run=args["dry_run"])
+        volunteers = [WithInitialPassword(user, password) if password else user for user, password in created]
+        return {"created": 0 if args["dry_run"] else len(created), "dry_run": args["dry_run"], "volunteers": volunteers}
+
+
+@blp.route("/volunteers/<volunteer_id>")
+class VolunteerById(MethodView):
+    @roles("admin")
+    @blp.response(200, VolunteerSchema)
+    def get(self, volunteer_id):
+        """Read a volunteer."""
+        return services.get_user(volunteer_id, role="volunteer")
+
+    @roles("admin")
+    @blp.arguments(VolunteerUpdateSchema)
+    @blp.response(200, VolunteerSchema)
+    def patch(self, changes, volunteer_id):
+        """Change a volunteer's name, e-mail, district, or deactivate them (their tokens stop at once)."""
+        return services.update_volunteer(volunteer_id, **changes)
+
+
+@blp.route("/inspectors")
+class Inspectors(MethodView):
+    @roles("admin")
+    @blp.arguments(InspectorCreateSchema)
+    @blp.response(201, InspectorSchema)
+    def post(self, data):
+        """Register an inspector for one or more districts."""
+        return services.create_inspector(**data)

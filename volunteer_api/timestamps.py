@@ -1,0 +1,68 @@
+"""Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
+from datetime import datetime, timezone
+
+from marshmallow import ValidationError, fields
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime in Python on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database; use an aware UTC time")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def format_utc(value: datetime) -> str:
+    """RFC 3339 in UTC with `Z`, to the microsecond only when there is one."""
+    value = value.astimezone(timezone.utc)
+    text = value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+class RFC3339DateTime(fields.DateTime):
+    """A datetime that must carry an offset; normalised to UTC; dumped with `Z`."""
+
+    default_error_messages = {
+        "naive": "A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_utc(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            raise self.make_error("naive")
+        return parsed.astimezone(timezone.utc)
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """Parse a query-string time (same rules as the body field)."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationError("Not a valid RFC 3339 time.") from exc
+    if parsed.tzinfo is None:
+        raise ValidationError(RFC3339DateTime.default_error_messages["naive"])
+    return parsed.astimezone(timezone.utc)

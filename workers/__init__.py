@@ -1,0 +1,55 @@
+"""The Celery workers: `celery -A workers worker --beat`.
+
+Workers import the web app, never the reverse. Every outbox job name and periodic sweep registered in
+volunteer_api.jobs becomes a task here, so the web side and the workers run the same service functions.
+"""
+from celery import Celery, Task
+from flask import Flask, has_app_context
+
+from volunteer_api import create_app, jobs
+
+
+def make_celery(flask_app: Flask) -> Celery:
+    """A Celery app whose tasks run inside the Flask app's context (pushed only when none exists)."""
+    if not flask_app.config.get("REDIS_URL"):
+        raise RuntimeError("The workers need REDIS_URL (the broker); without it tasks run in the web process.")
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            if has_app_context():
+                return self.run(*args, **kwargs)
+            with flask_app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery("volunteer_monitor", task_cls=FlaskTask)
+    celery_app.conf.update(jobs.celery_settings(flask_app.config))
+
+    for name in jobs.JOB_HANDLERS:
+        celery_app.task(name=name)(run_outbox_job)
+
+    schedule = {}
+    for name, (sweep, every_seconds) in jobs.PERIODIC_TASKS.items():
+        celery_app.task(name=name)(_run_sweep(sweep))
+        interval = flask_app.config.get("PERIODIC_INTERVALS", {}).get(name, every_seconds)
+        schedule[name] = {"task": name, "schedule": interval, "options": {"expires": interval}}
+    celery_app.conf.beat_schedule = schedule
+    flask_app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def run_outbox_job(job_id: int) -> str:
+    """Run one outbox job by id (idempotent: a job already done is skipped)."""
+    return jobs.run_job(job_id)
+
+
+def _run_sweep(sweep):
+    def run():
+        return sweep()
+
+    run.__name__ = run.__qualname__ = sweep.__name__
+    run.__doc__ = sweep.__doc__
+    return run
+
+
+flask_app = create_app()
+celery = make_celery(flask_app)
