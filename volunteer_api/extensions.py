@@ -55,3 +55,19 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 def choice(*values: str, name: str) -> Enum:
     """A non-native enum (a VARCHAR with a CHECK): new values need no ALTER TYPE."""
     return Enum(*values, name=name, native_enum=False, create_constraint=True, length=max(map(len, values)))
+
+
+def insert_ignoring_duplicates(model, rows: list[dict]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING in the current transaction; returns how many rows were new.
+
+    The exactly-once primitive: a unique key decides, so a job that runs twice inserts nothing twice.
+    """
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = db.session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    return result.rowcount or 0
