@@ -46,6 +46,9 @@ class SavingsReport(db.Model):
         db.Index("ix_savings_reports_site_id_id", "site_id", "id"),
         db.Index("ix_savings_reports_status_id", "status", "id"),
         db.Index("ix_savings_reports_volunteer_change_seq", "volunteer_id", "change_seq"),
+        # An inspector's list (their districts) and the agency's export (approved, by approval date).
+        db.Index("ix_savings_reports_district_status_id", "district", "status", "id"),
+        db.Index("ix_savings_reports_status_reviewed_at_id", "status", "reviewed_at", "id"),
     )
 
 
