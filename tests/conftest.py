@@ -179,6 +179,34 @@ def _clean_state(app, celery_worker):
 
 
 @pytest.fixture
+def make_app(app, service_env):
+    """Build a second app with other environment variables (a dead Redis, SMTP...).
+
+    Some extensions (Flask-Limiter) keep their storage on the shared extension object, so the main
+    app's extensions are bound to it again afterwards.
+    """
+    from volunteer_api import create_app
+    from volunteer_api.extensions import limiter
+
+    def make(env: dict, overrides: dict | None = None):
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update({k: v for k, v in env.items() if v is not None})
+        for key in [k for k, v in env.items() if v is None]:
+            os.environ.pop(key, None)
+        try:
+            return create_app({"ACCESS_LOG": False, **(overrides or {})})
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    yield make
+    limiter.init_app(app)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -166,7 +166,7 @@ def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
             errors.setdefault(label, {})["email"] = ["Already registered."]
 
 
-def list_volunteers(*, district: str | None, active: bool | None, limit: int, cursor: str | None):
+def list_volunteers(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
     """Volunteers, newest first, by keyset."""
     query = select(User).where(User.role == "volunteer")
     if district is not None:

@@ -1,0 +1,47 @@
+"""Every endpoint declares who may call it; an undeclared one fails the suite."""
+from volunteer_api.auth.access import ACCESS_RULE, PUBLIC, SESSION_TOKEN
+
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+# Served by flask-smorest itself: the OpenAPI document and the docs page are public by the contract.
+LIBRARY_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts", "/api/v1/docs/assets/<path:filename>"}
+
+
+def declared_rules(app):
+    """(rule, method, access rule) for every route of the app."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in LIBRARY_ENDPOINTS:
+            continue
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        for method in sorted((rule.methods or set()) & HTTP_METHODS):
+            handler = getattr(view_class, method.lower(), None) if view_class else view
+            yield rule.rule, method, getattr(handler, ACCESS_RULE, None)
+
+
+def test_every_endpoint_declares_an_access_rule(app):
+    undeclared = [(path, method) for path, method, access in declared_rules(app) if access is None]
+    assert undeclared == []
+
+
+def test_only_the_expected_endpoints_are_public(app):
+    public = {path for path, _, access in declared_rules(app) if access == PUBLIC}
+    assert public == PUBLIC_PATHS
+
+
+def test_role_rules_name_only_known_roles(app):
+    for path, method, access in declared_rules(app):
+        if access not in (PUBLIC, SESSION_TOKEN):
+            assert access and set(access) <= {"admin", "inspector", "volunteer"}, (path, method, access)
+
+
+def test_every_guarded_endpoint_answers_401_without_a_token(app, client):
+    for path, method, access in declared_rules(app):
+        if access == PUBLIC:
+            continue
+        url = path.replace("<", "").replace(">", "").replace("path:", "")
+        for part in ("volunteer_id", "site_id", "inspection_id", "saving_id", "alert_id", "job_id", "id"):
+            url = url.replace(part, "1")
+        response = client.open(url, method=method, json={})
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.content_type == "application/problem+json"

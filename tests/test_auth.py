@@ -1,0 +1,168 @@
+"""Sign-in, token rotation, sign-out and deactivation, per the contract's Auth section."""
+import pytest
+
+from tests.factories import PASSWORD, sign_in
+from tests.support import next_phone
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_login_by_phone_in_any_spelling_returns_tokens_and_the_user(client, make_volunteer):
+    phone = next_phone()  # +7701XXXXXXX
+    volunteer = make_volunteer(phone=phone)
+    spelled = f"8 {phone[2:5]} {phone[5:8]} {phone[8:10]} {phone[10:]}"
+    response = client.post("/api/v1/auth/login", json={"login": spelled, "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+    assert body["user"]["id"] == volunteer.id and body["user"]["role"] == "volunteer"
+    assert "password_hash" not in body["user"]
+
+
+def test_login_by_email_ignores_case(client, make_admin):
+    make_admin("Chief@Example.kz")
+    assert client.post("/api/v1/auth/login", json={"login": "CHIEF@example.KZ", "password": PASSWORD}).status_code == 200
+
+
+def test_wrong_password_and_unknown_login_get_the_same_answer(client, volunteer):
+    wrong = client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": "not the password"})
+    unknown = client.post("/api/v1/auth/login", json={"login": "+77019999999", "password": "not the password"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.content_type == "application/problem+json"
+    assert wrong.get_json() == unknown.get_json()
+
+
+def test_repeated_failures_for_one_login_are_rate_limited_with_retry_after(client, volunteer):
+    for _ in range(5):
+        assert client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": "wrong-wrong"}).status_code == 401
+    blocked = client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert blocked.content_type == "application/problem+json"
+    assert int(blocked.headers["Retry-After"]) > 0
+    # Another account from the same address is not locked by this one's failures.
+    other = client.post("/api/v1/auth/login", json={"login": "+77010000001", "password": "x"})
+    assert other.status_code == 401
+
+
+def test_repeated_failures_from_one_address_are_rate_limited(app, client):
+    limit = int(app.config["LOGIN_LIMIT_PER_ADDRESS"].split()[0])
+    for attempt in range(limit):
+        client.post("/api/v1/auth/login", json={"login": f"+7701{attempt:07d}", "password": "wrong-wrong"})
+    response = client.post("/api/v1/auth/login", json={"login": "+77017777777", "password": "wrong-wrong"})
+    assert response.status_code == 429
+
+
+def test_successful_logins_do_not_count_towards_the_limit(client, volunteer):
+    for _ in range(8):
+        assert client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD}).status_code == 200
+
+
+def test_refresh_rotates_and_the_old_refresh_token_stops_working(client, volunteer):
+    first = client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token))
+    assert first.status_code == 200
+    rotated = first.get_json()
+    assert rotated["refresh_token"] != volunteer.refresh_token
+    assert client.get("/api/v1/me", headers=bearer(rotated["access_token"])).status_code == 200
+    replay = client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token))
+    assert replay.status_code == 401
+
+
+def test_replaying_an_old_refresh_token_ends_the_session(client, volunteer):
+    rotated = client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token)).get_json()
+    client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token))
+    # The stolen token's replay revoked the session: the legitimate new tokens die with it.
+    assert client.get("/api/v1/me", headers=bearer(rotated["access_token"])).status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=bearer(rotated["refresh_token"])).status_code == 401
+
+
+def test_an_access_token_cannot_refresh_and_a_refresh_token_cannot_call_the_api(client, volunteer):
+    access = volunteer.headers["Authorization"].split()[1]
+    assert client.post("/api/v1/auth/refresh", headers=bearer(access)).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer(volunteer.refresh_token)).status_code == 401
+
+
+def test_logout_revokes_the_access_token_and_its_refresh_token_at_once(client, volunteer):
+    assert client.post("/api/v1/auth/logout", headers=volunteer.headers).status_code == 204
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token)).status_code == 401
+
+
+def test_logout_with_the_refresh_token_also_ends_the_session(client, volunteer):
+    assert client.post("/api/v1/auth/logout", headers=bearer(volunteer.refresh_token)).status_code == 204
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 401
+
+
+def test_other_sessions_of_the_same_user_survive_a_logout(client, volunteer):
+    second = sign_in(client, volunteer.login)
+    client.post("/api/v1/auth/logout", headers=volunteer.headers)
+    assert client.get("/api/v1/me", headers=bearer(second["access_token"])).status_code == 200
+
+
+def test_deactivation_stops_the_volunteers_tokens_at_once(client, admin, volunteer):
+    response = client.patch(f"/api/v1/volunteers/{volunteer.id}", headers=admin.headers, json={"active": False})
+    assert response.status_code == 200 and response.get_json()["active"] is False
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token)).status_code == 401
+    relogin = client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD})
+    assert relogin.status_code == 401
+
+
+@pytest.mark.parametrize("header", [
+    None,
+    "Bearer",
+    "Bearer not-a-jwt",
+    "Basic dXNlcjpwYXNz",
+    "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+])
+def test_every_token_failure_is_a_401_problem_document(client, header):
+    response = client.get("/api/v1/me", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["status"] == 401
+
+
+def test_an_expired_access_token_is_a_401(app, client, volunteer):
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token, decode_token
+
+    with app.app_context():
+        claims = decode_token(volunteer.headers["Authorization"].split()[1])
+        expired = create_access_token(identity=claims["sub"], additional_claims={"sid": claims["sid"]},
+                                      expires_delta=timedelta(seconds=-1))
+    assert client.get("/api/v1/me", headers=bearer(expired)).status_code == 401
+
+
+def test_a_token_signed_with_another_key_is_a_401(client, volunteer):
+    import jwt as pyjwt
+
+    forged = pyjwt.encode({"sub": volunteer.id, "sid": "x", "type": "access", "jti": "x"}, "another-key-of-enough-length-1234567", algorithm="HS256")
+    assert client.get("/api/v1/me", headers=bearer(forged)).status_code == 401
+
+
+def test_revocation_holds_and_sign_in_works_while_redis_is_down(make_app, volunteer):
+    """The database is the source of truth: a dead Redis neither lets a revoked token in nor locks anyone out."""
+    app = make_app({"REDIS_URL": "redis://127.0.0.1:1/0"})
+    client = app.test_client()
+    tokens = client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD})
+    assert tokens.status_code == 200
+    access = tokens.get_json()["access_token"]
+    assert client.get("/api/v1/me", headers=bearer(access)).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=bearer(access)).status_code == 204
+    assert client.get("/api/v1/me", headers=bearer(access)).status_code == 401
+
+
+def test_a_password_set_by_the_server_is_rehashed_at_full_cost_on_first_login(app, client, admin):
+    from volunteer_api.extensions import db
+    from volunteer_api.people.models import User
+
+    created = client.post("/api/v1/volunteers", headers=admin.headers,
+                          json={"full_name": "Нурлан Ахметов", "phone": next_phone(), "district": "taraz"}).get_json()
+    with app.app_context():
+        before = db.session.get(User, int(created["id"])).password_hash
+    assert client.post("/api/v1/auth/login", json={"login": created["phone"], "password": created["initial_password"]}).status_code == 200
+    with app.app_context():
+        after = db.session.get(User, int(created["id"])).password_hash
+    assert before.startswith("$argon2id$") and after.startswith("$argon2id$") and after != before
