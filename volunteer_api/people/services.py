@@ -1,12 +1,10 @@
 """Registering and managing volunteers and inspectors."""
-import csv
-import io
-
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record_event
+from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
@@ -127,27 +125,8 @@ def import_volunteers(*, content: bytes, dry_run: bool) -> list[tuple[User | dic
 
 
 def _read_csv(content: bytes) -> list[tuple[int, dict]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Invalid("The file is not UTF-8 text.", errors={"file": ["Save the CSV as UTF-8."]}) from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [name for name in IMPORT_COLUMNS if name not in header]
-    if missing:
-        raise Invalid("The CSV header is wrong.",
-                      errors={"file": [f"The header must be {','.join(IMPORT_COLUMNS)}; missing: {', '.join(missing)}."]})
-    reader.fieldnames = header
-    rows = []
-    for row in reader:
-        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
-            continue  # blank lines, e.g. a trailing newline from a spreadsheet
-        rows.append((reader.line_num, row))
-        if len(rows) > MAX_IMPORT_ROWS:
-            raise Invalid(f"At most {MAX_IMPORT_ROWS} rows per file.", errors={"file": ["Too many rows."]})
-    if not rows:
-        raise Invalid("The CSV has no rows.", errors={"file": ["No volunteers in the file."]})
-    return rows
+    return read_csv_rows(content, columns=IMPORT_COLUMNS, max_rows=MAX_IMPORT_ROWS,
+                         empty_message="No volunteers in the file.")
 
 
 def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
@@ -176,6 +155,16 @@ def list_volunteers(*, district: str | None = None, active: bool | None = None, 
     return keyset_page(query, key_columns=[User.id], limit=limit, cursor=cursor)
 
 
+def list_inspectors(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
+    """Inspectors, newest first, by keyset."""
+    query = select(User).where(User.role == "inspector")
+    if district is not None:
+        query = query.where(User.inspector_districts.any(InspectorDistrict.district == district))
+    if active is not None:
+        query = query.where(User.active == active)
+    return keyset_page(query, key_columns=[User.id], limit=limit, cursor=cursor)
+
+
 def get_user(user_id, *, role: str | None = None) -> User:
     """The account with this id (and role); NotFound otherwise."""
     user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
@@ -198,6 +187,27 @@ def update_volunteer(volunteer_id, **changes) -> User:
     after = snapshot(user)
     if after != before:
         action = "volunteer.deactivated" if before["active"] and not after["active"] else "volunteer.updated"
+        record_event(action=action, object_type="user", object_id=user.id, before=before, after=after)
+    db.session.commit()
+    return user
+
+
+def update_inspector(inspector_id, **changes) -> User:
+    """Change an inspector's name, e-mail, language, districts, or deactivate them (their sessions end)."""
+    user = get_user(inspector_id, role="inspector")
+    before = snapshot(user)
+    districts = changes.pop("districts", None)
+    if districts is not None:
+        require_districts(districts, field="districts")
+        user.inspector_districts = [InspectorDistrict(district=code) for code in districts]
+    if changes.get("email"):
+        _ensure_contacts_free(phone=None, email=changes["email"], exclude_id=user.id)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    _flush_or_conflict()
+    after = snapshot(user)
+    if after != before:
+        action = "inspector.deactivated" if before["active"] and not after["active"] else "inspector.updated"
         record_event(action=action, object_type="user", object_id=user.id, before=before, after=after)
     db.session.commit()
     return user
