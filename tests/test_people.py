@@ -185,3 +185,34 @@ def test_the_zhambyl_register_of_144_volunteers_imports_in_one_go(client, admin)
     assert response.get_json()["created"] == 144
     badges = {v["badge_number"] for v in response.get_json()["volunteers"]}
     assert len(badges) == 144
+
+
+def test_admins_list_and_change_inspectors_and_deactivation_ends_their_sessions(client, admin, make_inspector):
+    inspector = make_inspector(["taraz"])
+    make_inspector(["merke"])
+    listed = client.get("/api/v1/inspectors?district=taraz", headers=admin.headers).get_json()["items"]
+    assert [item["id"] for item in listed] == [inspector.id]
+    changed = client.patch(f"/api/v1/inspectors/{inspector.id}", headers=admin.headers, json={"districts": ["shu", "talas"]})
+    assert changed.status_code == 200 and changed.get_json()["districts"] == ["shu", "talas"]
+    assert client.get("/api/v1/inspectors?district=taraz", headers=admin.headers).get_json()["items"] == []
+    client.patch(f"/api/v1/inspectors/{inspector.id}", headers=admin.headers, json={"active": False})
+    assert client.get("/api/v1/me", headers=inspector.headers).status_code == 401
+    assert client.patch(f"/api/v1/inspectors/{inspector.id}", headers=admin.headers, json={"districts": ["mars"]}).status_code == 422
+
+
+def test_create_admin_command_makes_an_admin_who_can_sign_in(app, client):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-admin", "--login", "boss@agency.kz", "--password", "a strong password", "--name", "Бас"])
+    assert result.exit_code == 0, result.output
+    login = client.post("/api/v1/auth/login", json={"login": "boss@agency.kz", "password": "a strong password"})
+    assert login.get_json()["user"]["role"] == "admin"
+    again = runner.invoke(args=["create-admin", "--login", "boss@agency.kz", "--password", "a strong password", "--name", "Бас"])
+    assert again.exit_code != 0
+    short = runner.invoke(args=["create-admin", "--login", "x@agency.kz", "--password", "short", "--name", "X"])
+    assert short.exit_code != 0
+
+
+def test_an_inspectors_districts_can_be_replaced_by_an_overlapping_set(client, admin, make_inspector):
+    inspector = make_inspector(["taraz", "merke"])
+    changed = client.patch(f"/api/v1/inspectors/{inspector.id}", headers=admin.headers, json={"districts": ["merke", "shu"]})
+    assert changed.status_code == 200 and changed.get_json()["districts"] == ["merke", "shu"]

@@ -113,3 +113,22 @@ class InspectorSchema(Schema):
     districts = fields.List(fields.String(), required=True)
     active = fields.Boolean(required=True)
     created_at = RFC3339DateTime(required=True)
+
+
+class InspectorUpdateSchema(Schema):
+    full_name = fields.String(validate=NAME)
+    email = LowerEmail(allow_none=True)
+    districts = fields.List(fields.String(validate=validate.Length(min=1, max=32)),
+                            validate=validate.Length(min=1, max=20))
+    active = fields.Boolean()
+    language = fields.String(validate=validate.OneOf(["ru", "kk", "en"]))
+
+    @validates("districts")
+    def unique_districts(self, value, **kwargs):
+        if len(set(value)) != len(value):
+            raise ValidationError("A district is listed twice.")
+
+
+class InspectorListArgsSchema(PageArgsSchema):
+    district = fields.String(validate=validate.Length(min=1, max=32))
+    active = fields.Boolean()

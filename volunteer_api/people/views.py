@@ -11,7 +11,9 @@ from .schemas import (
     ImportArgsSchema,
     ImportFileSchema,
     InspectorCreateSchema,
+    InspectorListArgsSchema,
     InspectorSchema,
+    InspectorUpdateSchema,
     VolunteerCreateSchema,
     VolunteerImportResultSchema,
     VolunteerListArgsSchema,
@@ -93,8 +95,32 @@ class VolunteerById(MethodView):
 @blp.route("/inspectors")
 class Inspectors(MethodView):
     @roles("admin")
+    @blp.arguments(InspectorListArgsSchema, location="query")
+    @blp.response(200, page_schema(InspectorSchema))
+    def get(self, args):
+        """List inspectors, newest first."""
+        items, next_cursor = services.list_inspectors(**args)
+        return {"items": items, "next_cursor": next_cursor}
+
+    @roles("admin")
     @blp.arguments(InspectorCreateSchema)
     @blp.response(201, InspectorSchema)
     def post(self, data):
         """Register an inspector for one or more districts."""
         return services.create_inspector(**data)
+
+
+@blp.route("/inspectors/<inspector_id>")
+class InspectorById(MethodView):
+    @roles("admin")
+    @blp.response(200, InspectorSchema)
+    def get(self, inspector_id):
+        """Read an inspector."""
+        return services.get_user(inspector_id, role="inspector")
+
+    @roles("admin")
+    @blp.arguments(InspectorUpdateSchema)
+    @blp.response(200, InspectorSchema)
+    def patch(self, changes, inspector_id):
+        """Change an inspector's name, e-mail, language or districts, or deactivate them."""
+        return services.update_inspector(inspector_id, **changes)
