@@ -2,6 +2,7 @@
 import uuid
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select, update
 
@@ -13,6 +14,8 @@ from ..people.phones import normalize_phone
 from ..timestamps import utcnow
 from .models import AuthSession
 from .passwords import burn_verification_time, hash_password, needs_rehash, verify_password
+
+WRONG_CREDENTIALS = _l("Wrong login or password.")
 
 
 def normalize_login(login: str) -> tuple[str, str] | None:
@@ -39,9 +42,9 @@ def login(*, login: str, password: str, address: str | None, user_agent: str | N
     user = find_login_user(login)
     if user is None:
         burn_verification_time(password)
-        raise Unauthorized("Wrong login or password.")
+        raise Unauthorized(WRONG_CREDENTIALS)
     if not verify_password(user.password_hash, password) or not user.active:
-        raise Unauthorized("Wrong login or password.")
+        raise Unauthorized(WRONG_CREDENTIALS)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session = AuthSession(

@@ -1,4 +1,5 @@
 """Registering and managing volunteers and inspectors."""
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,8 @@ def _ensure_contacts_free(*, phone: str | None, email: str | None, exclude_id: i
     taken = db.session.execute(query).first()
     if taken:
         field = "phone" if phone and taken.phone == phone else "email"
-        raise Conflict(f"This {field} belongs to another account.", errors={field: ["Already registered."]})
+        detail = _l("This phone belongs to another account.") if field == "phone" else _l("This e-mail belongs to another account.")
+        raise Conflict(detail, errors={field: ["Already registered."]})
 
 
 def _flush_or_conflict() -> None:
@@ -48,7 +50,7 @@ def _flush_or_conflict() -> None:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("The phone or e-mail belongs to another account.") from exc
+        raise Conflict(_l("The phone or e-mail belongs to another account.")) from exc
 
 
 def create_volunteer(*, full_name: str, phone: str, email: str | None, district: str,
@@ -107,7 +109,8 @@ def import_volunteers(*, content: bytes, dry_run: bool) -> list[tuple[User | dic
         valid.append((label, data))
     _mark_taken_contacts(valid, errors)
     if errors:
-        raise Invalid(f"{len(errors)} of {len(rows)} rows are invalid; nothing was imported.", errors=errors)
+        raise Invalid(_l("%(bad)s of %(total)s rows are invalid; nothing was imported.", bad=len(errors), total=len(rows)),
+                      errors=errors)
     if dry_run:
         return [(data, None) for _, data in valid]
     created = []
@@ -217,7 +220,7 @@ def create_inspector(*, full_name: str, phone: str | None, email: str | None, di
                      password: str, language: str = "ru") -> User:
     """Register an inspector of the agency for the given districts."""
     if not phone and not email:
-        raise Invalid("An inspector signs in by phone or e-mail.",
+        raise Invalid(_l("An inspector signs in by phone or e-mail."),
                       errors={"phone": ["Give a phone or an e-mail."], "email": ["Give a phone or an e-mail."]})
     require_districts(districts, field="districts")
     _ensure_contacts_free(phone=phone, email=email)
