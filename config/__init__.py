@@ -42,6 +42,10 @@ class BaseConfig:
         self.ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET") or ""
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
         self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
+        # The outbox relay's beat interval, and how long a published job may wait before it is presumed lost.
+        self.PERIODIC_INTERVALS = {"jobs.relay_outbox": float(os.environ["RELAY_INTERVAL_SECONDS"])} \
+            if os.environ.get("RELAY_INTERVAL_SECONDS") else {}
+        self.OUTBOX_REPUBLISH_AFTER_SECONDS = float(os.environ.get("OUTBOX_REPUBLISH_AFTER_SECONDS") or 30)
         self.CORS_ORIGINS = _list("CORS_ORIGINS")
 
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

@@ -83,6 +83,10 @@ def service_env(database_url, redis_url, tmp_path_factory):
         "DATABASE_URL": database_url,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "RATELIMIT_ENABLED": "true",
+        # The worker builds its own app from the environment: a fast outbox relay, and jobs a killed
+        # worker held are presumed lost after seconds, not the production half minute.
+        "RELAY_INTERVAL_SECONDS": "1",
+        "OUTBOX_REPUBLISH_AFTER_SECONDS": "5",
     }
     if redis_url:
         env["REDIS_URL"] = redis_url

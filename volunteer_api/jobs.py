@@ -6,7 +6,10 @@ REDIS_URL is set, else to an in-process thread (embedded mode). The publish is a
 periodic relay re-sends whatever is still waiting (the broker was down, a worker died). Delivery is
 therefore at-least-once and every handler must be idempotent.
 """
+import contextvars
 import logging
+import os
+import queue
 import random
 import threading
 import time
@@ -27,10 +30,16 @@ JOB_STATUSES = ("pending", "done", "dead")
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_CAP_SECONDS = 600
-# A job published this long ago and still pending is presumed lost and published again.
-REPUBLISH_AFTER = timedelta(seconds=30)
-# After a failed publish, skip publishing for a while rather than stall every request on a dead broker.
+# A job published this long ago and still pending is presumed lost (a worker died holding it, the
+# broker lost it) and published again. Far below the visibility timeout, so the relay, not Redis's
+# restore of unacked messages, is what recovers work a killed worker held. Too short only costs
+# duplicate messages, which run_job discards (the row is done, or locked by the run in progress).
+DEFAULT_REPUBLISH_AFTER_SECONDS = 30.0
+# After a failed publish, skip publishing for a while rather than try a dead broker for every job.
 BROKER_COOLDOWN_SECONDS = 5.0
+# Longer than any task may run (task_time_limit), or Redis hands a running task to a second worker.
+VISIBILITY_TIMEOUT_SECONDS = 900
+TASK_TIME_LIMIT_SECONDS = 300
 
 JOB_HANDLERS: dict[str, Callable[..., None]] = {}
 PERIODIC_TASKS: dict[str, tuple[Callable[[], object], float]] = {}
@@ -93,39 +102,88 @@ def backoff_seconds(attempts: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempts))
 
 
+class RetryLater(Exception):
+    """Raised by a handler that recorded its own progress (e.g. a failed delivery): its changes are
+    committed together with the job's failure, then the job is retried with backoff like any other."""
+
+
+_current_job: contextvars.ContextVar["OutboxJob | None"] = contextvars.ContextVar("current_job", default=None)
+
+
+def current_job() -> "OutboxJob | None":
+    """The outbox job whose handler is running (its `attempts` counts this run), else None."""
+    return _current_job.get()
+
+
+def _lock_pending(job_id: int) -> "OutboxJob | None":
+    return db.session.scalars(
+        select(OutboxJob)
+        .where(OutboxJob.id == job_id, OutboxJob.status == "pending")
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+
+
 def run_job(job_id: int) -> str:
     """Run one outbox job if it still waits; its handler's changes and the job's state commit together.
 
-    Returns the job's status afterwards ("missing" when there is no such job).
+    Two transactions: the first counts the attempt and commits it, so a job that kills its worker
+    (SIGKILL, out of memory, hard time limit) still reaches `dead` after MAX_ATTEMPTS instead of being
+    redelivered forever; the second runs the handler and marks the job done in one commit, so a crash
+    at any point leaves either nothing or everything. A duplicate delivery finds the row locked
+    (SKIP LOCKED) or no longer pending and does nothing. Returns the job's status afterwards
+    ("skipped" when another run holds it or it does not exist).
     """
-    job = db.session.scalars(
-        select(OutboxJob).where(OutboxJob.id == job_id).with_for_update(skip_locked=True)
-    ).one_or_none()
+    job = _lock_pending(job_id)
     if job is None:
         db.session.rollback()
-        return "missing"  # Another worker holds it, or it never committed.
-    if job.status != "pending":
+        return _status_of(job_id)
+    if job.attempts >= MAX_ATTEMPTS:
+        job.status, job.finished_at = "dead", utcnow()
+        job.last_error = (job.last_error or "") + f" (gave up after {job.attempts} attempts)"
+        log.error("job %s (%s) is dead: its runs never finished", job_id, job.name)
+        db.session.commit()
+        return "dead"
+    job.attempts += 1
+    db.session.commit()
+
+    job = _lock_pending(job_id)
+    if job is None:
         db.session.rollback()
-        return job.status
+        return _status_of(job_id)
     name, payload = job.name, dict(job.payload)
+    token = _current_job.set(job)
     try:
         JOB_HANDLERS[name](**payload)
         job.status, job.finished_at, job.last_error = "done", utcnow(), None
         db.session.commit()
         return "done"
+    except RetryLater as exc:
+        log.warning("job %s (%s) will be retried: %s", job_id, name, exc)
+        return _record_failure(job, str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried, never lost
         db.session.rollback()
         log.warning("job %s (%s) failed: %r", job_id, name, exc)
-        return _record_failure(job_id, repr(exc))
+        job = _lock_pending(job_id)
+        if job is None:
+            db.session.rollback()
+            return _status_of(job_id)
+        return _record_failure(job, repr(exc))
+    finally:
+        _current_job.reset(token)
 
 
-def _record_failure(job_id: int, error: str) -> str:
-    job = db.session.get(OutboxJob, job_id)
-    job.attempts += 1
+def _status_of(job_id: int) -> str:
+    status = db.session.scalar(select(OutboxJob.status).where(OutboxJob.id == job_id))
+    db.session.rollback()
+    return "skipped" if status in (None, "pending") else status
+
+
+def _record_failure(job: "OutboxJob", error: str) -> str:
+    """Commit the failure of a run (its attempt is already counted) on a job row this session has locked."""
     job.last_error = error[:2000]
     if job.attempts >= MAX_ATTEMPTS:
-        job.status = "dead"
-        log.error("job %s (%s) is dead after %s attempts", job_id, job.name, job.attempts)
+        job.status, job.finished_at = "dead", utcnow()
+        log.error("job %s (%s) is dead after %s attempts", job.id, job.name, job.attempts)
     else:
         job.available_at = utcnow() + timedelta(seconds=backoff_seconds(job.attempts))
         job.published_at = None
@@ -138,10 +196,12 @@ def _record_failure(job_id: int, error: str) -> str:
 def relay_outbox(batch_size: int = 500) -> int:
     """Publish again every pending job that is due and was never published or seems lost."""
     now = utcnow()
+    republish_after = timedelta(seconds=current_app.config.get("OUTBOX_REPUBLISH_AFTER_SECONDS",
+                                                               DEFAULT_REPUBLISH_AFTER_SECONDS))
     due = (
         select(OutboxJob)
         .where(OutboxJob.status == "pending", OutboxJob.available_at <= now)
-        .where((OutboxJob.published_at.is_(None)) | (OutboxJob.published_at < now - REPUBLISH_AFTER))
+        .where((OutboxJob.published_at.is_(None)) | (OutboxJob.published_at < now - republish_after))
         .order_by(OutboxJob.id)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
@@ -151,26 +211,92 @@ def relay_outbox(batch_size: int = 500) -> int:
         job.published_at = now
     ids = [(job.id, job.name) for job in jobs]
     db.session.commit()
-    _publish(ids)
+    _publish(ids)  # Synchronously: the relay runs in a worker, never on a request's path.
     return len(ids)
 
 
-def retry_dead_job(job_id: int) -> OutboxJob | None:
-    """Give a dead job a fresh set of attempts (an admin decided the cause is fixed)."""
-    job = db.session.get(OutboxJob, job_id)
-    if job is None or job.status != "dead":
-        return job
-    job.status, job.attempts, job.available_at, job.published_at = "pending", 0, utcnow(), utcnow()
+def list_jobs(*, status: str | None, limit: int, cursor: str | None):
+    """List outbox jobs, newest first, optionally of one status (admins look for the dead ones)."""
+    from .pagination import keyset_page
+
+    stmt = select(OutboxJob)
+    if status:
+        stmt = stmt.where(OutboxJob.status == status)
+    return keyset_page(stmt, key_columns=[OutboxJob.id], limit=limit, cursor=cursor)
+
+
+def retry_dead_job(*, job_id: str) -> "OutboxJob":
+    """Give a dead job a fresh set of attempts (an admin decided the cause is fixed); 409 unless dead."""
+    from flask_babel import lazy_gettext as _l
+
+    from .audit.services import record_event
+    from .errors import Conflict, NotFound
+
+    job = db.session.get(OutboxJob, int(job_id)) if str(job_id).isdigit() else None
+    if job is None:
+        raise NotFound()
+    if job.status != "dead":
+        raise Conflict(_l("Only a dead job can be retried."))
+    before = {"status": job.status, "attempts": job.attempts, "last_error": job.last_error}
+    job.status, job.attempts, job.available_at, job.published_at, job.finished_at = (
+        "pending", 0, utcnow(), utcnow(), None)
     db.session.info.setdefault("outbox_new", []).append(job)
+    record_event(action="job.retried", object_type="outbox_job", object_id=job.id, before=before,
+                 after={"status": "pending", "attempts": 0})
+    db.session.commit()
     return job
 
 
 class CeleryDispatcher:
-    """Publishes job ids to the broker by task name; never raises into the request."""
+    """Publishes job ids to the broker by task name; never raises, and never makes a request wait.
 
-    def __init__(self, celery_app):
+    After a commit the ids go to a background thread of this process (`publish_soon`), because a
+    publish can hang while Redis is down (celery #4296, #6911) and a submission must not. Ids the
+    broker did not take get `published_at = NULL`, so the relay's next round sends them.
+    """
+
+    def __init__(self, celery_app, app: Flask | None = None):
         self.celery = celery_app
+        self.app = app
         self._cooldown_until = 0.0
+        self._queue: queue.SimpleQueue | None = None
+        self._owner_pid = None
+        self._start_lock = threading.Lock()
+        self._busy = 0
+
+    def publish_soon(self, jobs: list[tuple[int, str]]) -> None:
+        if self.app is None:
+            _publish(jobs)
+            return
+        with self._start_lock:
+            if self._owner_pid != os.getpid():  # A forked child (prefork worker) needs its own thread.
+                self._queue, self._owner_pid = queue.SimpleQueue(), os.getpid()
+                threading.Thread(target=self._drain, name="outbox-publisher", daemon=True).start()
+            self._busy += 1
+        self._queue.put(jobs)
+
+    def _drain(self) -> None:
+        own = self._queue
+        while True:
+            jobs = own.get()
+            try:
+                with self.app.app_context():
+                    _publish(jobs)
+            except Exception:  # noqa: BLE001 - the relay re-sends whatever this missed
+                log.exception("publishing jobs %s failed", jobs)
+            finally:
+                with self._start_lock:
+                    self._busy -= 1
+
+    def wait_published(self, timeout: float = 10.0) -> bool:
+        """Block until the background thread has handed over everything given to it (tests, benches)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._start_lock:
+                if self._busy == 0:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def publish(self, job_id: int, name: str) -> bool:
         if time.monotonic() < self._cooldown_until:
@@ -180,7 +306,8 @@ class CeleryDispatcher:
                 name,
                 args=[job_id],
                 retry=True,
-                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1,
+                              "timeout": 2},
             )
             return True
         except Exception as exc:  # noqa: BLE001 - the outbox row is the record; the relay re-sends it
@@ -198,6 +325,10 @@ class EmbeddedDispatcher:
         self._lock = threading.Lock()
         self._in_flight = 0
 
+    def publish_soon(self, jobs: list[tuple[int, str]]) -> None:
+        for job_id, name in jobs:
+            self.publish(job_id, name)
+
     def publish(self, job_id: int, name: str) -> bool:
         with self._lock:
             self._in_flight += 1
@@ -213,7 +344,9 @@ class EmbeddedDispatcher:
                     job = db.session.get(OutboxJob, job_id)
                     delay = max(0.0, (job.available_at - utcnow()).total_seconds())
                     db.session.remove()
-                    threading.Timer(delay, self.publish, args=(job_id, job.name)).start()
+                    timer = threading.Timer(delay, self.publish, args=(job_id, job.name))
+                    timer.daemon = True
+                    timer.start()
         except Exception:  # noqa: BLE001
             log.exception("embedded job %s crashed", job_id)
         finally:
@@ -237,7 +370,9 @@ def dispatcher():
 
 def celery_settings(config) -> dict:
     """Celery settings for at-least-once work, shared by the producer (web) and the workers."""
-    visibility_timeout = 3600
+    # The visibility timeout must outlast the longest run (the hard time limit) or Redis redelivers a
+    # task that is still running; and it is set in all three places or it silently isn't (celery #7651).
+    visibility_timeout = VISIBILITY_TIMEOUT_SECONDS
     transport = {"visibility_timeout": visibility_timeout, "socket_connect_timeout": 2, "socket_timeout": 5}
     return {
         "broker_url": config["REDIS_URL"],
@@ -251,8 +386,10 @@ def celery_settings(config) -> dict:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_ignore_result": True,
-        "task_time_limit": 300,
-        "task_soft_time_limit": 240,
+        "task_time_limit": TASK_TIME_LIMIT_SECONDS,
+        "task_soft_time_limit": TASK_TIME_LIMIT_SECONDS - 60,
+        # A task that lost its broker connection cannot ack; cancel it rather than finish it twice.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_serializer": "json",
         "accept_content": ["json"],
         "timezone": "UTC",
@@ -269,7 +406,7 @@ def _collect_new_jobs(session: Session, flush_context=None) -> None:
 def _publish_committed(session: Session) -> None:
     committed = session.info.pop("outbox_committing", None)
     if committed:
-        _publish(committed)
+        dispatcher().publish_soon(committed)
 
 
 def _publish(jobs: list[tuple[int, str]]) -> None:
@@ -278,7 +415,9 @@ def _publish(jobs: list[tuple[int, str]]) -> None:
     if failed:
         with db.engine.begin() as connection:
             connection.execute(
-                OutboxJob.__table__.update().where(OutboxJob.id.in_(failed)).values(published_at=None)
+                OutboxJob.__table__.update()
+                .where(OutboxJob.id.in_(failed), OutboxJob.status == "pending")
+                .values(published_at=None)
             )
 
 
@@ -293,7 +432,7 @@ def init_app(app: Flask) -> None:
 
         producer = Celery("volunteer_monitor_producer")
         producer.conf.update(celery_settings(app.config))
-        app.extensions["job_dispatcher"] = CeleryDispatcher(producer)
+        app.extensions["job_dispatcher"] = CeleryDispatcher(producer, app)
         app.extensions["celery_producer"] = producer
     else:
         app.extensions["job_dispatcher"] = EmbeddedDispatcher(app)

@@ -1,12 +1,26 @@
-"""Alerts: who is told what, exactly once per event and recipient."""
-from sqlalchemy import select
+"""Alerts: who is told what, exactly once per event and recipient, and on which channels."""
+import time
+from datetime import timedelta
 
-from ..extensions import db, insert_ignoring_duplicates
+from flask import current_app
+from sqlalchemy import String, cast, exists, literal, select
+
+from ..audit.services import record_event
+from ..districts.models import District
+from ..errors import NotFound
+from ..extensions import db
 from ..inspections.models import Inspection
-from ..jobs import job_handler
+from ..jobs import MAX_ATTEMPTS, RetryLater, current_job, enqueue, job_handler, periodic
+from ..pagination import keyset_page
 from ..people.models import InspectorDistrict, User
 from ..savings.models import SavingsReport
-from .models import Alert
+from ..sites.models import Site
+from ..timestamps import format_utc, utcnow
+from . import channels
+from .messages import render_message, render_subject
+from .models import Alert, AlertDelivery
+
+ESCALATION_BATCH = 200
 
 
 def district_recipients(district: str) -> list[int]:
@@ -21,18 +35,64 @@ def district_recipients(district: str) -> list[int]:
 
 
 def admin_recipients() -> list[int]:
+    """The active admins."""
     return list(db.session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id)))
+
+
+def _insert_new_alerts(rows: list[dict]) -> list[int]:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING id: the ids of the alerts that did not exist yet."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return list(db.session.scalars(insert(Alert).values(rows).on_conflict_do_nothing().returning(Alert.id)))
 
 
 def create_alerts(*, kind: str, event_key: str, subject_type: str, subject_id, recipients: list[int],
                   params: dict | None = None) -> int:
-    """Put one alert per recipient in their inbox; a repeat of the same event adds nothing. Returns the count added."""
+    """Put one alert per recipient in their inbox and queue its e-mail and webhook deliveries.
+
+    A repeat of the same event adds nothing (UNIQUE(event_key, recipient, kind)). Runs in the caller's
+    transaction, so the alerts, their delivery jobs and the job that made them commit together.
+    Returns the count added.
+    """
+    if not recipients:
+        return 0
     rows = [
         {"recipient_id": recipient, "kind": kind, "event_key": event_key, "subject_type": subject_type,
-         "subject_id": str(subject_id), "params": params or {}}
+         "subject_id": str(subject_id), "params": params or {}, "created_at": utcnow()}
         for recipient in recipients
     ]
-    return insert_ignoring_duplicates(Alert, rows)
+    new_ids = _insert_new_alerts(rows)
+    if new_ids:
+        _queue_deliveries(new_ids)
+    return len(new_ids)
+
+
+def _queue_deliveries(alert_ids: list[int]) -> None:
+    """One delivery row and one job per outside channel, so each channel retries on its own."""
+    config = current_app.config
+    wanted = []
+    if config.get("SMTP_URL"):
+        with_email = set(db.session.scalars(
+            select(Alert.id).join(User, User.id == Alert.recipient_id)
+            .where(Alert.id.in_(alert_ids), User.email.is_not(None))
+        ))
+        wanted += [(alert_id, "email") for alert_id in alert_ids if alert_id in with_email]
+    if config.get("ALERT_WEBHOOK_URL"):
+        wanted += [(alert_id, "webhook") for alert_id in alert_ids]
+    if not wanted:
+        return
+    deliveries = [AlertDelivery(alert_id=alert_id, channel=channel, status="pending") for alert_id, channel in wanted]
+    db.session.add_all(deliveries)
+    db.session.flush()
+    for delivery in deliveries:
+        enqueue("alerts.deliver", delivery_id=delivery.id)
+
+
+def _site_params(site_id) -> dict:
+    site = db.session.get(Site, site_id)
+    return {"site_id": str(site_id), "site_name": site.name if site else ""}
 
 
 @job_handler("alerts.notify_inspection_flagged")
@@ -47,7 +107,7 @@ def notify_inspection_flagged(*, inspection_id: int) -> int:
         subject_type="inspection",
         subject_id=inspection.id,
         recipients=district_recipients(inspection.district),
-        params={"site_id": str(inspection.site_id), "district": inspection.district,
+        params={**_site_params(inspection.site_id), "district": inspection.district,
                 "flag_reasons": list(inspection.flag_reasons), "severity": inspection.severity},
     )
 
@@ -64,5 +124,146 @@ def notify_savings_pending(*, saving_id: int) -> int:
         subject_type="saving",
         subject_id=report.id,
         recipients=district_recipients(report.district),
-        params={"site_id": str(report.site_id), "district": report.district, "amount_tiyn": report.amount_tiyn},
+        params={**_site_params(report.site_id), "district": report.district, "amount_tiyn": report.amount_tiyn},
     )
+
+
+@periodic("alerts.escalate_unreviewed", every_seconds=300)
+def escalate_unreviewed() -> int:
+    """Alert the admins, once, about every flagged inspection still unreviewed after ESCALATION_AFTER_HOURS."""
+    hours = current_app.config.get("ESCALATION_AFTER_HOURS", 48)
+    cutoff = utcnow() - timedelta(hours=hours)
+    admins = admin_recipients()
+    if not admins:
+        db.session.rollback()
+        return 0
+    escalated = exists().where(
+        Alert.event_key == literal("escalation:inspection:") + cast(Inspection.id, String),
+        Alert.kind == "escalation",
+    )
+    added, last_id = 0, 0
+    while True:
+        # Keyset over the (flagged, status, district, id) index; those already escalated drop out.
+        batch = db.session.execute(
+            select(Inspection.id, Inspection.site_id, Inspection.district, Inspection.flag_reasons)
+            .where(Inspection.flagged.is_(True), Inspection.status == "submitted",
+                   Inspection.received_at < cutoff, Inspection.id > last_id, ~escalated)
+            .order_by(Inspection.id)
+            .limit(ESCALATION_BATCH)
+        ).all()
+        for inspection_id, site_id, district, reasons in batch:
+            added += create_alerts(
+                kind="escalation", event_key=f"escalation:inspection:{inspection_id}", subject_type="inspection",
+                subject_id=inspection_id, recipients=admins,
+                params={**_site_params(site_id), "district": district, "flag_reasons": list(reasons or []),
+                        "hours": hours},
+            )
+        db.session.commit()
+        if len(batch) < ESCALATION_BATCH:
+            return added
+        last_id = batch[-1][0]
+
+
+@job_handler("alerts.deliver")
+def deliver(*, delivery_id: int) -> str:
+    """Send one alert on one outside channel; a delivery already sent is not sent again."""
+    delivery = db.session.get(AlertDelivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status == "sent":
+        return "skipped"
+    alert = db.session.get(Alert, delivery.alert_id)
+    recipient = db.session.get(User, alert.recipient_id)
+    try:
+        if delivery.channel == "email":
+            _send_email(alert, recipient)
+        else:
+            _send_webhook(alert, recipient, delivery)
+    except Exception as exc:  # noqa: BLE001 - recorded on the delivery; the job retries with backoff
+        job = current_job()
+        delivery.attempts += 1
+        delivery.last_error = repr(exc)[:2000]
+        if job is None or job.attempts >= MAX_ATTEMPTS:
+            delivery.status = "dead"
+        raise RetryLater(f"{delivery.channel} delivery {delivery.id} failed: {exc!r}") from exc
+    delivery.attempts += 1
+    delivery.status, delivery.delivered_at, delivery.last_error = "sent", utcnow(), None
+    return "sent"
+
+
+def _district_names() -> dict[str, dict[str, str]]:
+    """The names of the region's districts by language (a dozen rows of reference data)."""
+    return {d.code: {"ru": d.name_ru, "kk": d.name_kk, "en": d.name_en} for d in db.session.scalars(select(District))}
+
+
+def _link(alert: Alert) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    path = {"inspection": "inspections", "saving": "savings", "site": "sites"}.get(alert.subject_type)
+    return f"{base}/{path}/{alert.subject_id}" if path else base
+
+
+def _send_email(alert: Alert, recipient: User) -> None:
+    language = recipient.language
+    text = render_message(alert.kind, alert.params, language, _district_names())
+    body = f"{text}\n\n{_link(alert)}\n"
+    channels.send_email(
+        smtp_url=current_app.config["SMTP_URL"], sender=current_app.config["SMTP_FROM"], to=recipient.email,
+        subject=render_subject(alert.kind, language), body=body,
+        message_id=f"<alert-{alert.id}@volunteer-monitor>",
+    )
+
+
+def webhook_payload(alert: Alert, recipient: User) -> dict:
+    """What the webhook receives: the alert, its text in the recipient's language, and a link."""
+    return {
+        "id": str(alert.id),
+        "kind": alert.kind,
+        "created_at": format_utc(alert.created_at),
+        "recipient": {"id": str(recipient.id), "role": recipient.role, "language": recipient.language,
+                      "email": recipient.email, "phone": recipient.phone},
+        "subject": {"type": alert.subject_type, "id": alert.subject_id},
+        "message": render_message(alert.kind, alert.params, recipient.language, _district_names()),
+        "link": _link(alert),
+        "params": alert.params,
+    }
+
+
+def _send_webhook(alert: Alert, recipient: User, delivery: AlertDelivery) -> None:
+    channels.post_webhook(
+        url=current_app.config["ALERT_WEBHOOK_URL"], secret=current_app.config.get("ALERT_WEBHOOK_SECRET", ""),
+        payload=webhook_payload(alert, recipient), timestamp=int(time.time()), delivery_id=str(delivery.id),
+    )
+
+
+def list_alerts(*, user: User, unread: bool, limit: int, cursor: str | None):
+    """The user's own alerts, newest first (only unread ones when asked)."""
+    stmt = select(Alert).where(Alert.recipient_id == user.id)
+    if unread:
+        stmt = stmt.where(Alert.read_at.is_(None))
+    return keyset_page(stmt, key_columns=[Alert.id], limit=limit, cursor=cursor)
+
+
+def mark_alert_read(*, user: User, alert_id: str) -> Alert:
+    """Mark one of the user's alerts read; reading it again changes nothing. 404 for anyone else's."""
+    alert = None
+    if str(alert_id).isdigit():
+        alert = db.session.scalars(
+            select(Alert).where(Alert.id == int(alert_id), Alert.recipient_id == user.id).with_for_update()
+        ).one_or_none()
+    if alert is None:
+        raise NotFound()
+    if alert.read_at is None:
+        alert.read_at = utcnow()
+        record_event(action="alert.read", object_type="alert", object_id=alert.id, before={"read_at": None},
+                     after={"read_at": format_utc(alert.read_at)})
+    db.session.commit()
+    return alert
+
+
+def render_for_reader(alerts: list[Alert], language: str) -> list[dict]:
+    """The alerts as the inbox answers them, their messages in the reader's language."""
+    names = _district_names() if alerts else {}
+    return [
+        {"id": alert.id, "kind": alert.kind, "created_at": alert.created_at, "read_at": alert.read_at,
+         "subject": {"type": alert.subject_type, "id": alert.subject_id},
+         "message": render_message(alert.kind, alert.params, language, names)}
+        for alert in alerts
+    ]
