@@ -306,8 +306,7 @@ class CeleryDispatcher:
                 name,
                 args=[job_id],
                 retry=True,
-                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1,
-                              "timeout": 2},
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
             )
             return True
         except Exception as exc:  # noqa: BLE001 - the outbox row is the record; the relay re-sends it
