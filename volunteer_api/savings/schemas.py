@@ -1,0 +1,122 @@
+"""The savings endpoints' HTTP contract."""
+from marshmallow import Schema, fields, validate
+from webargs.fields import DelimitedList
+
+from ..money import KZT
+from ..pagination import MAX_LIMIT, PageArgsSchema
+from ..timestamps import RFC3339DateTime
+from .models import SAVING_CATEGORIES, SAVING_STATUSES
+
+DECISIONS = ("approved", "rejected")
+BREAKDOWNS = ("site", "volunteer", "category", "month")
+
+
+def _id(**kwargs) -> fields.String:
+    """An id field: opaque to clients, but ours are integers, so anything else cannot name a row."""
+    return fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,17}$", error="Not an id this API gave out."),
+                         **kwargs)
+
+
+class SavingCreateSchema(Schema):
+    client_uuid = fields.UUID(required=True, metadata={"description": "Made on the phone; a retry repeats it."})
+    site_id = _id(required=True)
+    amount_tiyn = KZT(data_key="amount_kzt", required=True)
+    category = fields.String(required=True, validate=validate.OneOf(SAVING_CATEGORIES))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    evidence_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
+                              validate=validate.Length(max=2000))
+
+
+class SavingSchema(Schema):
+    id = fields.String(required=True)
+    client_uuid = fields.String(required=True)
+    site_id = fields.String(required=True)
+    volunteer_id = fields.String(required=True)
+    district = fields.String(required=True)
+    amount_kzt = KZT(attribute="amount_tiyn", required=True)
+    category = fields.String(required=True)
+    description = fields.String(required=True)
+    evidence_url = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True, metadata={"enum": list(SAVING_STATUSES)})
+    created_at = RFC3339DateTime(required=True)
+    reviewed_by_id = fields.String(allow_none=True, required=True)
+    reviewed_at = RFC3339DateTime(allow_none=True, required=True)
+    review_comment = fields.String(allow_none=True, required=True)
+    updated_at = RFC3339DateTime(required=True)
+
+
+class SavingReviewSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+class SavingListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(SAVING_STATUSES))
+    site_id = _id()
+    volunteer_id = _id(metadata={"description": "A volunteer only ever sees their own reports."})
+    district = fields.String(validate=validate.Length(min=1, max=32))
+    category = fields.String(validate=validate.OneOf(SAVING_CATEGORIES))
+
+
+class TotalsArgsSchema(Schema):
+    by = DelimitedList(
+        fields.String(validate=validate.OneOf(BREAKDOWNS)),
+        load_default=(),
+        metadata={"description": "Extra breakdowns, comma-separated: site, volunteer, category, month. "
+                                 "`month` is the month (UTC) in which a saving was approved."},
+    )
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": "How many sites and volunteers (largest approved totals first)."},
+    )
+
+
+class _Amounts(Schema):
+    approved_kzt = KZT(attribute="approved_tiyn", required=True)
+    approved_count = fields.Integer(required=True)
+    pending_kzt = KZT(attribute="pending_tiyn", required=True)
+    pending_count = fields.Integer(required=True)
+
+
+class DistrictTotalSchema(_Amounts):
+    district = fields.String(required=True)
+
+
+class SiteTotalSchema(_Amounts):
+    site_id = fields.String(required=True)
+    site_name = fields.String(allow_none=True, required=True)
+    district = fields.String(allow_none=True, required=True)
+
+
+class VolunteerTotalSchema(_Amounts):
+    volunteer_id = fields.String(required=True)
+    badge_number = fields.String(allow_none=True, required=True)
+
+
+class CategoryTotalSchema(_Amounts):
+    category = fields.String(required=True)
+
+
+class MonthTotalSchema(Schema):
+    month = fields.String(required=True, metadata={"example": "2026-05", "description": "Approval month, UTC."})
+    approved_kzt = KZT(attribute="approved_tiyn", required=True)
+    approved_count = fields.Integer(required=True)
+
+
+class TotalsSchema(_Amounts):
+    by_district = fields.List(fields.Nested(DistrictTotalSchema), required=True)
+    by_site = fields.List(fields.Nested(SiteTotalSchema))
+    by_volunteer = fields.List(fields.Nested(VolunteerTotalSchema))
+    by_category = fields.List(fields.Nested(CategoryTotalSchema))
+    by_month = fields.List(fields.Nested(MonthTotalSchema))
+    as_of = RFC3339DateTime(allow_none=True, required=True,
+                            metadata={"description": "When the workers computed these totals; null before the first run."})
+
+
+class ExportArgsSchema(Schema):
+    date_from = fields.Date(data_key="from", load_default=None,
+                            metadata={"description": "First approval date (UTC), inclusive."})
+    date_to = fields.Date(data_key="to", load_default=None,
+                          metadata={"description": "Last approval date (UTC), inclusive."})
+    district = fields.String(validate=validate.Length(min=1, max=32), load_default=None)

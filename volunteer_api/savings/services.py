@@ -1,0 +1,235 @@
+"""Savings reports: filed by volunteers, decided once by an inspector of the site's district or an admin.
+
+Only approved savings count anywhere. The published totals are not computed here but by the workers
+(`totals.py`): every new report and every decision enqueues a recompute in its own transaction.
+"""
+import hashlib
+import json
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.services import record_event
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..jobs import enqueue
+from ..pagination import keyset_page
+from ..people.models import User
+from ..sites.models import Site
+from ..sync.services import next_change_seq
+from ..timestamps import utcnow
+from .models import SavingsReport, SavingsTotal
+from .totals import OVERALL_KEY, RECOMPUTE_JOB
+
+AUDITED_FIELDS = ("site_id", "district", "amount_tiyn", "category", "description", "evidence_url", "status",
+                  "reviewed_by_id", "review_comment")
+
+
+def snapshot(report: SavingsReport) -> dict:
+    """The audited state of a savings report."""
+    return {name: getattr(report, name) for name in AUDITED_FIELDS}
+
+
+def request_hash(body: dict) -> str:
+    """SHA-256 of the loaded body's canonical JSON: a retry of the same report hashes the same."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _parse_id(value) -> int | None:
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def _stored_retry(volunteer_id: int, client_uuid: str, digest: str) -> SavingsReport | None:
+    """The report this client_uuid already made; 409 when the retry's body differs from it."""
+    stored = db.session.scalars(
+        select(SavingsReport).where(SavingsReport.volunteer_id == volunteer_id,
+                                    SavingsReport.client_uuid == client_uuid)
+    ).one_or_none()
+    if stored is not None and stored.request_hash != digest:
+        raise Conflict(str(_l("This client_uuid was already used for a different savings report.")),
+                       errors={"client_uuid": [str(_l("Already used with a different body."))]})
+    return stored
+
+
+def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiyn: int, category: str,
+                description: str, evidence_url: str | None) -> tuple[SavingsReport, bool]:
+    """File a volunteer's savings report; a retry with the same client_uuid returns the first one.
+
+    Returns (report, created). A volunteer may report savings on any site. An unknown site is a 422 on
+    `site_id` (the body names it; the URL names nothing missing).
+    """
+    client_uuid = str(client_uuid).lower()
+    body = {"client_uuid": client_uuid, "site_id": str(site_id), "amount_tiyn": amount_tiyn, "category": category,
+            "description": description, "evidence_url": evidence_url}
+    digest = request_hash(body)
+    stored = _stored_retry(volunteer_id, client_uuid, digest)
+    if stored is not None:
+        return stored, False
+
+    site_pk = _parse_id(site_id)
+    site = db.session.get(Site, site_pk) if site_pk else None
+    if site is None:
+        raise Invalid(errors={"site_id": [str(_l("No such site."))]})
+
+    report = SavingsReport(client_uuid=client_uuid, request_hash=digest, volunteer_id=volunteer_id,
+                           site_id=site.id, district=site.district, amount_tiyn=amount_tiyn, category=category,
+                           description=description, evidence_url=evidence_url, status="pending")
+    try:
+        # A concurrent retry may insert the same (volunteer, client_uuid) first: lose gracefully.
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        stored = _stored_retry(volunteer_id, client_uuid, digest)
+        if stored is None:  # not a duplicate: the site went away meanwhile
+            raise Invalid(errors={"site_id": [str(_l("No such site."))]}) from None
+        db.session.commit()
+        return stored, False
+
+    record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report))
+    enqueue("alerts.notify_savings_pending", saving_id=report.id)
+    # Pending totals change too; the recompute coalesces bursts (see totals.recompute_totals_job).
+    enqueue(RECOMPUTE_JOB)
+    report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
+    db.session.commit()
+    return report, True
+
+
+def _visible(stmt, user: User):
+    """Restrict a query to the reports the user may see: own (volunteer), districts' (inspector), all (admin)."""
+    if user.role == "volunteer":
+        return stmt.where(SavingsReport.volunteer_id == user.id)
+    if user.role == "inspector":
+        return stmt.where(SavingsReport.district.in_(user.districts))
+    return stmt
+
+
+def list_savings(*, user: User, limit: int, cursor: str | None, status: str | None = None,
+                 site_id: str | None = None, volunteer_id: str | None = None, district: str | None = None,
+                 category: str | None = None) -> tuple[list[SavingsReport], str | None]:
+    """List the savings reports the user may see, newest first.
+
+    A volunteer's `volunteer_id` filter narrows their own reports: naming another volunteer gives an empty page.
+    """
+    stmt = _visible(select(SavingsReport), user)
+    if status:
+        stmt = stmt.where(SavingsReport.status == status)
+    if site_id:
+        stmt = stmt.where(SavingsReport.site_id == int(site_id))
+    if volunteer_id:
+        stmt = stmt.where(SavingsReport.volunteer_id == int(volunteer_id))
+    if district:
+        stmt = stmt.where(SavingsReport.district == district)
+    if category:
+        stmt = stmt.where(SavingsReport.category == category)
+    return keyset_page(stmt, key_columns=[SavingsReport.id], limit=limit, cursor=cursor)
+
+
+def get_saving(*, user: User, saving_id) -> SavingsReport:
+    """A savings report the user may see; 404 when it does not exist or is not theirs to see."""
+    pk = _parse_id(saving_id)
+    report = db.session.scalars(_visible(select(SavingsReport).where(SavingsReport.id == pk), user)).one_or_none() \
+        if pk else None
+    if report is None:
+        raise NotFound()
+    return report
+
+
+def review_saving(*, user: User, saving_id, decision: str, comment: str | None) -> SavingsReport:
+    """Approve or reject a pending report, once; the reviewer must cover the site's district.
+
+    An inspector of another district gets 404 (the report is not theirs to see); a decided report is 409.
+    Two concurrent reviews race on a conditional UPDATE: exactly one wins, the other gets 409.
+    """
+    report = get_saving(user=user, saving_id=saving_id)
+    if not user.covers_district(report.district):
+        raise NotFound()
+    before = snapshot(report)
+    if report.status != "pending":
+        raise _already_decided()
+    now = utcnow()
+    result = db.session.execute(
+        update(SavingsReport)
+        .where(SavingsReport.id == report.id, SavingsReport.status == "pending")
+        .values(status=decision, reviewed_by_id=user.id, reviewed_at=now, review_comment=comment, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise _already_decided()
+    db.session.refresh(report)
+    record_event(action=f"saving.{decision}", object_type="saving", object_id=report.id, before=before,
+                 after=snapshot(report))
+    # In this transaction: the totals follow every decision, approvals within seconds.
+    enqueue(RECOMPUTE_JOB)
+    report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
+    db.session.commit()
+    return report
+
+
+def _already_decided() -> Conflict:
+    return Conflict(str(_l("This savings report has already been decided.")))
+
+
+def read_totals(*, user: User, by: list[str] | tuple = (), limit: int = 50) -> dict:
+    """The totals the workers stored, with the breakdowns asked for; `as_of` says when they were computed."""
+    overall = db.session.get(SavingsTotal, ("overall", OVERALL_KEY))
+    answer = {
+        "approved_tiyn": overall.approved_tiyn if overall else 0,
+        "approved_count": overall.approved_count if overall else 0,
+        "pending_tiyn": overall.pending_tiyn if overall else 0,
+        "pending_count": overall.pending_count if overall else 0,
+        "as_of": overall.computed_at if overall else None,
+        "by_district": [{"district": row.key, **_amounts(row)} for row in _scope_rows("district")],
+    }
+    if "category" in by:
+        answer["by_category"] = [{"category": row.key, **_amounts(row)} for row in _scope_rows("category")]
+    if "month" in by:
+        answer["by_month"] = [{"month": row.key, **_amounts(row)} for row in _scope_rows("month")]
+    if "site" in by:
+        rows = _top_rows("site", limit)
+        sites = _by_id(Site, rows)
+        answer["by_site"] = [
+            {"site_id": row.key, "site_name": getattr(sites.get(row.key), "name", None),
+             "district": getattr(sites.get(row.key), "district", None), **_amounts(row)}
+            for row in rows
+        ]
+    if "volunteer" in by:
+        # Volunteers see their own line only; the ranking of others is for the agency.
+        only = str(user.id) if user.role == "volunteer" else None
+        rows = _top_rows("volunteer", limit, only_key=only)
+        people = _by_id(User, rows)
+        answer["by_volunteer"] = [
+            {"volunteer_id": row.key, "badge_number": getattr(people.get(row.key), "badge_number", None),
+             **_amounts(row)}
+            for row in rows
+        ]
+    return answer
+
+
+def _amounts(row: SavingsTotal) -> dict:
+    return {"approved_tiyn": row.approved_tiyn, "approved_count": row.approved_count,
+            "pending_tiyn": row.pending_tiyn, "pending_count": row.pending_count}
+
+
+def _scope_rows(scope: str) -> list[SavingsTotal]:
+    return db.session.scalars(select(SavingsTotal).where(SavingsTotal.scope == scope).order_by(SavingsTotal.key)).all()
+
+
+def _top_rows(scope: str, limit: int, only_key: str | None = None) -> list[SavingsTotal]:
+    stmt = select(SavingsTotal).where(SavingsTotal.scope == scope)
+    if only_key is not None:
+        stmt = stmt.where(SavingsTotal.key == only_key)
+    return db.session.scalars(
+        stmt.order_by(SavingsTotal.approved_tiyn.desc(), SavingsTotal.key).limit(limit)
+    ).all()
+
+
+def _by_id(model, rows: list[SavingsTotal]) -> dict:
+    ids = [int(row.key) for row in rows if row.key.isdigit()]
+    if not ids:
+        return {}
+    return {str(item.id): item for item in db.session.scalars(select(model).where(model.id.in_(ids)))}
