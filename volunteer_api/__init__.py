@@ -69,8 +69,9 @@ def _register_blueprints(app: Flask, api) -> None:
     from .people.views import blp as people
     from .savings.views import blp as savings
     from .sites.views import blp as sites
+    from .sync.views import blp as sync
 
-    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit):
+    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
     _import_models()

@@ -44,6 +44,10 @@ class Inspection(db.Model):
 
     photos: Mapped[list["Photo"]] = relationship(lazy="selectin", order_by="Photo.id")
 
+    @property
+    def location(self) -> dict:
+        return {"lat": self.lat, "lon": self.lon, "accuracy_m": self.accuracy_m, "mock": self.mock_location}
+
     __table_args__ = (
         UniqueConstraint("volunteer_id", "client_uuid"),
         db.Index("ix_inspections_volunteer_id_id", "volunteer_id", "id"),
@@ -71,3 +75,9 @@ class Photo(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("inspection_id", "sha256"),)
+
+    @property
+    def exif_location(self) -> dict | None:
+        if self.exif_lat is None or self.exif_lon is None:
+            return None
+        return {"lat": self.exif_lat, "lon": self.exif_lon, "distance_m": self.exif_distance_m}

@@ -39,3 +39,7 @@ class Site(db.Model):
         db.Index("ix_sites_district_status_id", "district", "status", "id"),
         db.Index("ix_sites_status_id", "status", "id"),
     )
+
+    @property
+    def location(self) -> dict:
+        return {"lat": self.lat, "lon": self.lon}

@@ -121,6 +121,10 @@ def upgrade():
         batch_op.create_index('ix_sites_lat_lon', ['lat', 'lon'], unique=False)
         batch_op.create_index('ix_sites_status_id', ['status', 'id'], unique=False)
 
+    # The /sync change numbers of sites, inspections and savings (SQLite takes max + 1 under its writer lock).
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('CREATE SEQUENCE IF NOT EXISTS sync_change_seq')
+
     op.create_table('users',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('role', sa.Enum('admin', 'inspector', 'volunteer', name='user_role', native_enum=False, create_constraint=True), nullable=False),
@@ -383,6 +387,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sites_change_seq'))
 
     op.drop_table('sites')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP SEQUENCE IF EXISTS sync_change_seq')
     op.drop_table('savings_totals')
     op.drop_table('savings_milestones')
     with op.batch_alter_table('outbox_jobs', schema=None) as batch_op:

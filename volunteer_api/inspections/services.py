@@ -1,0 +1,237 @@
+"""Filing, reading and reviewing inspections, and attaching their photos."""
+import hashlib
+import json
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
+from ..audit.services import record_event
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..geo import distance_m
+from ..jobs import enqueue
+from ..pagination import keyset_page
+from ..sites.models import Site
+from ..sync.services import next_change_seq
+from ..timestamps import format_utc, utcnow
+from . import photos as photo_files
+from .flags import flag_reasons, is_on_site
+from .models import Inspection, Photo
+
+MAX_CLOCK_AHEAD = timedelta(minutes=10)
+MAX_AGE = timedelta(days=30)
+MAX_PHOTOS = 20
+
+
+def request_hash(body: dict) -> str:
+    """SHA-256 of the loaded body as canonical JSON: equal bodies (same instant in any offset) hash equal."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _json_value(value):
+    if hasattr(value, "astimezone"):
+        return format_utc(value)
+    return str(value)
+
+
+def snapshot(inspection: Inspection) -> dict:
+    """The audited state of an inspection."""
+    return {
+        "site_id": str(inspection.site_id), "status": inspection.status, "flagged": inspection.flagged,
+        "flag_reasons": list(inspection.flag_reasons), "on_site": inspection.on_site,
+        "distance_m": inspection.distance_m, "severity": inspection.severity,
+        "review_comment": inspection.review_comment,
+    }
+
+
+def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at, location: dict,
+                    checklist: dict, severity: str, notes: str | None) -> tuple[Inspection, bool]:
+    """File a volunteer's inspection once per client_uuid; returns (inspection, created).
+
+    A retry with the same body answers the stored inspection; another body under the same uuid is a 409.
+    Concurrent retries meet at the unique (volunteer_id, client_uuid): one insert wins, the rest replay it.
+    """
+    body = {"client_uuid": str(client_uuid), "site_id": site_id, "captured_at": captured_at, "location": location,
+            "checklist": checklist, "severity": severity, "notes": notes}
+    digest = request_hash(body)
+    stored = _stored(volunteer_id, str(client_uuid))
+    if stored is not None:
+        return _replay(stored, digest), False
+
+    now = utcnow()
+    if captured_at > now + MAX_CLOCK_AHEAD:
+        raise Invalid(errors={"captured_at": [str(_l("The capture time is more than 10 minutes in the future."))]})
+    if captured_at < now - MAX_AGE:
+        raise Invalid(errors={"captured_at": [str(_l("The capture time is more than 30 days ago."))]})
+    site = db.session.get(Site, int(site_id)) if site_id.isdigit() else None
+    if site is None:
+        raise Invalid(errors={"site_id": [str(_l("No such site."))]})
+
+    metres = distance_m(location["lat"], location["lon"], site.lat, site.lon)
+    on_site = is_on_site(distance_m=metres, geofence_radius_m=site.geofence_radius_m, accuracy_m=location["accuracy_m"])
+    reasons = flag_reasons(on_site=on_site, mock_location=location["mock"], severity=severity, checklist=checklist)
+    inspection = Inspection(
+        client_uuid=str(client_uuid), request_hash=digest, volunteer_id=volunteer_id, site_id=site.id,
+        district=site.district, captured_at=captured_at, received_at=now, lat=location["lat"], lon=location["lon"],
+        accuracy_m=location["accuracy_m"], mock_location=location["mock"], checklist=checklist, severity=severity,
+        notes=notes, distance_m=round(metres, 1), on_site=on_site, flagged=bool(reasons), flag_reasons=reasons,
+        status="submitted",
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(inspection)
+    except IntegrityError:
+        # A concurrent retry committed first (we waited on its unique key): answer what it stored.
+        stored = _stored(volunteer_id, str(client_uuid))
+        if stored is None:
+            raise
+        return _replay(stored, digest), False
+    record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
+                 after=snapshot(inspection), actor_id=volunteer_id)
+    if inspection.flagged:
+        enqueue("alerts.notify_inspection_flagged", inspection_id=inspection.id)
+    inspection.change_seq = next_change_seq()
+    db.session.commit()
+    return inspection, True
+
+
+def _stored(volunteer_id: int, client_uuid: str) -> Inspection | None:
+    return db.session.scalars(
+        select(Inspection).where(Inspection.volunteer_id == volunteer_id, Inspection.client_uuid == client_uuid)
+    ).one_or_none()
+
+
+def _replay(stored: Inspection, digest: str) -> Inspection:
+    if stored.request_hash != digest:
+        db.session.rollback()
+        raise Conflict(_l("This client_uuid was already used for a different inspection."),
+                       errors={"client_uuid": [str(_l("Already used with another body."))]})
+    return stored
+
+
+def visible_inspections(user):
+    """The inspections this user may see: a volunteer their own, an inspector their districts', an admin all."""
+    query = select(Inspection)
+    if user.role == "volunteer":
+        query = query.where(Inspection.volunteer_id == user.id)
+    elif user.role == "inspector":
+        query = query.where(Inspection.district.in_(user.districts))
+    elif user.role != "admin":
+        query = query.where(False)
+    return query
+
+
+def list_inspections(*, user, site_id: str | None = None, volunteer_id: str | None = None,
+                     district: str | None = None, flagged: bool | None = None, status: str | None = None,
+                     limit: int, cursor: str | None):
+    """Inspections the user may see, newest first, by keyset."""
+    query = visible_inspections(user)
+    for value, column in ((site_id, Inspection.site_id), (volunteer_id, Inspection.volunteer_id)):
+        if value is not None:
+            query = query.where(column == int(value)) if value.isdigit() else query.where(False)
+    if district is not None:
+        query = query.where(Inspection.district == district)
+    if flagged is not None:
+        query = query.where(Inspection.flagged.is_(flagged))
+    if status is not None:
+        query = query.where(Inspection.status == status)
+    return keyset_page(query, key_columns=[Inspection.id], limit=limit, cursor=cursor)
+
+
+def get_inspection(inspection_id, *, user) -> Inspection:
+    """The inspection, when the user may see it; NotFound otherwise (also for others' inspections)."""
+    if not str(inspection_id).isdigit():
+        raise NotFound()
+    inspection = db.session.scalars(
+        visible_inspections(user).where(Inspection.id == int(inspection_id))
+    ).one_or_none()
+    if inspection is None:
+        raise NotFound()
+    return inspection
+
+
+def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -> Inspection:
+    """Confirm or dismiss an inspection, once: of two concurrent reviews exactly one wins, the other is a 409."""
+    inspection = get_inspection(inspection_id, user=reviewer)
+    if not reviewer.covers_district(inspection.district):
+        raise NotFound()
+    now = utcnow()
+    # The WHERE on status makes the database decide between concurrent reviews, not a prior read.
+    result = db.session.execute(
+        update(Inspection)
+        .where(Inspection.id == inspection.id, Inspection.status == "submitted")
+        .values(status=decision, reviewed_by_id=reviewer.id, reviewed_at=now, review_comment=comment, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(_l("This inspection has already been reviewed."))
+    db.session.refresh(inspection)
+    record_event(action=f"inspection.{decision}", object_type="inspection", object_id=inspection.id,
+                 before={"status": "submitted"}, after=snapshot(inspection))
+    inspection.change_seq = next_change_seq()
+    db.session.commit()
+    return inspection
+
+
+def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bool]:
+    """Attach a photo to the author's inspection before its review; returns (photo, created).
+
+    The bytes are checked completely before anything is written; the same photo twice on one
+    inspection answers the first upload, and identical bytes are stored on disk once for everyone.
+    """
+    inspection = get_inspection(inspection_id, user=user)
+    if inspection.volunteer_id != user.id:
+        raise NotFound()
+    _require_open(inspection)
+    checked = photo_files.check_photo(photo_files.read_limited(stream, max_bytes))
+
+    # Lock the inspection against a concurrent review (FOR SHARE; SQLite has one writer anyway) and re-read it.
+    inspection = db.session.scalars(
+        select(Inspection).where(Inspection.id == inspection.id).with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    _require_open(inspection)
+    existing = _photo(inspection.id, checked.sha256)
+    if existing is not None:
+        db.session.rollback()
+        return existing, False
+    if len(inspection.photos) >= MAX_PHOTOS:
+        raise Invalid(errors={"file": [str(_l("At most %(count)s photos per inspection.", count=MAX_PHOTOS))]})
+    photo_files.store_photo(checked)
+    photo = Photo(inspection_id=inspection.id, sha256=checked.sha256, content_type=checked.content_type,
+                  size_bytes=len(checked.data), width=checked.width, height=checked.height)
+    if checked.gps is not None:
+        photo.exif_lat, photo.exif_lon = checked.gps
+        site = db.session.get(Site, inspection.site_id)
+        photo.exif_distance_m = round(distance_m(checked.gps[0], checked.gps[1], site.lat, site.lon), 1)
+    try:
+        with db.session.begin_nested():
+            db.session.add(photo)
+    except IntegrityError:
+        existing = _photo(inspection.id, checked.sha256)
+        if existing is None:
+            raise
+        db.session.rollback()
+        return existing, False
+    record_event(action="inspection.photo_added", object_type="inspection", object_id=inspection.id,
+                 after={"photo_id": str(photo.id), "sha256": photo.sha256, "content_type": photo.content_type,
+                        "exif_distance_m": photo.exif_distance_m})
+    db.session.commit()
+    return photo, True
+
+
+def _require_open(inspection: Inspection) -> None:
+    if inspection.status != "submitted":
+        db.session.rollback()
+        raise Conflict(_l("Photos can only be added before the inspection is reviewed."))
+
+
+def _photo(inspection_id: int, sha256: str) -> Photo | None:
+    return db.session.scalars(
+        select(Photo).where(Photo.inspection_id == inspection_id, Photo.sha256 == sha256)
+    ).one_or_none()

@@ -1,0 +1,205 @@
+"""The register of sites: create, edit, import, list, and the "sites near me" search."""
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlalchemy import and_, exists, func, select
+
+from ..audit.services import record_event
+from ..csv_import import read_csv_rows
+from ..districts.services import known_district_codes, require_districts
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..geo import bounding_box, distance_m
+from ..inspections.models import Inspection
+from ..money import format_tiyn
+from ..pagination import decode_cursor, encode_cursor, keyset_page
+from ..savings.models import SavingsTotal
+from ..sync.services import next_change_seq, reserve_change_seqs
+from .models import Site
+
+IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
+                  "contractor", "contract_number", "planned_completion", "status")
+MAX_IMPORT_ROWS = 5000
+AUDITED_FIELDS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_tiyn",
+                  "contractor", "contract_number", "planned_completion", "status")
+
+
+def snapshot(site: Site) -> dict:
+    """The audited state of a site (JSON-ready)."""
+    state = {name: getattr(site, name) for name in AUDITED_FIELDS}
+    state["budget_kzt"] = format_tiyn(state.pop("budget_tiyn"))
+    if state["planned_completion"] is not None:
+        state["planned_completion"] = state["planned_completion"].isoformat()
+    return state
+
+
+def _columns(data: dict) -> dict:
+    """Schema fields → columns: location becomes lat/lon, budget_kzt (tiyn already) budget_tiyn."""
+    values = dict(data)
+    if "location" in values:
+        location = values.pop("location")
+        values["lat"], values["lon"] = location["lat"], location["lon"]
+    if "budget_kzt" in values:
+        values["budget_tiyn"] = values.pop("budget_kzt")
+    return values
+
+
+def create_site(**data) -> Site:
+    """Register a site."""
+    require_districts([data["district"]], field="district")
+    site = Site(change_seq=next_change_seq(), **_columns(data))
+    db.session.add(site)
+    db.session.flush()
+    record_event(action="site.created", object_type="site", object_id=site.id, after=snapshot(site))
+    db.session.commit()
+    return with_counters([site])[0]
+
+
+def update_site(site_id, **changes) -> Site:
+    """Change a site's fields; the change reaches the phones through /sync."""
+    site = _load(site_id)
+    if "district" in changes:
+        require_districts([changes["district"]], field="district")
+    before = snapshot(site)
+    for name, value in _columns(changes).items():
+        setattr(site, name, value)
+    after = snapshot(site)
+    if after != before:
+        record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
+        site.change_seq = next_change_seq()
+    db.session.commit()
+    return with_counters([site])[0]
+
+
+def get_site(site_id) -> Site:
+    """The site with its open flags and approved savings."""
+    return with_counters([_load(site_id)])[0]
+
+
+def _load(site_id) -> Site:
+    site = db.session.get(Site, int(site_id)) if str(site_id).isdigit() else None
+    if site is None:
+        raise NotFound()
+    return site
+
+
+def _open_flag_condition():
+    return and_(Inspection.site_id == Site.id, Inspection.flagged.is_(True), Inspection.status == "submitted")
+
+
+def with_counters(sites: list[Site]) -> list[Site]:
+    """Attach open_flags and approved_savings_tiyn to a page of sites: two queries for the whole page."""
+    ids = [site.id for site in sites]
+    if not ids:
+        return sites
+    flags = dict(db.session.execute(
+        select(Inspection.site_id, func.count())
+        .where(Inspection.site_id.in_(ids), Inspection.flagged.is_(True), Inspection.status == "submitted")
+        .group_by(Inspection.site_id)
+    ).all())
+    # The workers keep the totals; a site nobody saved money on has no row yet.
+    savings = dict(db.session.execute(
+        select(SavingsTotal.key, SavingsTotal.approved_tiyn)
+        .where(SavingsTotal.scope == "site", SavingsTotal.key.in_([str(i) for i in ids]))
+    ).all())
+    for site in sites:
+        site.open_flags = flags.get(site.id, 0)
+        site.approved_savings_tiyn = savings.get(str(site.id), 0)
+    return sites
+
+
+def list_sites(*, district: str | None = None, status: str | None = None, flagged: bool | None = None,
+               near: tuple[float, float] | None = None, radius_m: int | None = None,
+               limit: int, cursor: str | None) -> tuple[list[Site], str | None]:
+    """Sites by keyset, newest first; with `near`, those within radius_m, nearest first."""
+    query = select(Site)
+    if district is not None:
+        query = query.where(Site.district == district)
+    if status is not None:
+        query = query.where(Site.status == status)
+    if flagged is not None:
+        open_flags = exists().where(_open_flag_condition())
+        query = query.where(open_flags if flagged else ~open_flags)
+    if near is not None:
+        from .schemas import DEFAULT_NEAR_RADIUS_M
+
+        return sites_near(query, point=near, radius_m=radius_m or DEFAULT_NEAR_RADIUS_M, limit=limit, cursor=cursor)
+    sites, next_cursor = keyset_page(query, key_columns=[Site.id], limit=limit, cursor=cursor)
+    return with_counters(sites), next_cursor
+
+
+def sites_near(query, *, point: tuple[float, float], radius_m: float, limit: int,
+               cursor: str | None) -> tuple[list[Site], str | None]:
+    """The sites of `query` within radius_m of point, nearest first, by keyset on (distance, id).
+
+    The bounding box runs in SQL on the (lat, lon) index and returns only ids and coordinates; geopy's
+    geodesic then measures the few candidates, and only the page's rows are loaded whole.
+    """
+    lat, lon = point
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_m)
+    box = query.with_only_columns(Site.id, Site.lat, Site.lon).where(
+        Site.lat.between(min_lat, max_lat), Site.lon.between(min_lon, max_lon)
+    )
+    ranked = []
+    for site_id, site_lat, site_lon in db.session.execute(box):
+        metres = distance_m(lat, lon, site_lat, site_lon)
+        if metres <= radius_m:
+            # Millimetres as the key: an exact integer the cursor can carry.
+            ranked.append((round(metres * 1000), site_id, metres))
+    ranked.sort()
+    if cursor:
+        after = tuple(decode_cursor(cursor, 2))
+        ranked = [entry for entry in ranked if entry[:2] > after]
+    page, next_cursor = ranked[:limit], None
+    if len(ranked) > limit:
+        next_cursor = encode_cursor(page[-1][:2])
+    rows = {site.id: site for site in db.session.scalars(select(Site).where(Site.id.in_([e[1] for e in page])))}
+    sites = []
+    for _, site_id, metres in page:
+        site = rows[site_id]
+        site.distance_m = round(metres, 1)
+        sites.append(site)
+    return with_counters(sites), next_cursor
+
+
+def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
+    """Register every site of a CSV, or none: any bad row is a 422 naming the rows (`row N`, N its line).
+
+    Returns the sites created (none on a dry run) and the number of valid rows.
+    """
+    from .schemas import SiteCreateSchema  # the same rules as one-by-one registration
+
+    rows = read_csv_rows(content, columns=IMPORT_COLUMNS, max_rows=MAX_IMPORT_ROWS,
+                         empty_message="No sites in the file.")
+    schema = SiteCreateSchema()
+    districts = known_district_codes()
+    errors: dict[str, dict] = {}
+    valid: list[dict] = []
+    for line, row in rows:
+        raw = {key: (row.get(key) or "").strip() for key in IMPORT_COLUMNS}
+        # An empty cell means "not given": the schema's default applies, as when a JSON field is left out.
+        raw = {key: value for key, value in raw.items() if value != ""}
+        if "lat" in raw or "lon" in raw:
+            raw["location"] = {"lat": raw.pop("lat", None), "lon": raw.pop("lon", None)}
+        try:
+            data = schema.load(raw)
+        except ValidationError as exc:
+            errors[f"row {line}"] = exc.messages
+            continue
+        if data["district"] not in districts:
+            errors[f"row {line}"] = {"district": [str(_l("Unknown district: %(code)s.", code=data["district"]))]}
+            continue
+        valid.append(data)
+    if errors:
+        raise Invalid(_l("%(bad)s of %(total)s rows are invalid; nothing was imported.", bad=len(errors), total=len(rows)),
+                      errors=errors)
+    if dry_run:
+        return [], len(valid)
+    # Site inserts wait on no other lock, so holding the change-number lock through them is safe.
+    seqs = reserve_change_seqs(len(valid))
+    sites = [Site(change_seq=seq, **_columns(data)) for data, seq in zip(valid, seqs)]
+    db.session.add_all(sites)
+    db.session.flush()
+    for site in sites:
+        record_event(action="site.imported", object_type="site", object_id=site.id, after=snapshot(site))
+    db.session.commit()
+    return with_counters(sites), len(valid)
