@@ -305,6 +305,9 @@ class CeleryDispatcher:
             self.celery.send_task(
                 name,
                 args=[job_id],
+                # Else send_task subscribes to the result store first, and with Redis down that retries
+                # for 20 s (celery's result backend reconnect) before the broker is even tried.
+                ignore_result=True,
                 retry=True,
                 retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
             )

@@ -1,0 +1,204 @@
+"""The outbox: atomic runs, backoff, the dead-letter state and its admin endpoints, the relay, Celery settings."""
+import importlib
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import BACKEND
+from volunteer_api import jobs
+from volunteer_api.alerts.models import Alert
+from volunteer_api.extensions import db
+from volunteer_api.jobs import MAX_ATTEMPTS, OutboxJob, run_job
+from volunteer_api.timestamps import utcnow
+
+SOURCE = Path(__file__).resolve().parent.parent / "volunteer_api"
+# A far-future published_at keeps the session worker's relay off the rows these tests run by hand.
+NOT_FOR_THE_RELAY = timedelta(days=1)
+
+
+def add_job(name: str, **fields) -> int:
+    job = OutboxJob(name=name, payload=fields.pop("payload", {}), published_at=utcnow() + NOT_FOR_THE_RELAY, **fields)
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
+@pytest.fixture
+def handlers(monkeypatch):
+    """Register throwaway handlers for one test."""
+
+    def register(name, func):
+        monkeypatch.setitem(jobs.JOB_HANDLERS, name, func)
+
+    return register
+
+
+def test_every_enqueued_job_name_and_every_periodic_is_a_task_of_the_workers(app, monkeypatch):
+    names = set()
+    for path in SOURCE.rglob("*.py"):
+        names |= set(re.findall(r"""enqueue\(\s*["']([\w.]+)["']""", path.read_text(encoding="utf-8")))
+    assert {"alerts.notify_inspection_flagged", "alerts.deliver"} <= names
+    monkeypatch.setenv("REDIS_URL", app.config.get("REDIS_URL") or "redis://127.0.0.1:9/0")  # never dialled
+    from volunteer_api.extensions import limiter
+
+    try:
+        workers = importlib.import_module("workers")
+    finally:
+        limiter.init_app(app)
+    assert names <= set(workers.celery.tasks)
+    assert names <= set(jobs.JOB_HANDLERS)
+    assert set(jobs.PERIODIC_TASKS) <= set(workers.celery.tasks)
+    assert set(workers.celery.conf.beat_schedule) == set(jobs.PERIODIC_TASKS)
+    assert {"jobs.relay_outbox", "alerts.escalate_unreviewed"} <= set(jobs.PERIODIC_TASKS)
+
+
+def test_celery_is_set_up_for_at_least_once_work(app):
+    settings = jobs.celery_settings({"REDIS_URL": "redis://127.0.0.1:6379/1"})
+    assert settings["task_acks_late"] and settings["task_reject_on_worker_lost"]
+    assert settings["worker_prefetch_multiplier"] == 1
+    timeouts = {settings["visibility_timeout"], settings["broker_transport_options"]["visibility_timeout"],
+                settings["result_backend_transport_options"]["visibility_timeout"]}
+    assert len(timeouts) == 1
+    # Redis would hand a task still running to a second worker if it outlived the visibility timeout.
+    assert timeouts.pop() > settings["task_time_limit"] > settings["task_soft_time_limit"]
+
+
+def test_a_handlers_changes_and_the_jobs_state_commit_together(app_ctx, handlers, inspector):
+    def half_done():
+        db.session.add(Alert(recipient_id=int(inspector.id), kind="milestone", event_key="m:1",
+                             subject_type="site", subject_id="1"))
+        db.session.flush()
+        raise RuntimeError("crashed after writing")
+
+    handlers("tests.half_done", half_done)
+    job_id = add_job("tests.half_done")
+    assert run_job(job_id) == "pending"
+    job = db.session.get(OutboxJob, job_id)
+    assert job.attempts == 1 and "crashed after writing" in job.last_error and job.published_at is None
+    assert job.available_at > utcnow() - timedelta(seconds=1)
+    assert db.session.scalars(select(Alert)).all() == []
+
+
+def test_a_job_that_keeps_failing_backs_off_then_lands_in_the_dead_letter_state(app_ctx, handlers):
+    handlers("tests.always_fails", lambda: 1 / 0)
+    job_id = add_job("tests.always_fails")
+    statuses = []
+    for _ in range(MAX_ATTEMPTS):
+        statuses.append(run_job(job_id))
+        db.session.get(OutboxJob, job_id).available_at = utcnow()  # skip the wait, not the count
+        db.session.commit()
+    assert statuses == ["pending"] * (MAX_ATTEMPTS - 1) + ["dead"]
+    job = db.session.get(OutboxJob, job_id)
+    assert job.attempts == MAX_ATTEMPTS and "ZeroDivisionError" in job.last_error
+    assert run_job(job_id) == "dead"  # a stale redelivery does nothing
+
+
+def test_a_job_whose_runs_never_finish_is_declared_dead_without_running_again(app_ctx, handlers):
+    ran = []
+    handlers("tests.kills_its_worker", lambda: ran.append(1))
+    job_id = add_job("tests.kills_its_worker", attempts=MAX_ATTEMPTS, last_error=None)
+    assert run_job(job_id) == "dead" and ran == []
+
+
+def test_backoff_is_exponential_with_full_jitter_and_capped():
+    for attempts in (1, 3, 6, 20):
+        ceiling = min(jobs.BACKOFF_CAP_SECONDS, jobs.BACKOFF_BASE_SECONDS * 2**attempts)
+        samples = [jobs.backoff_seconds(attempts) for _ in range(200)]
+        assert all(0 <= s <= ceiling for s in samples)
+        assert max(samples) - min(samples) > ceiling / 4  # jittered, not fixed
+
+
+def test_admins_list_dead_jobs_and_retry_them(app, client, admin, inspector, volunteer, run_jobs, app_ctx):
+    job_id = add_job("alerts.notify_inspection_flagged", payload={"inspection_id": 999999}, status="dead",
+                     attempts=MAX_ATTEMPTS, last_error="SMTP down")
+    add_job("alerts.notify_inspection_flagged", payload={"inspection_id": 1}, status="done")
+
+    listed = client.get("/api/v1/jobs?status=dead", headers=admin.headers)
+    assert listed.status_code == 200
+    assert [(j["id"], j["status"], j["last_error"]) for j in listed.get_json()["items"]] == [
+        (str(job_id), "dead", "SMTP down")]
+    assert client.get("/api/v1/jobs?status=zombie", headers=admin.headers).status_code == 422
+    for who in (inspector, volunteer):
+        assert client.get("/api/v1/jobs", headers=who.headers).status_code == 403
+        assert client.post(f"/api/v1/jobs/{job_id}/retry", headers=who.headers).status_code == 403
+
+    retried = client.post(f"/api/v1/jobs/{job_id}/retry", headers=admin.headers)
+    assert retried.status_code == 200 and retried.get_json()["status"] in ("pending", "done")
+    # It really runs again (embedded thread or worker): the inspection is gone, so it finishes as done.
+    run_jobs(lambda: _status(job_id) == "done", timeout=10)
+    assert client.post(f"/api/v1/jobs/{job_id}/retry", headers=admin.headers).status_code == 409
+    assert client.post("/api/v1/jobs/123456789/retry", headers=admin.headers).status_code == 404
+    assert client.post("/api/v1/jobs/x/retry", headers=admin.headers).status_code == 404
+    from volunteer_api.audit.models import AuditEvent
+
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "outbox_job")).all()
+    assert actions == ["job.retried"]
+
+
+def _status(job_id):
+    status = db.session.scalar(select(OutboxJob.status).where(OutboxJob.id == job_id))
+    db.session.rollback()
+    return status
+
+
+class RecordingDispatcher:
+    def __init__(self, accept=True):
+        self.accept, self.published = accept, []
+
+    def publish(self, job_id, name):
+        self.published.append(job_id)
+        return self.accept
+
+    def publish_soon(self, jobs_):
+        for job_id, name in jobs_:
+            self.publish(job_id, name)
+
+
+@pytest.mark.skipif(BACKEND == "postgres", reason="the session worker's own relay would race this one")
+def test_the_relay_sends_due_jobs_never_sent_or_presumed_lost_and_none_twice(app, app_ctx, monkeypatch):
+    recorder = RecordingDispatcher()
+    monkeypatch.setitem(app.extensions, "job_dispatcher", recorder)
+    now = utcnow()
+    never_sent = add_job("alerts.deliver", payload={"delivery_id": 1})
+    db.session.get(OutboxJob, never_sent).published_at = None
+    lost = add_job("alerts.deliver", payload={"delivery_id": 2})
+    db.session.get(OutboxJob, lost).published_at = now - timedelta(minutes=5)
+    fresh = add_job("alerts.deliver", payload={"delivery_id": 3})
+    db.session.get(OutboxJob, fresh).published_at = now
+    backing_off = add_job("alerts.deliver", payload={"delivery_id": 4})
+    db.session.get(OutboxJob, backing_off).published_at = None
+    db.session.get(OutboxJob, backing_off).available_at = now + timedelta(minutes=1)
+    add_job("alerts.deliver", payload={"delivery_id": 5}, status="done")
+    db.session.commit()
+
+    assert jobs.relay_outbox() == 2
+    assert recorder.published == [never_sent, lost]
+    assert jobs.relay_outbox() == 0  # published_at moved on: no second copy on the next round
+
+    refused = RecordingDispatcher(accept=False)
+    monkeypatch.setitem(app.extensions, "job_dispatcher", refused)
+    db.session.get(OutboxJob, fresh).published_at = now - timedelta(minutes=5)
+    db.session.commit()
+    assert jobs.relay_outbox() == 1
+    # The broker refused it: marked unsent so the next round tries again at once.
+    assert db.session.get(OutboxJob, fresh).published_at is None
+
+
+def test_a_dead_broker_makes_publishing_fail_fast_and_never_raise(app):
+    from celery import Celery
+
+    from tests.alert_helpers import free_port
+
+    producer = Celery("probe")
+    producer.conf.update(jobs.celery_settings({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}))
+    dispatcher = jobs.CeleryDispatcher(producer)
+    started = time.monotonic()
+    assert dispatcher.publish(1, "alerts.deliver") is False
+    first = time.monotonic() - started
+    started = time.monotonic()
+    assert all(dispatcher.publish(n, "alerts.deliver") is False for n in range(50))
+    assert first < 10 and time.monotonic() - started < 0.1  # the cooldown skips the dead broker
