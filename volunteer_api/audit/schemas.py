@@ -24,7 +24,7 @@ class AuditListArgsSchema(PageArgsSchema):
 class AuditEventSchema(Schema):
     id = fields.String(required=True)
     seq = fields.Integer(allow_none=True, required=True,
-                         metadata={"description": "Place in the hash chain; null until sealed (seconds)."})
+                         metadata={"description": "Place in the hash chain; null until sealed (seconds after the change)."})
     actor_id = fields.String(allow_none=True, required=True)
     action = fields.String(required=True)
     object_type = fields.String(required=True)

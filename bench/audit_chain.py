@@ -1,0 +1,123 @@
+"""What the audit hash chain costs: writers under concurrency while a sealer runs, sealing a backlog, verifying.
+
+    .venv/bin/python bench/audit_chain.py [--writers 8] [--events 200] [--backlog 20000]
+
+Uses a PostgreSQL database of its own on 127.0.0.1 (dropped at exit); no Redis, no worker.
+"""
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def p99(values):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--events", type=int, default=200, help="events per writer, one transaction each")
+    parser.add_argument("--backlog", type=int, default=20000)
+    args = parser.parse_args()
+
+    name = f"vm_bench_audit_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        os.environ.update({"DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "RATELIMIT_ENABLED": "false"})
+        os.environ.pop("REDIS_URL", None)
+        run(args)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(args) -> None:
+    from flask_migrate import upgrade
+
+    from volunteer_api import create_app
+    from volunteer_api.audit.models import AuditEvent
+    from volunteer_api.audit.services import record_event, seal_chain, verify_chain
+    from volunteer_api.extensions import db
+    from volunteer_api.timestamps import utcnow
+
+    app = create_app({"ACCESS_LOG": False, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": args.writers + 2}})
+    with app.app_context():
+        upgrade()
+
+    def write_concurrently(with_sealer: bool) -> None:
+        latencies, done = [], threading.Event()
+
+        def writer():
+            with app.app_context():
+                for n in range(args.events):
+                    started = time.perf_counter()
+                    record_event(action="site.updated", object_type="site", object_id=n, after={"n": n})
+                    db.session.commit()
+                    latencies.append(time.perf_counter() - started)
+
+        def sealer():
+            with app.app_context():
+                while not done.is_set():
+                    seal_chain()
+                    time.sleep(0.05)
+
+        sealing = threading.Thread(target=sealer)
+        if with_sealer:
+            sealing.start()
+        threads = [threading.Thread(target=writer) for _ in range(args.writers)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        done.set()
+        if with_sealer:
+            sealing.join()
+        millis = [v * 1000 for v in latencies]
+        print(f"{args.writers} writers x {args.events} events, {'sealer every 50 ms' if with_sealer else 'no sealer'}: "
+              f"{len(latencies) / elapsed:,.0f} events/s, commit median {statistics.median(millis):.2f} ms, "
+              f"p99 {p99(millis):.2f} ms")
+
+    write_concurrently(with_sealer=False)
+    write_concurrently(with_sealer=True)
+
+    with app.app_context():
+        seal_chain()
+        now = utcnow()
+        rows = [{"action": "site.updated", "object_type": "site", "object_id": str(n), "after": {"n": n},
+                 "created_at": now} for n in range(args.backlog)]
+        for start in range(0, len(rows), 5000):
+            db.session.execute(insert(AuditEvent), rows[start:start + 5000])
+        db.session.commit()
+        started = time.perf_counter()
+        sealed = seal_chain()
+        seal_seconds = time.perf_counter() - started
+        print(f"sealing a backlog of {sealed:,} events: {seal_seconds:.2f} s ({sealed / seal_seconds:,.0f} events/s)")
+        started = time.perf_counter()
+        result = verify_chain()
+        verify_seconds = time.perf_counter() - started
+        print(f"verifying {result['checked']:,} events (ok={result['ok']}): {verify_seconds:.2f} s "
+              f"({result['checked'] / verify_seconds:,.0f} events/s)")
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
