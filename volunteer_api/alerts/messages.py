@@ -78,4 +78,5 @@ def render_message(kind: str, params: dict, language: str, district_names: dict[
 
 def render_subject(kind: str, language: str) -> str:
     language = language_of(language)
-    return f"{BRAND[language]}: {SUBJECTS.get(kind, {}).get(language, kind)}"
+    # Not "Brand: subject": CPython's header folder drops the space after a colon between encoded words.
+    return f"{SUBJECTS.get(kind, {}).get(language, kind)} — {BRAND[language]}"
