@@ -164,3 +164,21 @@ def test_a_crash_answers_a_bare_500_problem_without_stack_trace_or_sql(make_app,
     # The stack trace goes to the log, tied to the request by its id.
     errors = [line for line in log_lines(json_log) if line["levelname"] == "ERROR"]
     assert len(errors) == 2 and all(e["request_id"] == "crash-1" and "Traceback" in e["exc_info"] for e in errors)
+
+
+def test_unknown_or_protected_fields_are_refused_and_change_nothing(client, admin):
+    from tests.support import next_phone
+
+    base = {"full_name": "Айгуль Нурланова", "phone": next_phone(), "district": "taraz"}
+    for extra in ({"id": "1"}, {"role": "admin"}, {"status": "approved"}, {"active": False}, {"is_admin": True}):
+        response = client.post("/api/v1/volunteers", headers=admin.headers, json={**base, **extra})
+        assert response.status_code == 422 and set(extra) <= set(response.get_json()["errors"]), extra
+    volunteer = client.post("/api/v1/volunteers", headers=admin.headers, json=base).get_json()
+    volunteer.pop("initial_password")
+    for extra in ({"id": "1"}, {"role": "admin"}, {"badge_number": "ZHB-0"}, {"phone": next_phone()}):
+        response = client.patch(f"/api/v1/volunteers/{volunteer['id']}", headers=admin.headers, json=extra)
+        assert response.status_code == 422, extra
+    assert client.get(f"/api/v1/volunteers/{volunteer['id']}", headers=admin.headers).get_json() == volunteer
+    inspector = {"full_name": "Inspector", "districts": ["taraz"], "password": "a long enough password"}
+    response = client.post("/api/v1/inspectors", headers=admin.headers, json={**inspector, "role": "admin"})
+    assert response.status_code == 422 and "role" in response.get_json()["errors"]
