@@ -1,0 +1,177 @@
+import threading
+import uuid
+
+import pytest
+
+from sqlalchemy import text
+
+from tests.field_support import create_site, file_inspection
+from tests.support import wait_for
+from volunteer_api.extensions import db
+from volunteer_api.savings.models import SavingsReport
+from volunteer_api.sites.models import Site
+from volunteer_api.sync.services import next_change_seq
+
+SYNC = "/api/v1/sync"
+
+
+def sync(client, account, cursor=None, **params):
+    query = {"since": cursor, **params} if cursor else params
+    response = client.get(SYNC, headers=account.headers, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def add_saving(app, volunteer, site_id: str, *, status="pending") -> int:
+    """A savings report row as the savings domain writes it (its API is built elsewhere)."""
+    with app.app_context():
+        report = SavingsReport(client_uuid=str(uuid.uuid4()), request_hash="0" * 64, volunteer_id=int(volunteer.id),
+                               site_id=int(site_id), district="taraz", amount_tiyn=25_000_000, category="other",
+                               description="Overpriced cement", status=status)
+        db.session.add(report)
+        db.session.flush()
+        report.change_seq = next_change_seq()
+        db.session.commit()
+        return report.id
+
+
+def decide_saving(app, report_id: int, status: str) -> None:
+    with app.app_context():
+        report = db.session.get(SavingsReport, report_id)
+        report.status = status
+        report.change_seq = next_change_seq()
+        db.session.commit()
+
+
+def test_first_sync_caches_the_districts_sites_and_the_callers_own_reports(client, app, admin, make_volunteer):
+    volunteer, other = make_volunteer("taraz"), make_volunteer("taraz")
+    school = create_site(client, admin, name="School")
+    create_site(client, admin, name="Merke road", district="merke")
+    mine = file_inspection(client, volunteer, school["id"])
+    file_inspection(client, other, school["id"])
+    saving = add_saving(app, volunteer, school["id"])
+    body = sync(client, volunteer)
+    assert [site["name"] for site in body["sites"]] == ["School"]
+    assert body["sites"][0]["budget_kzt"] == school["budget_kzt"] and "open_flags" in body["sites"][0]
+    assert [item["id"] for item in body["inspections"]] == [mine["id"]]
+    assert body["inspections"][0]["status"] == "submitted"
+    assert [(item["id"], item["status"], item["amount_kzt"]) for item in body["savings"]] == [(str(saving), "pending", "250000.00")]
+    assert body["has_more"] is False and body["next_cursor"]
+
+
+def test_sync_since_a_cursor_returns_only_what_changed(client, app, admin, volunteer, inspector):
+    school = create_site(client, admin, name="School")
+    clinic = create_site(client, admin, name="Clinic", kind="clinic")
+    inspection = file_inspection(client, volunteer, school["id"], severity="high")
+    saving = add_saving(app, volunteer, school["id"])
+    cursor = sync(client, volunteer)["next_cursor"]
+    assert sync(client, volunteer, cursor) == {"sites": [], "inspections": [], "savings": [],
+                                               "next_cursor": cursor, "has_more": False}
+
+    client.patch(f"/api/v1/sites/{clinic['id']}", headers=admin.headers, json={"status": "suspended"})
+    review = client.post(f"/api/v1/inspections/{inspection['id']}/review", headers=inspector.headers,
+                         json={"decision": "confirmed", "comment": "Scaffolding unsafe"})
+    assert review.status_code == 200
+    decide_saving(app, saving, "approved")
+    body = sync(client, volunteer, cursor)
+    assert [(site["name"], site["status"]) for site in body["sites"]] == [("Clinic", "suspended")]
+    assert [(i["id"], i["status"], i["review_comment"]) for i in body["inspections"]] == [
+        (inspection["id"], "confirmed", "Scaffolding unsafe")]
+    assert [(s["id"], s["status"]) for s in body["savings"]] == [(str(saving), "approved")]
+    assert sync(client, volunteer, body["next_cursor"])["sites"] == []
+
+
+def test_sync_pages_through_many_changes_without_losing_any(client, app, admin, volunteer):
+    site_ids = {create_site(client, admin, name=f"Site {n}")["id"] for n in range(5)}
+    inspection_ids = {file_inspection(client, volunteer, next(iter(site_ids)))["id"] for _ in range(3)}
+    seen_sites, seen_inspections, cursor, calls = set(), set(), None, 0
+    while True:
+        body = sync(client, volunteer, cursor, limit=3)
+        calls += 1
+        seen_sites |= {site["id"] for site in body["sites"]}
+        seen_inspections |= {item["id"] for item in body["inspections"]}
+        assert len(body["sites"]) + len(body["inspections"]) + len(body["savings"]) <= 3
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            break
+    assert seen_sites == site_ids and seen_inspections == inspection_ids and calls == 3
+
+
+def test_inspector_syncs_their_districts_sites(client, admin, make_inspector):
+    create_site(client, admin, name="Taraz school")
+    create_site(client, admin, name="Merke road", district="merke")
+    create_site(client, admin, name="Shu clinic", district="shu")
+    inspector = make_inspector(["merke", "shu"])
+    assert sorted(site["name"] for site in sync(client, inspector)["sites"]) == ["Merke road", "Shu clinic"]
+    assert len(sync(client, admin)["sites"]) == 3
+
+
+def test_bad_sync_cursor_is_422(client, volunteer):
+    for cursor in ("garbage", "WyJ4Il0"):  # the second is base64 of ["x"]
+        response = client.get(SYNC, headers=volunteer.headers, query_string={"since": cursor})
+        assert response.status_code == 422, cursor
+    assert client.get(SYNC).status_code == 401
+    assert client.get(SYNC, headers=volunteer.headers, query_string={"limit": 0}).status_code == 422
+
+
+def test_sync_is_documented_in_the_openapi_document(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/sync"]["get"]
+    assert "since" in [parameter["name"] for parameter in operation["parameters"]]
+    assert "next_cursor" in operation["description"] or "cursor" in operation["description"]
+    assert "200" in operation["responses"]
+
+
+def test_change_numbers_rise_across_sites_inspections_and_savings(client, app, admin, volunteer):
+    site = create_site(client, admin)
+    inspection = file_inspection(client, volunteer, site["id"])
+    saving = add_saving(app, volunteer, site["id"])
+    from volunteer_api.inspections.models import Inspection
+
+    with app.app_context():
+        numbers = [db.session.get(Site, int(site["id"])).change_seq,
+                   db.session.get(Inspection, int(inspection["id"])).change_seq,
+                   db.session.get(SavingsReport, saving).change_seq]
+    assert 0 < numbers[0] < numbers[1] < numbers[2]
+
+
+def advisory_lock_waiters(app) -> int:
+    with app.app_context():
+        count = db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+        db.session.rollback()
+        return count
+
+
+@pytest.mark.postgres
+def test_a_later_change_number_waits_for_the_earlier_one_to_commit(app, client, admin):
+    """The change taken second cannot commit first, so no reader's cursor can pass an uncommitted change."""
+    site = create_site(client, admin)
+    first_taken, release_first = threading.Event(), threading.Event()
+    timeline = []
+
+    def first():
+        with app.app_context():
+            db.session.get(Site, int(site["id"])).name = "first"
+            seq = next_change_seq()
+            timeline.append(("first took", seq))
+            first_taken.set()
+            release_first.wait(10)
+            timeline.append(("first commits", seq))
+            db.session.commit()
+
+    def second():
+        first_taken.wait(10)
+        with app.app_context():
+            seq = next_change_seq()
+            timeline.append(("second took", seq))
+            db.session.rollback()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: advisory_lock_waiters(app) == 1)  # the second writer queues behind the first
+    release_first.set()
+    for thread in threads:
+        thread.join(10)
+    assert [event for event, _ in timeline] == ["first took", "first commits", "second took"]
+    assert timeline[2][1] > timeline[0][1]
