@@ -192,3 +192,30 @@ def test_csv_import_dry_run_validates_only(client, admin):
 def test_csv_import_with_a_wrong_header_is_422(client, admin):
     response = _upload(client, admin, "name,kind\nA,school\n")
     assert response.status_code == 422 and "file" in response.get_json()["errors"]
+
+
+def test_near_me_pages_agree_with_the_exact_geodesic_order(app):
+    """Many sites at random around a point: every page, in order, is what brute-force geodesic gives."""
+    import random
+
+    from volunteer_api.geo import distance_m
+    from volunteer_api.sites.models import Site
+    from volunteer_api.sites.services import list_sites
+
+    rng = random.Random(7)
+    lat, lon = TARAZ
+    with app.app_context():
+        db.session.add_all(Site(name=f"S{n}", kind="school", district="taraz", lat=lat + rng.uniform(-0.1, 0.1),
+                                lon=lon + rng.uniform(-0.13, 0.13), budget_tiyn=100, change_seq=n + 1)
+                           for n in range(300))
+        db.session.commit()
+        expected = sorted((round(distance_m(lat, lon, s.lat, s.lon) * 1000), s.id)
+                          for s in db.session.scalars(select(Site)) if distance_m(lat, lon, s.lat, s.lon) <= 8000)
+        got, cursor = [], None
+        while True:
+            items, cursor = list_sites(near=(lat, lon), radius_m=8000, limit=17, cursor=cursor)
+            got.extend((round(item.distance_m * 1000), item.id) for item in items)
+            if cursor is None:
+                break
+        assert [site_id for _, site_id in got] == [site_id for _, site_id in expected]
+        assert len(got) > 100

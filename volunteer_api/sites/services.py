@@ -1,4 +1,7 @@
 """The register of sites: create, edit, import, list, and the "sites near me" search."""
+import bisect
+import math
+
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import and_, exists, func, select
@@ -8,7 +11,7 @@ from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..geo import bounding_box, distance_m
+from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import Inspection
 from ..money import format_tiyn
 from ..pagination import decode_cursor, encode_cursor, keyset_page
@@ -19,6 +22,8 @@ from .models import Site
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
                   "contractor", "contract_number", "planned_completion", "status")
 MAX_IMPORT_ROWS = 5000
+# The sphere's distance differs from the WGS 84 geodesic by at most ~0.6 %; 1 % is a safe bound.
+SPHERE_ERROR = 0.01
 AUDITED_FIELDS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_tiyn",
                   "contractor", "contract_number", "planned_completion", "status")
 
@@ -131,27 +136,34 @@ def sites_near(query, *, point: tuple[float, float], radius_m: float, limit: int
                cursor: str | None) -> tuple[list[Site], str | None]:
     """The sites of `query` within radius_m of point, nearest first, by keyset on (distance, id).
 
-    The bounding box runs in SQL on the (lat, lon) index and returns only ids and coordinates; geopy's
-    geodesic then measures the few candidates, and only the page's rows are loaded whole.
+    The bounding box runs in SQL on the (lat, lon) index and returns only ids and coordinates. A cheap
+    spherical distance orders the candidates; geopy's geodesic then measures them in that order, only
+    until no later candidate can still enter the page. Only the page's rows are loaded whole.
     """
     lat, lon = point
     min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_m)
     box = query.with_only_columns(Site.id, Site.lat, Site.lon).where(
         Site.lat.between(min_lat, max_lat), Site.lon.between(min_lon, max_lon)
     )
-    ranked = []
-    for site_id, site_lat, site_lon in db.session.execute(box):
+    rough = sorted(
+        (metres, site_id, site_lat, site_lon)
+        for site_id, site_lat, site_lon in db.session.execute(box)
+        if (metres := spherical_distance_m(lat, lon, site_lat, site_lon)) <= radius_m * (1 + SPHERE_ERROR)
+    )
+    after = tuple(decode_cursor(cursor, 2)) if cursor else None
+    page: list[tuple[int, int, float]] = []  # (millimetres, id, metres): an exact integer key the cursor can carry
+    for approx, site_id, site_lat, site_lon in rough:
+        lowest = approx * (1 - SPHERE_ERROR)
+        if lowest > radius_m or (len(page) > limit and lowest * 1000 > page[limit][0]):
+            break  # every later candidate is farther than the radius or than the page's last place
+        if after is not None and approx * (1 + SPHERE_ERROR) * 1000 < after[0] - 1:
+            continue  # surely before the cursor
         metres = distance_m(lat, lon, site_lat, site_lon)
-        if metres <= radius_m:
-            # Millimetres as the key: an exact integer the cursor can carry.
-            ranked.append((round(metres * 1000), site_id, metres))
-    ranked.sort()
-    if cursor:
-        after = tuple(decode_cursor(cursor, 2))
-        ranked = [entry for entry in ranked if entry[:2] > after]
-    page, next_cursor = ranked[:limit], None
-    if len(ranked) > limit:
-        next_cursor = encode_cursor(page[-1][:2])
+        key = (round(metres * 1000), site_id, metres)
+        if metres <= radius_m and (after is None or key[:2] > after):
+            bisect.insort(page, key)
+    next_cursor = encode_cursor(page[limit - 1][:2]) if len(page) > limit else None
+    page = page[:limit]
     rows = {site.id: site for site in db.session.scalars(select(Site).where(Site.id.in_([e[1] for e in page])))}
     sites = []
     for _, site_id, metres in page:
@@ -159,6 +171,14 @@ def sites_near(query, *, point: tuple[float, float], radius_m: float, limit: int
         site.distance_m = round(metres, 1)
         sites.append(site)
     return with_counters(sites), next_cursor
+
+
+def spherical_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance on the mean sphere: within SPHERE_ERROR of the geodesic, at a fraction of its cost."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi, half_dlambda = (phi2 - phi1) / 2, math.radians(lon2 - lon1) / 2
+    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
