@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 OVERALL_KEY = "all"
 MILESTONE_STEP_TIYN = 50_000_000 * TIYN_PER_KZT
-# When one recompute crosses more thresholds than this (an enormous approval), only the highest alerts.
+# When one recompute crosses more thresholds than this (an enormous approval), only the highest is
+# recorded and alerted; the next run continues from it.
 MAX_MILESTONE_ALERTS_PER_RUN = 5
 # pg_advisory_xact_lock key: serialises recomputes so an older, slower run never overwrites a newer one.
 RECOMPUTE_LOCK_KEY = 0x5A5_7074  # "savings totals"
@@ -123,14 +124,15 @@ def record_milestones(*, approved_tiyn: int, now: datetime) -> list[int]:
     first = highest // MILESTONE_STEP_TIYN + 1
     if first > reached:
         return []
+    steps = range(first, reached + 1)
+    if len(steps) > MAX_MILESTONE_ALERTS_PER_RUN:
+        # One enormous approval would otherwise flood every admin's inbox; the highest says it all.
+        steps = range(reached, reached + 1)
     rows = [{"threshold_tiyn": step * MILESTONE_STEP_TIYN, "reached_at": now, "total_tiyn": approved_tiyn}
-            for step in range(first, reached + 1)]
+            for step in steps]
     new = sorted(_insert_new_thresholds(rows))
-    if not new:
-        return []
-    to_alert = new if len(new) <= MAX_MILESTONE_ALERTS_PER_RUN else new[-1:]
     recipients = admin_recipients()
-    for threshold in to_alert:
+    for threshold in new:
         create_alerts(
             kind="milestone",
             event_key=f"milestone:{threshold}",
@@ -139,9 +141,10 @@ def record_milestones(*, approved_tiyn: int, now: datetime) -> list[int]:
             recipients=recipients,
             params={"threshold_tiyn": threshold, "total_tiyn": approved_tiyn,
                     "threshold_kzt": format_tiyn(threshold), "total_kzt": format_tiyn(approved_tiyn),
-                    "reached_at": format_utc(now), "crossed_in_this_run": len(new)},
+                    "reached_at": format_utc(now), "crossed_in_this_run": reached - first + 1},
         )
-    log.info("savings milestones reached: %s", [format_tiyn(t) for t in new])
+    if new:
+        log.info("savings milestones reached: %s", [format_tiyn(t) for t in new])
     return new
 
 

@@ -1,0 +1,262 @@
+"""The workers' totals: exact sums from SQL aggregates, fresh within seconds of an approval, idempotent,
+and milestone alerts that reach each admin once."""
+import random
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from tests.test_savings import file_saving, make_site, site  # noqa: F401 - fixtures shared with the savings tests
+
+API = "/api/v1"
+MILLION_KZT_TIYN = 1_000_000 * 100
+
+
+def seed_reports(app, rows: list[dict]) -> None:
+    """Insert savings reports straight into the table (10,000 through the API would be slow, not truer)."""
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsReport
+
+    now = datetime.now(timezone.utc)
+    full = [{"client_uuid": str(uuid.uuid4()), "request_hash": "0" * 64, "category": "other", "description": "seed",
+             "status": "approved", "created_at": now, "updated_at": now, "change_seq": 0,
+             **({"reviewed_at": now} if row.get("status", "approved") == "approved" else {}), **row}
+            for row in rows]
+    with app.app_context():
+        db.session.execute(insert(SavingsReport), full)
+        db.session.commit()
+
+
+def recompute(app) -> dict:
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.totals import recompute_totals
+
+    with app.app_context():
+        result = recompute_totals()
+        db.session.commit()
+        return result
+
+
+def stored_totals(app) -> list[tuple]:
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsTotal
+
+    with app.app_context():
+        return [tuple(row) for row in db.session.execute(
+            select(SavingsTotal.scope, SavingsTotal.key, SavingsTotal.approved_tiyn, SavingsTotal.approved_count,
+                   SavingsTotal.pending_tiyn, SavingsTotal.pending_count).order_by(SavingsTotal.scope, SavingsTotal.key))]
+
+
+def milestone_alerts(app) -> list[tuple]:
+    from volunteer_api.alerts.models import Alert
+    from volunteer_api.extensions import db
+
+    with app.app_context():
+        return [tuple(row) for row in db.session.execute(
+            select(Alert.event_key, Alert.recipient_id).where(Alert.kind == "milestone")
+            .order_by(Alert.event_key, Alert.recipient_id))]
+
+
+@pytest.fixture
+def places(make_site, make_volunteer):
+    """Three sites in two districts and two volunteers, as ids (ints) for direct inserts."""
+    sites = {int(make_site("taraz")): "taraz", int(make_site("taraz")): "taraz", int(make_site("merke")): "merke"}
+    volunteers = [make_volunteer(), make_volunteer()]
+    return sites, volunteers
+
+
+def test_sum_of_ten_thousand_random_amounts_is_exact_to_the_tiyn(app, client, admin, places):
+    sites, volunteers = places
+    rng = random.Random(20260514)
+    categories = ["overpricing_prevented", "contract_reduced", "funds_returned", "unjustified_works_removed", "other"]
+    rows = []
+    for _ in range(10_000):
+        site_id = rng.choice(list(sites))
+        # Mostly everyday amounts with tiyn, some huge ones: floats would lose the tiyn at these magnitudes.
+        amount = rng.randint(1, 99_999_999) if rng.random() < 0.9 else rng.randint(10**12, 10**14)
+        rows.append({"site_id": site_id, "district": sites[site_id], "volunteer_id": int(rng.choice(volunteers).id),
+                     "amount_tiyn": amount, "category": rng.choice(categories),
+                     "reviewed_at": datetime(2026, rng.randint(1, 12), 15, 23, 59, tzinfo=timezone.utc)})
+    seed_reports(app, rows)
+    recompute(app)
+
+    expected = sum(Decimal(row["amount_tiyn"]) / 100 for row in rows)
+    body = client.get(f"{API}/savings/totals?by=category,month,site,volunteer", headers=admin.headers).get_json()
+    assert Decimal(body["approved_kzt"]) == expected and body["approved_kzt"] == f"{expected:.2f}"
+    assert body["approved_count"] == 10_000
+    for breakdown, field in (("by_district", "district"), ("by_category", "category"), ("by_month", "month"),
+                             ("by_site", "site_id"), ("by_volunteer", "volunteer_id")):
+        assert sum(Decimal(item["approved_kzt"]) for item in body[breakdown]) == expected, breakdown
+        assert sum(item["approved_count"] for item in body[breakdown]) == 10_000, breakdown
+        assert len({item[field] for item in body[breakdown]}) == len(body[breakdown])
+    taraz = sum(Decimal(r["amount_tiyn"]) / 100 for r in rows if r["district"] == "taraz")
+    assert next(d for d in body["by_district"] if d["district"] == "taraz")["approved_kzt"] == f"{taraz:.2f}"
+
+
+def test_a_float_amount_is_422(client, volunteer, site):  # noqa: F811 - the fixture
+    response = file_saving(client, volunteer, site, amount_kzt=1250.5)
+    assert response.status_code == 422
+    assert "amount_kzt" in response.get_json()["errors"]
+
+
+def test_an_approval_shows_in_the_totals_within_five_seconds(client, volunteer, inspector, site):  # noqa: F811
+    saving_id = file_saving(client, volunteer, site, amount_kzt="777777.77").get_json()["id"]
+    approved_at = time.monotonic()
+    response = client.post(f"{API}/savings/{saving_id}/review", headers=inspector.headers,
+                           json={"decision": "approved", "comment": "verified"})
+    assert response.status_code == 200
+    while True:
+        body = client.get(f"{API}/savings/totals", headers=volunteer.headers).get_json()
+        if body["approved_kzt"] == "777777.77":
+            break
+        assert time.monotonic() - approved_at < 5, body
+        time.sleep(0.05)
+    assert body["approved_count"] == 1 and body["pending_count"] == 0 and body["as_of"].endswith("Z")
+    assert body["by_district"] == [{"district": "taraz", "approved_kzt": "777777.77", "approved_count": 1,
+                                    "pending_kzt": "0.00", "pending_count": 0}]
+
+
+def test_running_the_recompute_twice_changes_nothing(app, make_admin, places):
+    make_admin()
+    sites, volunteers = places
+    site_ids = list(sites)
+    rows = [{"site_id": site_ids[n % 3], "district": sites[site_ids[n % 3]], "volunteer_id": int(volunteers[n % 2].id),
+             "amount_tiyn": 7_000_000_000 + n} for n in range(12)]
+    rows.append({**rows[0], "status": "pending", "amount_tiyn": 12345})
+    seed_reports(app, rows)
+    first = recompute(app)
+    totals, alerts = stored_totals(app), milestone_alerts(app)
+    second = recompute(app)
+    assert stored_totals(app) == totals and milestone_alerts(app) == alerts
+    assert first["approved_tiyn"] == second["approved_tiyn"] == sum(7_000_000_000 + n for n in range(12))
+    assert second["new_milestones"] == []
+    assert ("overall", "all", first["approved_tiyn"], 12, 12345, 1) in totals
+
+
+def test_pending_totals_and_keys_that_lose_their_last_saving(app, client, volunteer, admin, make_site):
+    merke = make_site("merke")
+    saving_id = file_saving(client, volunteer, merke, amount_kzt="500.25").get_json()["id"]
+    recompute(app)
+    body = client.get(f"{API}/savings/totals", headers=admin.headers).get_json()
+    assert (body["pending_kzt"], body["pending_count"], body["approved_kzt"]) == ("500.25", 1, "0.00")
+    assert [d["district"] for d in body["by_district"]] == ["merke"]
+    client.post(f"{API}/savings/{saving_id}/review", headers=admin.headers, json={"decision": "rejected"})
+    recompute(app)
+    body = client.get(f"{API}/savings/totals", headers=admin.headers).get_json()
+    assert body["by_district"] == [] and body["pending_count"] == 0 and body["as_of"]
+    assert stored_totals(app) == [("overall", "all", 0, 0, 0, 0)]
+
+
+def test_totals_before_any_computation_are_zero_with_no_as_of(client, volunteer):
+    body = client.get(f"{API}/savings/totals", headers=volunteer.headers).get_json()
+    assert body == {"approved_kzt": "0.00", "approved_count": 0, "pending_kzt": "0.00", "pending_count": 0,
+                    "by_district": [], "as_of": None}
+
+
+def test_breakdowns_by_month_of_approval_and_by_volunteer(app, client, admin, places):
+    sites, volunteers = places
+    site_id = next(iter(sites))
+    seed_reports(app, [
+        # 23:30 UTC on 31 January is already February in Taraz: the month is the UTC approval month.
+        {"site_id": site_id, "district": "taraz", "volunteer_id": int(volunteers[0].id), "amount_tiyn": 100,
+         "reviewed_at": datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)},
+        {"site_id": site_id, "district": "taraz", "volunteer_id": int(volunteers[1].id), "amount_tiyn": 250,
+         "reviewed_at": datetime(2026, 3, 1, 0, 0, tzinfo=timezone.utc)},
+        {"site_id": site_id, "district": "taraz", "volunteer_id": int(volunteers[1].id), "amount_tiyn": 999,
+         "status": "pending"},
+    ])
+    recompute(app)
+    body = client.get(f"{API}/savings/totals?by=month,volunteer,site", headers=admin.headers).get_json()
+    assert body["by_month"] == [{"month": "2026-01", "approved_kzt": "1.00", "approved_count": 1},
+                                {"month": "2026-03", "approved_kzt": "2.50", "approved_count": 1}]
+    assert [(v["volunteer_id"], v["approved_kzt"], v["pending_kzt"]) for v in body["by_volunteer"]] == [
+        (volunteers[1].id, "2.50", "9.99"), (volunteers[0].id, "1.00", "0.00")]
+    assert body["by_volunteer"][0]["badge_number"].startswith("ZHB-")
+    assert body["by_site"][0]["site_id"] == str(site_id) and body["by_site"][0]["site_name"]
+    own = client.get(f"{API}/savings/totals?by=volunteer", headers=volunteers[0].headers).get_json()
+    assert [v["volunteer_id"] for v in own["by_volunteer"]] == [volunteers[0].id]
+    assert client.get(f"{API}/savings/totals?by=site&limit=1", headers=admin.headers).get_json()["by_site"][0][
+        "approved_kzt"] == "3.50"
+
+
+def test_totals_need_a_signed_in_user_and_known_breakdowns(client, admin):
+    assert client.get(f"{API}/savings/totals").status_code == 401
+    assert client.get(f"{API}/savings/totals?by=galaxy", headers=admin.headers).status_code == 422
+    assert client.get(f"{API}/savings/totals?limit=0", headers=admin.headers).status_code == 422
+
+
+def test_the_200_million_milestone_alerts_each_admin_once(app, client, run_jobs, make_admin, inspector, volunteer,
+                                                          places):
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.totals import recompute_totals_scheduled
+
+    admins = [make_admin(), make_admin()]
+    sites, volunteers = places
+    taraz_site = next(s for s, d in sites.items() if d == "taraz")
+    seed_reports(app, [{"site_id": taraz_site, "district": "taraz", "volunteer_id": int(volunteers[0].id),
+                        "amount_tiyn": 190 * MILLION_KZT_TIYN}])
+    recompute(app)
+    assert {key for key, _ in milestone_alerts(app)} == {f"milestone:{n * 50 * MILLION_KZT_TIYN}" for n in (1, 2, 3)}
+
+    # An approval through the API takes the total past 200 million; the worker's recompute alerts.
+    saving_id = file_saving(client, volunteer, str(taraz_site), amount_kzt="15000000.00").get_json()["id"]
+    client.post(f"{API}/savings/{saving_id}/review", headers=inspector.headers, json={"decision": "approved"})
+    key = f"milestone:{200 * MILLION_KZT_TIYN}"
+    run_jobs(lambda: sum(1 for k, _ in milestone_alerts(app) if k == key) == len(admins))
+    with app.app_context():
+        recompute_totals_scheduled()
+        recompute_totals_scheduled()
+        db.session.remove()
+    alerts = [(k, recipient) for k, recipient in milestone_alerts(app) if k == key]
+    assert sorted(recipient for _, recipient in alerts) == sorted(int(a.id) for a in admins)
+    assert len(milestone_alerts(app)) == 4 * len(admins)
+
+
+@pytest.mark.postgres
+def test_racing_recomputes_alert_a_milestone_once(app, make_admin, places):
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.totals import recompute_totals
+
+    admin = make_admin()
+    sites, volunteers = places
+    site_id = next(iter(sites))
+    seed_reports(app, [{"site_id": site_id, "district": sites[site_id], "volunteer_id": int(volunteers[0].id),
+                        "amount_tiyn": 201 * MILLION_KZT_TIYN}])
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait()
+                recompute_totals()
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert milestone_alerts(app) == [(f"milestone:{n * 50 * MILLION_KZT_TIYN}", int(admin.id)) for n in (1, 2, 3, 4)]
+
+
+def test_an_enormous_approval_alerts_only_its_highest_milestone(app, make_admin, places):
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsMilestone
+
+    make_admin()
+    sites, volunteers = places
+    site_id = next(iter(sites))
+    seed_reports(app, [{"site_id": site_id, "district": sites[site_id], "volunteer_id": int(volunteers[0].id),
+                        "amount_tiyn": 1_000 * MILLION_KZT_TIYN}])
+    recompute(app)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SavingsMilestone)) == 1
+    assert [key for key, _ in milestone_alerts(app)] == [f"milestone:{1_000 * MILLION_KZT_TIYN}"]
