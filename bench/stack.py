@@ -1,0 +1,275 @@
+"""The whole stack on loopback, seeded at scale, under load from wrk; prints one table of figures.
+
+    bench/run [--quick] [--duration 10] [--connections 32]
+
+Starts gunicorn (sync workers) and a Celery worker (--beat) against a PostgreSQL database and a Redis
+database number of its own, seeds the 144 Zhambyl volunteers plus the scale set, runs wrk against
+loopback only, for a bounded time per figure, and drops everything afterwards.
+"""
+import argparse
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+from bench.common import ROOT, free_port, migrate, percentile, scratch_postgres, scratch_redis, summary_ms
+from bench.seed import BENCH_PASSWORD, seed
+
+VENV_BIN = Path(sys.executable).parent
+TARGETS = {
+    "post_ratio": 0.25, "post_p99_ms": 80.0, "deep_ratio": 1.20, "near_db_ms": 10.0, "recompute_ms": 1000.0,
+    "totals_ms": 5.0, "alert_p99_ms": 1000.0, "web_rss_mb": 120.0,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the scale set (a smoke run)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (bounded)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--alerts", type=int, default=300, help="flagged inspections for the alert latency")
+    args = parser.parse_args()
+    scale = dict(volunteers=1_000, sites=50_000, inspections=100_000, savings=100_000) if args.quick else {}
+    rows: list[tuple] = []
+    with scratch_postgres() as database_url, scratch_redis() as redis_url:
+        print(f"database {database_url.rsplit('/', 1)[1]}, redis {redis_url}", flush=True)
+        migrate(database_url)
+        started = time.perf_counter()
+        ids = seed(database_url, **scale)
+        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        rows += measure_in_process(database_url)
+        env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+               "DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATELIMIT_ENABLED": "false",
+               "UPLOAD_DIR": str(ROOT / "bench" / "out" / "uploads")}
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        processes = start_stack(env, port, args.web_workers)
+        try:
+            wait_ready(base)
+            rows += measure_http(base, ids, args)
+            rows += measure_alert_latency(base, ids, args.alerts, database_url)
+            rows += measure_memory(processes)
+        finally:
+            for process in processes.values():
+                stop(process)
+    print_table(rows, args)
+
+
+def measure_in_process(database_url: str) -> list[tuple]:
+    """Figures taken inside one process: the totals recompute and the near-me query in the database."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.pop("REDIS_URL", None)
+    from sqlalchemy import text
+
+    from volunteer_api import create_app
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.totals import recompute_totals
+
+    app = create_app({"ACCESS_LOG": False})
+    rows = []
+    with app.app_context():
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            recompute_totals()
+            db.session.commit()
+            timings.append(time.perf_counter() - started)
+        median, p99 = summary_ms(timings)
+        rows.append(("totals recompute over all savings", median, p99, None, f"< {TARGETS['recompute_ms']:.0f} ms",
+                     median < TARGETS["recompute_ms"]))
+        near = []
+        for n in range(200):
+            lat, lon = 42.9 + (n % 10) * 0.01, 71.37 + (n % 7) * 0.01
+            started = time.perf_counter()
+            db.session.execute(text(
+                "SELECT id, lat, lon FROM sites WHERE lat BETWEEN :a AND :b AND lon BETWEEN :c AND :d"),
+                {"a": lat - 0.018, "b": lat + 0.018, "c": lon - 0.025, "d": lon + 0.025}).all()
+            near.append(time.perf_counter() - started)
+        median, p99 = summary_ms(near)
+        rows.append(("near-me bounding box in the database (2 km)", median, p99, None,
+                     f"< {TARGETS['near_db_ms']:.0f} ms", median < TARGETS["near_db_ms"]))
+    return rows
+
+
+def start_stack(env: dict, port: int, web_workers: int) -> dict:
+    log_dir = ROOT / "bench" / "out"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    web = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--workers", str(web_workers), "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=open(log_dir / "gunicorn.log", "wb"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    worker = subprocess.Popen(
+        [str(VENV_BIN / "celery"), "-A", "workers", "worker", "--beat", "-P", "threads", "-c", "4",
+         "--without-gossip", "--without-mingle", "-l", "WARNING", "-s", str(log_dir / f"beat-{os.getpid()}")],
+        cwd=ROOT, env=env, stdout=open(log_dir / "worker.log", "wb"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    return {"web": web, "worker": worker}
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the web process did not become ready")
+
+
+def login(base: str, login_name: str) -> str:
+    response = requests.post(f"{base}/api/v1/auth/login", json={"login": login_name, "password": BENCH_PASSWORD}, timeout=10)
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def wrk(url: str, *, script: str, args: list[str], duration: int, connections: int) -> dict:
+    """Run wrk (2 threads) and parse requests/s, median and p99 latency, non-2xx count."""
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency", "--timeout", "5s",
+               "-s", str(ROOT / "bench" / script), url, "--", *args]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=True).stdout
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": _wrk_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
+        "p99": _wrk_ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
+        "errors": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)) else 0,
+    }
+
+
+def _wrk_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def measure_http(base: str, ids: dict, args) -> list[tuple]:
+    admin = login(base, ids["admin_login"])
+    volunteer_login = ids["volunteer_logins"][0]
+    volunteer = login(base, volunteer_login)
+    site = ids["volunteer_sites"][volunteer_login]
+    run = dict(duration=args.duration, connections=args.connections)
+    rows = []
+    ceiling = wrk(f"{base}/healthz", script="get.lua", args=[], **run)
+    rows.append(("GET /healthz (the ceiling)", ceiling["p50"], ceiling["p99"], ceiling["rps"], "—", None))
+    post = wrk(base, script="post_inspection.lua", args=[volunteer, site["id"], str(site["lat"]), str(site["lon"])], **run)
+    ratio = post["rps"] / ceiling["rps"]
+    rows.append((f"POST /inspections ({ratio:.0%} of ceiling, {post['errors']} non-2xx)", post["p50"], post["p99"],
+                 post["rps"], "≥ 25 % and p99 < 80 ms",
+                 ratio >= TARGETS["post_ratio"] and post["p99"] < TARGETS["post_p99_ms"] and post["errors"] == 0))
+    first = wrk(f"{base}/api/v1/inspections?limit=50", script="get.lua", args=[admin], **run)
+    rows.append(("GET /inspections first page (admin, 50)", first["p50"], first["p99"], first["rps"], "—", None))
+    cursor = deep_cursor(base, admin, pages=1000)
+    deep = wrk(f"{base}/api/v1/inspections?limit=50&cursor={cursor}", script="get.lua", args=[admin], **run)
+    deep_ratio = deep["p50"] / first["p50"]
+    rows.append((f"GET /inspections 1,000 pages deep ({deep_ratio:.2f}× first)", deep["p50"], deep["p99"], deep["rps"],
+                 "within 20 % of first", deep_ratio <= TARGETS["deep_ratio"]))
+    near = wrk(f"{base}/api/v1/sites?near={site['lat']},{site['lon']}&radius_m=2000", script="get.lua", args=[volunteer], **run)
+    rows.append(("GET /sites near me (2 km, 50,000 sites)", near["p50"], near["p99"], near["rps"], "—", None))
+    totals = wrk(f"{base}/api/v1/savings/totals", script="get.lua", args=[volunteer], **run)
+    rows.append(("GET /savings/totals", totals["p50"], totals["p99"], totals["rps"], "< 5 ms",
+                 totals["p50"] < TARGETS["totals_ms"]))
+    return rows
+
+
+def deep_cursor(base: str, token: str, *, pages: int) -> str:
+    """Walk the list once to get the cursor of page `pages` (the keyset needs no offset)."""
+    cursor, session = None, requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    for _ in range(pages - 1):
+        response = session.get(f"{base}/api/v1/inspections", params={"limit": 50, **({"cursor": cursor} if cursor else {})}, timeout=10)
+        cursor = response.json()["next_cursor"]
+    return cursor
+
+
+def measure_alert_latency(base: str, ids: dict, count: int, database_url: str) -> list[tuple]:
+    """Flagged inspections one after another; latency = the alert row's created_at − the inspection's received_at."""
+    from sqlalchemy import create_engine, text
+
+    volunteer_login = ids["volunteer_logins"][1]
+    token = login(base, volunteer_login)
+    site = ids["volunteer_sites"][volunteer_login]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    inspection_ids = []
+    for _ in range(count):
+        body = {"client_uuid": str(uuid.uuid4()), "site_id": site["id"],
+                "captured_at": datetime.now(timezone.utc).isoformat(),
+                "location": {"lat": site["lat"], "lon": site["lon"], "accuracy_m": 5},
+                "checklist": {"work_in_progress": True, "workers_present": True, "safety_violations": True,
+                              "quality_issues": False, "schedule_delay": False, "docs_on_site": True},
+                "severity": "high"}
+        response = session.post(f"{base}/api/v1/inspections", json=body, timeout=10)
+        response.raise_for_status()
+        inspection_ids.append(int(response.json()["id"]))
+    engine = create_engine(database_url)
+    query = text("""
+        SELECT EXTRACT(EPOCH FROM (min(a.created_at) - i.received_at)) AS latency
+        FROM inspections i JOIN alerts a ON a.event_key = 'inspection:' || i.id AND a.kind = 'inspection_flagged'
+        WHERE i.id = ANY(:ids) GROUP BY i.id, i.received_at""")
+    deadline = time.monotonic() + 60
+    latencies = []
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            latencies = [float(row.latency) for row in connection.execute(query, {"ids": inspection_ids})]
+        if len(latencies) == len(inspection_ids):
+            break
+        time.sleep(0.5)
+    engine.dispose()
+    median, p99 = summary_ms(latencies)
+    label = f"alert latency, submission → inbox ({len(latencies)}/{count} alerted)"
+    return [(label, median, p99, None, "p99 < 1 s", p99 < TARGETS["alert_p99_ms"] and len(latencies) == count)]
+
+
+def measure_memory(processes: dict) -> list[tuple]:
+    rows = []
+    for name, process in processes.items():
+        children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        pids = [int(pid) for pid in children] or [process.pid]
+        rss = [_rss_mb(pid) for pid in pids]
+        target_ok = max(rss) < TARGETS["web_rss_mb"] if name == "web" else None
+        rows.append((f"RSS of a {name} worker process (MB, max of {len(rss)})", statistics.median(rss), max(rss), None,
+                     "< 120 MB" if name == "web" else "—", target_ok))
+    return rows
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def print_table(rows: list[tuple], args) -> None:
+    print()
+    print(f"Volunteer Monitor benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+          f"wrk {args.connections} connections × {args.duration} s per figure" + (" (quick scale)" if args.quick else ""))
+    print(f"{'figure':<58} {'median':>10} {'p99':>10} {'req/s':>9}  {'target':<24} ok")
+    for label, median, p99, rps, target, ok in rows:
+        unit = "" if "RSS" in label else " ms"
+        rps_text = f"{rps:9.0f}" if rps else f"{'':>9}"
+        verdict = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{label:<58} {median:>7.2f}{unit:<3} {p99:>7.2f}{unit:<3} {rps_text}  {target:<24} {verdict}")
+
+
+if __name__ == "__main__":
+    main()
