@@ -261,3 +261,24 @@ def test_an_enormous_approval_alerts_only_its_highest_milestone(app, make_admin,
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SavingsMilestone)) == 1
     assert [key for key, _ in milestone_alerts(app)] == [f"milestone:{1_000 * MILLION_KZT_TIYN}"]
+
+
+def test_a_recompute_job_defers_to_a_later_one_already_due(app):
+    from volunteer_api.extensions import db
+    from volunteer_api.jobs import OutboxJob
+    from volunteer_api.savings.models import SavingsTotal
+    from volunteer_api.savings.totals import RECOMPUTE_JOB, recompute_totals_job
+    from volunteer_api.timestamps import utcnow
+
+    with app.app_context():
+        # A due job stands for one queued behind this run (just "published", so the relay leaves it be).
+        db.session.add(OutboxJob(name=RECOMPUTE_JOB, payload={}, status="pending", published_at=utcnow(),
+                                 available_at=datetime(2030, 1, 1, tzinfo=timezone.utc)))
+        db.session.commit()
+        assert recompute_totals_job() is not None  # not yet due: this run must do the work
+        db.session.rollback()
+        db.session.execute(OutboxJob.__table__.update().values(available_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+        db.session.commit()
+        assert recompute_totals_job() is None
+        assert db.session.scalar(select(func.count()).select_from(SavingsTotal)) == 0
+        db.session.rollback()

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select, text
 
 from ..alerts.services import admin_recipients, create_alerts
 from ..extensions import db
-from ..jobs import OutboxJob, job_handler, periodic
+from ..jobs import OutboxJob, current_job, job_handler, periodic
 from ..money import TIYN_PER_KZT, format_tiyn
 from ..timestamps import UTCDateTime, format_utc, utcnow
 from .models import SavingsMilestone, SavingsTotal
@@ -168,11 +168,12 @@ def recompute_totals_job() -> dict | None:
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECOMPUTE_LOCK_KEY})
-    due = db.session.scalar(
-        select(func.count()).select_from(OutboxJob).where(
-            OutboxJob.name == RECOMPUTE_JOB, OutboxJob.status == "pending", OutboxJob.available_at <= utcnow())
-    )
-    if due > 1:  # this job's own row is one of them
+    later = select(OutboxJob.id).where(
+        OutboxJob.name == RECOMPUTE_JOB, OutboxJob.status == "pending", OutboxJob.available_at <= utcnow())
+    own = current_job()
+    if own is not None:
+        later = later.where(OutboxJob.id != own.id)
+    if db.session.scalar(later.limit(1)) is not None:
         return None
     return recompute_totals()
 
