@@ -308,3 +308,12 @@ def test_two_concurrent_reviews_cannot_both_win(app, client, make_inspector, vol
     winner = next(r.get_json() for r in results if r.status_code == 200)
     stored = client.get(f"{INSPECTIONS}/{inspection['id']}", headers=volunteer.headers).get_json()
     assert stored["status"] == winner["status"]
+
+
+def test_ids_too_big_for_the_database_are_not_found(client, admin, volunteer, site):
+    huge = "9" * 20
+    assert client.get(f"{INSPECTIONS}/{huge}", headers=admin.headers).status_code == 404
+    assert client.get(f"/api/v1/sites/{huge}", headers=admin.headers).status_code == 404
+    assert client.get(f"{INSPECTIONS}?site_id={huge}", headers=admin.headers).get_json()["items"] == []
+    response = client.post(INSPECTIONS, headers=volunteer.headers, json=inspection_body(huge))
+    assert response.status_code == 422 and "site_id" in response.get_json()["errors"]

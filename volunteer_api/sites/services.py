@@ -80,8 +80,15 @@ def get_site(site_id) -> Site:
     return with_counters([_load(site_id)])[0]
 
 
+def as_id(value) -> int | None:
+    """An id from the URL or a body as an integer, or None when it cannot be one of ours (BIGINT)."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def _load(site_id) -> Site:
-    site = db.session.get(Site, int(site_id)) if str(site_id).isdigit() else None
+    key = as_id(site_id)
+    site = db.session.get(Site, key) if key is not None else None
     if site is None:
         raise NotFound()
     return site

@@ -84,10 +84,9 @@ def sync_changes(*, user, since: str | None, limit: int) -> dict:
                     key=lambda item: item[0])
     page, has_more = merged[:limit], len(merged) > limit
     answer = {name: [row for _, kind, row in page if kind == name] for name in streams}
-    if page:
-        next_seq = page[-1][0]
-    else:
-        next_seq = after
-    answer["next_cursor"] = encode_sync_cursor(next_seq)
+    from ..sites.services import with_counters  # sites imports this module for its change numbers
+
+    with_counters(answer["sites"])
+    answer["next_cursor"] = encode_sync_cursor(page[-1][0] if page else after)
     answer["has_more"] = has_more
     return answer
