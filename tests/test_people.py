@@ -216,3 +216,8 @@ def test_an_inspectors_districts_can_be_replaced_by_an_overlapping_set(client, a
     inspector = make_inspector(["taraz", "merke"])
     changed = client.patch(f"/api/v1/inspectors/{inspector.id}", headers=admin.headers, json={"districts": ["merke", "shu"]})
     assert changed.status_code == 200 and changed.get_json()["districts"] == ["merke", "shu"]
+
+
+def test_ids_that_cannot_be_ours_are_404_not_errors(client, admin):
+    for odd in ("99999999999999999999999", "9223372036854775808", "0", "-1", "²", "١٢", "1e3"):
+        assert client.get(f"/api/v1/volunteers/{odd}", headers=admin.headers).status_code == 404, odd

@@ -50,6 +50,19 @@ def client_address() -> str:
 
 # Big integer ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+MAX_BIG_ID = 2**63 - 1
+
+
+def parse_id(value) -> int | None:
+    """An id from a URL, query or body as an integer, or None when it cannot be one of ours.
+
+    Ids are opaque strings to clients; anything but ASCII digits within BIGINT is simply not found.
+    """
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_BIG_ID else None
 
 
 def choice(*values: str, name: str) -> Enum:

@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import JSON, Integer, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .extensions import BigId, choice, db
+from .extensions import BigId, choice, db, parse_id
 from .timestamps import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,8 @@ def retry_dead_job(*, job_id: str) -> "OutboxJob":
     from .audit.services import record_event
     from .errors import Conflict, NotFound
 
-    job = db.session.get(OutboxJob, int(job_id)) if str(job_id).isdigit() else None
+    key = parse_id(job_id)
+    job = db.session.get(OutboxJob, key) if key is not None else None
     if job is None:
         raise NotFound()
     if job.status != "dead":

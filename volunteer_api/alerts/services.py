@@ -8,7 +8,7 @@ from sqlalchemy import String, cast, exists, literal, select
 from ..audit.services import record_event
 from ..districts.models import District
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..inspections.models import Inspection
 from ..jobs import MAX_ATTEMPTS, RetryLater, current_job, enqueue, job_handler, periodic
 from ..pagination import keyset_page
@@ -244,9 +244,9 @@ def list_alerts(*, user: User, unread: bool, limit: int, cursor: str | None):
 def mark_alert_read(*, user: User, alert_id: str) -> Alert:
     """Mark one of the user's alerts read; reading it again changes nothing. 404 for anyone else's."""
     alert = None
-    if str(alert_id).isdigit():
+    if (key := parse_id(alert_id)) is not None:
         alert = db.session.scalars(
-            select(Alert).where(Alert.id == int(alert_id), Alert.recipient_id == user.id).with_for_update()
+            select(Alert).where(Alert.id == key, Alert.recipient_id == user.id).with_for_update()
         ).one_or_none()
     if alert is None:
         raise NotFound()

@@ -11,7 +11,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import select
 
 from ..errors import Forbidden, Unauthorized, problem
-from ..extensions import db, jwt
+from ..extensions import db, jwt, parse_id
 from ..people.models import User
 from .models import AuthSession
 
@@ -80,12 +80,12 @@ def authenticate(*, token: str = "access") -> User:
 
 
 def load_session(session_id, user_id) -> tuple[User, AuthSession]:
-    if not session_id or not user_id or not str(user_id).isdigit():
+    if not session_id or parse_id(user_id) is None:
         raise Unauthorized()
     row = db.session.execute(
         select(User, AuthSession)
         .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.id == str(session_id), User.id == int(user_id))
+        .where(AuthSession.id == str(session_id), User.id == parse_id(user_id))
     ).first()
     if row is None:
         raise Unauthorized()

@@ -10,12 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..geo import distance_m
 from ..jobs import enqueue
 from ..pagination import keyset_page
 from ..sites.models import Site
-from ..sites.services import as_id
 from ..sync.services import next_change_seq
 from ..timestamps import format_utc, utcnow
 from . import photos as photo_files
@@ -68,7 +67,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
         raise Invalid(errors={"captured_at": [str(_l("The capture time is more than 10 minutes in the future."))]})
     if captured_at < now - MAX_AGE:
         raise Invalid(errors={"captured_at": [str(_l("The capture time is more than 30 days ago."))]})
-    site = db.session.get(Site, as_id(site_id)) if as_id(site_id) is not None else None
+    site = db.session.get(Site, parse_id(site_id)) if parse_id(site_id) is not None else None
     if site is None:
         raise Invalid(errors={"site_id": [str(_l("No such site."))]})
 
@@ -133,7 +132,7 @@ def list_inspections(*, user, site_id: str | None = None, volunteer_id: str | No
     query = visible_inspections(user)
     for value, column in ((site_id, Inspection.site_id), (volunteer_id, Inspection.volunteer_id)):
         if value is not None:
-            query = query.where(column == as_id(value)) if as_id(value) is not None else query.where(False)
+            query = query.where(column == parse_id(value)) if parse_id(value) is not None else query.where(False)
     if district is not None:
         query = query.where(Inspection.district == district)
     if flagged is not None:
@@ -145,10 +144,10 @@ def list_inspections(*, user, site_id: str | None = None, volunteer_id: str | No
 
 def get_inspection(inspection_id, *, user) -> Inspection:
     """The inspection, when the user may see it; NotFound otherwise (also for others' inspections)."""
-    if as_id(inspection_id) is None:
+    if parse_id(inspection_id) is None:
         raise NotFound()
     inspection = db.session.scalars(
-        visible_inspections(user).where(Inspection.id == as_id(inspection_id))
+        visible_inspections(user).where(Inspection.id == parse_id(inspection_id))
     ).one_or_none()
     if inspection is None:
         raise NotFound()

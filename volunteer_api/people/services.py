@@ -8,7 +8,7 @@ from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..auth.passwords import generate_password, hash_password
 from ..pagination import keyset_page
 from .models import InspectorDistrict, User
@@ -170,7 +170,8 @@ def list_inspectors(*, district: str | None = None, active: bool | None = None, 
 
 def get_user(user_id, *, role: str | None = None) -> User:
     """The account with this id (and role); NotFound otherwise."""
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
+    key = parse_id(user_id)
+    user = db.session.get(User, key) if key is not None else None
     if user is None or (role is not None and user.role != role):
         raise NotFound()
     return user

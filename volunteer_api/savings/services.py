@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..jobs import enqueue
 from ..pagination import keyset_page
 from ..people.models import User
@@ -35,11 +35,6 @@ def request_hash(body: dict) -> str:
     """SHA-256 of the loaded body's canonical JSON: a retry of the same report hashes the same."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _parse_id(value) -> int | None:
-    text = str(value)
-    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 def _stored_retry(volunteer_id: int, client_uuid: str, digest: str) -> SavingsReport | None:
@@ -69,7 +64,7 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     if stored is not None:
         return stored, False
 
-    site_pk = _parse_id(site_id)
+    site_pk = parse_id(site_id)
     site = db.session.get(Site, site_pk) if site_pk else None
     if site is None:
         raise Invalid(errors={"site_id": [str(_l("No such site."))]})
@@ -118,9 +113,9 @@ def list_savings(*, user: User, limit: int, cursor: str | None, status: str | No
     if status:
         stmt = stmt.where(SavingsReport.status == status)
     if site_id:
-        stmt = stmt.where(SavingsReport.site_id == int(site_id))
+        stmt = stmt.where(SavingsReport.site_id == parse_id(site_id))
     if volunteer_id:
-        stmt = stmt.where(SavingsReport.volunteer_id == int(volunteer_id))
+        stmt = stmt.where(SavingsReport.volunteer_id == parse_id(volunteer_id))
     if district:
         stmt = stmt.where(SavingsReport.district == district)
     if category:
@@ -130,7 +125,7 @@ def list_savings(*, user: User, limit: int, cursor: str | None, status: str | No
 
 def get_saving(*, user: User, saving_id) -> SavingsReport:
     """A savings report the user may see; 404 when it does not exist or is not theirs to see."""
-    pk = _parse_id(saving_id)
+    pk = parse_id(saving_id)
     report = db.session.scalars(_visible(select(SavingsReport).where(SavingsReport.id == pk), user)).one_or_none() \
         if pk else None
     if report is None:

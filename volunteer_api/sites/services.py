@@ -10,7 +10,7 @@ from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Invalid, NotFound
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import Inspection
 from ..money import format_tiyn
@@ -80,14 +80,8 @@ def get_site(site_id) -> Site:
     return with_counters([_load(site_id)])[0]
 
 
-def as_id(value) -> int | None:
-    """An id from the URL or a body as an integer, or None when it cannot be one of ours (BIGINT)."""
-    text = str(value)
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
-
-
 def _load(site_id) -> Site:
-    key = as_id(site_id)
+    key = parse_id(site_id)
     site = db.session.get(Site, key) if key is not None else None
     if site is None:
         raise NotFound()
