@@ -47,6 +47,8 @@ class BaseConfig:
             if os.environ.get("RELAY_INTERVAL_SECONDS") else {}
         self.OUTBOX_REPUBLISH_AFTER_SECONDS = float(os.environ.get("OUTBOX_REPUBLISH_AFTER_SECONDS") or 30)
         self.CORS_ORIGINS = _list("CORS_ORIGINS")
+        # Embedded mode (no REDIS_URL) has no beat: the web process runs the periodic sweeps itself.
+        self.EMBEDDED_SCHEDULER = _bool("EMBEDDED_SCHEDULER", True)
 
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
@@ -101,6 +103,8 @@ class TestingConfig(BaseConfig):
         # Tests log in hundreds of times; production cost stays in the other configs.
         self.PASSWORD_TIME_COST = 1
         self.PASSWORD_MEMORY_COST_KIB = 1024
+        # Tests call the sweeps when they mean to; a test of the embedded schedule turns it on.
+        self.EMBEDDED_SCHEDULER = _bool("EMBEDDED_SCHEDULER", False)
 
 
 class ProductionConfig(BaseConfig):

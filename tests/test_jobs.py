@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import BACKEND
+from tests.support import wait_for
 from volunteer_api import jobs
 from volunteer_api.alerts.models import Alert
 from volunteer_api.extensions import db
@@ -204,3 +205,23 @@ def test_a_dead_broker_makes_publishing_fail_fast_and_never_raise(app):
     started = time.monotonic()
     assert all(dispatcher.publish(n, "alerts.deliver") is False for n in range(50))
     assert first < 10 and time.monotonic() - started < 0.1  # the cooldown skips the dead broker
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="embedded mode only")
+def test_embedded_mode_runs_the_periodic_relay_itself(app, make_app):
+    """Without a broker there is no beat: the web process relays a job whose publish was lost."""
+    from volunteer_api.extensions import db as database
+
+    embedded = make_app({"EMBEDDED_SCHEDULER": "true"}, {"PERIODIC_INTERVALS": {"jobs.relay_outbox": 0.2}})
+    with embedded.app_context():
+        database.session.execute(OutboxJob.__table__.insert().values(
+            name="alerts.notify_inspection_flagged", payload={"inspection_id": 987654}, status="pending",
+            attempts=0, created_at=utcnow(), available_at=utcnow(), published_at=None))
+        database.session.commit()
+    embedded.test_client().get("/healthz")  # the first request starts the schedule
+
+    def job_done():
+        with embedded.app_context():
+            return database.session.scalar(select(OutboxJob.status)) == "done"
+
+    wait_for(job_done, timeout=10)

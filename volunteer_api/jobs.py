@@ -356,6 +356,31 @@ class EmbeddedDispatcher:
             with self._lock:
                 self._in_flight -= 1
 
+    def start_schedule(self, periodic_tasks: dict) -> None:
+        """Run the periodic sweeps in this process, as the beat would (embedded mode has none)."""
+        configured = self.app.config.get("PERIODIC_INTERVALS", {})
+        intervals = {name: configured.get(name, every) for name, (_, every) in periodic_tasks.items()}
+        thread = threading.Thread(target=self._schedule_loop, args=(dict(periodic_tasks), intervals),
+                                  name="embedded-beat", daemon=True)
+        thread.start()
+
+    def _schedule_loop(self, tasks: dict, intervals: dict) -> None:
+        next_due = {name: time.monotonic() + interval for name, interval in intervals.items()}
+        while True:
+            now = time.monotonic()
+            for name, (sweep, _) in tasks.items():
+                if now >= next_due[name]:
+                    next_due[name] = now + intervals[name]
+                    self.executor.submit(self._run_sweep, name, sweep)
+            time.sleep(min(1.0, max(0.05, min(next_due.values()) - time.monotonic())))
+
+    def _run_sweep(self, name: str, sweep) -> None:
+        try:
+            with self.app.app_context():
+                sweep()
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.exception("embedded periodic task %s failed", name)
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no job is running or queued (tests and the CLI use this)."""
         deadline = time.monotonic() + timeout
@@ -438,7 +463,20 @@ def init_app(app: Flask) -> None:
         app.extensions["job_dispatcher"] = CeleryDispatcher(producer, app)
         app.extensions["celery_producer"] = producer
     else:
-        app.extensions["job_dispatcher"] = EmbeddedDispatcher(app)
+        embedded = app.extensions["job_dispatcher"] = EmbeddedDispatcher(app)
+        if app.config.get("EMBEDDED_SCHEDULER"):
+            _start_schedule_with_first_request(app, embedded)
+
+
+def _start_schedule_with_first_request(app: Flask, embedded: EmbeddedDispatcher) -> None:
+    """Start the sweeps with the first request, not at import: CLI commands (db upgrade) must not run them."""
+    started = threading.Event()
+
+    @app.before_request
+    def start_embedded_schedule():
+        if not started.is_set():
+            started.set()
+            embedded.start_schedule(PERIODIC_TASKS)
 
 
 # Ids exist after the flush inside commit; publishing waits for the commit itself.
