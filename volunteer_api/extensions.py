@@ -10,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, Enum, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .openapi import ProblemResponsesPlugin
+
 # A naming convention from the first migration on, so Alembic can drop constraints on SQLite too.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,7 +43,7 @@ class ProblemApi(Api):
         """Leave error handling to volunteer_api.errors, registered by the factory."""
 
 
-api = ProblemApi()
+api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
 
 
 def client_address() -> str:
