@@ -1,4 +1,5 @@
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -317,3 +318,19 @@ def test_ids_too_big_for_the_database_are_not_found(client, admin, volunteer, si
     assert client.get(f"{INSPECTIONS}?site_id={huge}", headers=admin.headers).get_json()["items"] == []
     response = client.post(INSPECTIONS, headers=volunteer.headers, json=inspection_body(huge))
     assert response.status_code == 422 and "site_id" in response.get_json()["errors"]
+
+
+
+def test_a_retry_after_the_capture_window_closed_still_answers_the_stored_inspection(client, volunteer, site, monkeypatch):
+    """A phone offline for days retries an inspection it filed in time: 200 and the first one, not a 422."""
+    from volunteer_api.inspections import services
+
+    body = inspection_body(site["id"], captured_at=format_utc(utcnow() - timedelta(days=29)))
+    first = client.post(INSPECTIONS, headers=volunteer.headers, json=body)
+    assert first.status_code == 201
+    later = utcnow() + timedelta(days=2)
+    monkeypatch.setattr(services, "utcnow", lambda: later)
+    retry = client.post(INSPECTIONS, headers=volunteer.headers, json=body)
+    assert retry.status_code == 200 and retry.get_json()["id"] == first.get_json()["id"]
+    fresh = client.post(INSPECTIONS, headers=volunteer.headers, json={**body, "client_uuid": str(uuid.uuid4())})
+    assert fresh.status_code == 422 and "captured_at" in fresh.get_json()["errors"]

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db, parse_id
+from ..extensions import commit_keeping_loaded_state, db, parse_id
 from ..geo import distance_m
 from ..jobs import enqueue
 from ..pagination import keyset_page
@@ -58,18 +58,21 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     body = {"client_uuid": str(client_uuid), "site_id": site_id, "captured_at": captured_at, "location": location,
             "checklist": checklist, "severity": severity, "notes": notes}
     digest = request_hash(body)
-    stored = _stored(volunteer_id, str(client_uuid))
-    if stored is not None:
-        return _replay(stored, digest), False
-
     now = utcnow()
+    errors = {}
     if captured_at > now + MAX_CLOCK_AHEAD:
-        raise Invalid(errors={"captured_at": [str(_l("The capture time is more than 10 minutes in the future."))]})
-    if captured_at < now - MAX_AGE:
-        raise Invalid(errors={"captured_at": [str(_l("The capture time is more than 30 days ago."))]})
+        errors["captured_at"] = [str(_l("The capture time is more than 10 minutes in the future."))]
+    elif captured_at < now - MAX_AGE:
+        errors["captured_at"] = [str(_l("The capture time is more than 30 days ago."))]
     site = db.session.get(Site, parse_id(site_id)) if parse_id(site_id) is not None else None
     if site is None:
-        raise Invalid(errors={"site_id": [str(_l("No such site."))]})
+        errors["site_id"] = [str(_l("No such site."))]
+    if errors:
+        # A phone that was offline may retry an inspection filed in time, days ago: answer what was stored.
+        stored = _stored(volunteer_id, str(client_uuid))
+        if stored is not None:
+            return _replay(stored, digest), False
+        raise Invalid(errors=errors)
 
     metres = distance_m(location["lat"], location["lon"], site.lat, site.lon)
     on_site = is_on_site(distance_m=metres, geofence_radius_m=site.geofence_radius_m, accuracy_m=location["accuracy_m"])
@@ -79,7 +82,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
         district=site.district, captured_at=captured_at, received_at=now, lat=location["lat"], lon=location["lon"],
         accuracy_m=location["accuracy_m"], mock_location=location["mock"], checklist=checklist, severity=severity,
         notes=notes, distance_m=round(metres, 1), on_site=on_site, flagged=bool(reasons), flag_reasons=reasons,
-        status="submitted",
+        status="submitted", photos=[],
     )
     try:
         with db.session.begin_nested():
@@ -95,7 +98,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     if inspection.flagged:
         enqueue("alerts.notify_inspection_flagged", inspection_id=inspection.id)
     inspection.change_seq = next_change_seq()
-    db.session.commit()
+    commit_keeping_loaded_state()
     return inspection, True
 
 

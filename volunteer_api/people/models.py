@@ -29,8 +29,9 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Loaded on first use (inspectors only): every request loads its user, most are volunteers.
     inspector_districts: Mapped[list["InspectorDistrict"]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="InspectorDistrict.district"
+        cascade="all, delete-orphan", lazy="select", order_by="InspectorDistrict.district"
     )
 
     __table_args__ = (db.Index("ix_users_role_district_id", "role", "district", "id"),)

@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record_event
@@ -160,7 +161,7 @@ def list_volunteers(*, district: str | None = None, active: bool | None = None, 
 
 def list_inspectors(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
     """Inspectors, newest first, by keyset."""
-    query = select(User).where(User.role == "inspector")
+    query = select(User).where(User.role == "inspector").options(selectinload(User.inspector_districts))
     if district is not None:
         query = query.where(User.inspector_districts.any(InspectorDistrict.district == district))
     if active is not None:
