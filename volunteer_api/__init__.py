@@ -16,9 +16,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import jobs, observability, security
     from .auth.access import init_jwt_handlers
     from .errors import register_error_handlers
-    from .extensions import api, babel, db, jwt, limiter, migrate
+    from .extensions import IdConverter, api, babel, db, jwt, limiter, migrate
 
     app = Flask(__name__, static_folder=None)
+    app.url_map.converters["id"] = IdConverter
     app.config.from_object(load_config())
     app.config.update(overrides or {})
     if app.config["APP_ENV"] != "testing":

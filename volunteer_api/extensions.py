@@ -9,6 +9,7 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, Enum, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.routing import BaseConverter
 
 from .openapi import ProblemResponsesPlugin
 
@@ -44,6 +45,19 @@ class ProblemApi(Api):
 
 
 api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
+
+
+class IdConverter(BaseConverter):
+    """`<id:name>` in a route: ASCII digits only (parse_id checks the range).
+
+    Without it `/volunteers/import` would also match `/volunteers/<volunteer_id>`, so GET on it would
+    reach the read view and OPTIONS would advertise methods the import does not have.
+    """
+
+    regex = "[0-9]+"
+
+
+api.register_converter(IdConverter, lambda _converter: {"type": "string", "pattern": "^[0-9]+$"})
 
 
 def client_address() -> str:

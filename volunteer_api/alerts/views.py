@@ -27,7 +27,7 @@ class Alerts(MethodView):
         return {"items": services.render_for_reader(items, reader_language()), "next_cursor": next_cursor}
 
 
-@blp.route("/alerts/<alert_id>/read")
+@blp.route("/alerts/<id:alert_id>/read")
 class AlertRead(MethodView):
     @roles("inspector", "admin")
     @blp.response(200, AlertSchema)
@@ -49,7 +49,7 @@ class Jobs(MethodView):
         return {"items": items, "next_cursor": next_cursor}
 
 
-@blp.route("/jobs/<job_id>/retry")
+@blp.route("/jobs/<id:job_id>/retry")
 class JobRetry(MethodView):
     @roles("admin")
     @blp.response(200, JobSchema)

@@ -14,7 +14,7 @@ class ChecklistSchema(Schema):
     quality_issues = fields.Boolean(required=True)
     schedule_delay = fields.Boolean(required=True)
     docs_on_site = fields.Boolean(required=True)
-    progress_percent = fields.Integer(validate=validate.Range(min=0, max=100))
+    progress_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
 
 
 class InspectionCreateSchema(Schema):

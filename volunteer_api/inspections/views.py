@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from ..auth.access import current_user, roles
 from ..errors import Invalid
 from ..pagination import page_schema
+from ..people.views import reject_form_fields
 from . import services
 from .schemas import (
     InspectionCreateSchema,
@@ -41,7 +42,7 @@ class Inspections(MethodView):
         return inspection, 201 if created else 200
 
 
-@blp.route("/inspections/<inspection_id>")
+@blp.route("/inspections/<id:inspection_id>")
 class InspectionById(MethodView):
     @roles(*EVERYONE)
     @blp.response(200, InspectionSchema)
@@ -50,7 +51,7 @@ class InspectionById(MethodView):
         return services.get_inspection(inspection_id, user=current_user())
 
 
-@blp.route("/inspections/<inspection_id>/review")
+@blp.route("/inspections/<id:inspection_id>/review")
 class InspectionReview(MethodView):
     @roles("inspector", "admin")
     @blp.arguments(InspectionReviewSchema)
@@ -61,7 +62,7 @@ class InspectionReview(MethodView):
         return services.review_inspection(inspection_id, reviewer=current_user(), **data)
 
 
-@blp.route("/inspections/<inspection_id>/photos")
+@blp.route("/inspections/<id:inspection_id>/photos")
 class InspectionPhotos(MethodView):
     @roles("volunteer")
     @blp.arguments(PhotoFileSchema, location="files")
@@ -72,6 +73,7 @@ class InspectionPhotos(MethodView):
     @blp.alt_response(415, description="Not a JPEG, PNG or WebP image")
     def post(self, _files, inspection_id):
         """Attach a photo to your inspection before it is reviewed (JPEG, PNG or WebP, at most 10 MB)."""
+        reject_form_fields()
         upload = request.files.get("file")
         if upload is None:
             raise Invalid(errors={"file": ["Attach the photo as multipart field 'file'."]})

@@ -1,5 +1,6 @@
 """The people endpoints' HTTP contract."""
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ..pagination import PageArgsSchema
 from ..timestamps import RFC3339DateTime
@@ -18,6 +19,15 @@ class Phone(fields.String):
             return normalize_phone(text)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class ChangesSchema(Schema):
+    """A PATCH body: the fields to change. A missing or empty body is a client's mistake, not a no-op."""
+
+    @validates_schema
+    def _changes_something(self, data, **kwargs):
+        if not data:
+            raise ValidationError(str(_l("Send at least one field to change.")))
 
 
 class LowerEmail(fields.Email):
@@ -64,7 +74,7 @@ class VolunteerCreateSchema(Schema):
     password = fields.String(load_default=None, validate=PASSWORD, load_only=True)
 
 
-class VolunteerUpdateSchema(Schema):
+class VolunteerUpdateSchema(ChangesSchema):
     full_name = fields.String(validate=NAME)
     email = LowerEmail(allow_none=True)
     district = fields.String(validate=validate.Length(min=1, max=32))
@@ -115,7 +125,7 @@ class InspectorSchema(Schema):
     created_at = RFC3339DateTime(required=True)
 
 
-class InspectorUpdateSchema(Schema):
+class InspectorUpdateSchema(ChangesSchema):
     full_name = fields.String(validate=NAME)
     email = LowerEmail(allow_none=True)
     districts = fields.List(fields.String(validate=validate.Length(min=1, max=32)),

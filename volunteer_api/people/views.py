@@ -1,4 +1,5 @@
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -36,8 +37,15 @@ class WithInitialPassword:
         return getattr(self._account, name)
 
 
+def reject_form_fields() -> None:
+    """422 for multipart text fields: uploads take the file alone, and unknown input is never ignored."""
+    if request.form:
+        raise Invalid(errors={name: [str(_l("Unknown field."))] for name in sorted(request.form)})
+
+
 def uploaded_file_bytes(field: str = "file") -> bytes:
-    """The bytes of a multipart upload field; 422 when it is missing."""
+    """The bytes of a multipart upload field; 422 when it is missing or sent with other fields."""
+    reject_form_fields()
     upload = request.files.get(field)
     if upload is None:
         raise Invalid(errors={field: ["Attach the file as multipart field 'file'."]})
@@ -57,6 +65,7 @@ class Volunteers(MethodView):
     @roles("admin")
     @blp.arguments(VolunteerCreateSchema)
     @blp.response(201, CreatedVolunteerSchema)
+    @blp.alt_response(409, description="The phone or e-mail belongs to another account")
     def post(self, data):
         """Register a volunteer (a password is generated when none is given)."""
         user, initial_password = services.create_volunteer(**data)
@@ -76,7 +85,7 @@ class VolunteerImport(MethodView):
         return {"created": 0 if args["dry_run"] else len(created), "dry_run": args["dry_run"], "volunteers": volunteers}
 
 
-@blp.route("/volunteers/<volunteer_id>")
+@blp.route("/volunteers/<id:volunteer_id>")
 class VolunteerById(MethodView):
     @roles("admin")
     @blp.response(200, VolunteerSchema)
@@ -87,6 +96,7 @@ class VolunteerById(MethodView):
     @roles("admin")
     @blp.arguments(VolunteerUpdateSchema)
     @blp.response(200, VolunteerSchema)
+    @blp.alt_response(409, description="The e-mail belongs to another account")
     def patch(self, changes, volunteer_id):
         """Change a volunteer's name, e-mail, district, or deactivate them (their tokens stop at once)."""
         return services.update_volunteer(volunteer_id, **changes)
@@ -105,12 +115,13 @@ class Inspectors(MethodView):
     @roles("admin")
     @blp.arguments(InspectorCreateSchema)
     @blp.response(201, InspectorSchema)
+    @blp.alt_response(409, description="The phone or e-mail belongs to another account")
     def post(self, data):
         """Register an inspector for one or more districts."""
         return services.create_inspector(**data)
 
 
-@blp.route("/inspectors/<inspector_id>")
+@blp.route("/inspectors/<id:inspector_id>")
 class InspectorById(MethodView):
     @roles("admin")
     @blp.response(200, InspectorSchema)
@@ -121,6 +132,7 @@ class InspectorById(MethodView):
     @roles("admin")
     @blp.arguments(InspectorUpdateSchema)
     @blp.response(200, InspectorSchema)
+    @blp.alt_response(409, description="The e-mail belongs to another account")
     def patch(self, changes, inspector_id):
         """Change an inspector's name, e-mail, language or districts, or deactivate them."""
         return services.update_inspector(inspector_id, **changes)

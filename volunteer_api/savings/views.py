@@ -82,7 +82,7 @@ class SavingsExportXlsx(MethodView):
                          download_name=_export_name(args, "xlsx"))
 
 
-@blp.route("/savings/<saving_id>")
+@blp.route("/savings/<id:saving_id>")
 class SavingById(MethodView):
     @roles("admin", "inspector", "volunteer")
     @blp.response(200, SavingSchema)
@@ -91,7 +91,7 @@ class SavingById(MethodView):
         return services.get_saving(user=current_user(), saving_id=saving_id)
 
 
-@blp.route("/savings/<saving_id>/review")
+@blp.route("/savings/<id:saving_id>/review")
 class SavingReview(MethodView):
     @roles("admin", "inspector")
     @blp.arguments(SavingReviewSchema)

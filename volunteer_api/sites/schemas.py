@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..geo import PointSchema, parse_point
 from ..money import KZT
 from ..pagination import PageArgsSchema
+from ..people.schemas import ChangesSchema
 from ..timestamps import RFC3339DateTime
 from .models import SITE_KINDS, SITE_STATUSES
 
@@ -18,7 +19,7 @@ class SiteCreateSchema(Schema):
     district = fields.String(required=True, validate=validate.Length(min=1, max=32))
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     location = fields.Nested(PointSchema, required=True)
-    geofence_radius_m = fields.Integer(load_default=300, validate=validate.Range(min=10, max=10_000))
+    geofence_radius_m = fields.Integer(strict=True, load_default=300, validate=validate.Range(min=10, max=10_000))
     budget_kzt = KZT(required=True)
     contractor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     contract_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
@@ -26,13 +27,19 @@ class SiteCreateSchema(Schema):
     status = fields.String(load_default="under_construction", validate=validate.OneOf(SITE_STATUSES))
 
 
-class SiteUpdateSchema(Schema):
+class SiteCsvRowSchema(SiteCreateSchema):
+    """A row of the CSV import: every cell is text, so a number arrives as digits (JSON must send a number)."""
+
+    geofence_radius_m = fields.Integer(load_default=300, validate=validate.Range(min=10, max=10_000))
+
+
+class SiteUpdateSchema(ChangesSchema):
     name = fields.String(validate=validate.Length(min=1, max=300))
     kind = fields.String(validate=validate.OneOf(SITE_KINDS))
     district = fields.String(validate=validate.Length(min=1, max=32))
     address = fields.String(allow_none=True, validate=validate.Length(max=500))
     location = fields.Nested(PointSchema)
-    geofence_radius_m = fields.Integer(validate=validate.Range(min=10, max=10_000))
+    geofence_radius_m = fields.Integer(strict=True, validate=validate.Range(min=10, max=10_000))
     budget_kzt = KZT()
     contractor = fields.String(allow_none=True, validate=validate.Length(max=300))
     contract_number = fields.String(allow_none=True, validate=validate.Length(max=100))

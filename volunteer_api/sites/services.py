@@ -187,11 +187,11 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
 
     Returns the sites created (none on a dry run) and the number of valid rows.
     """
-    from .schemas import SiteCreateSchema  # the same rules as one-by-one registration
+    from .schemas import SiteCsvRowSchema  # the same rules as one-by-one registration
 
     rows = read_csv_rows(content, columns=IMPORT_COLUMNS, max_rows=MAX_IMPORT_ROWS,
                          empty_message="No sites in the file.")
-    schema = SiteCreateSchema()
+    schema = SiteCsvRowSchema()
     districts = known_district_codes()
     errors: dict[str, dict] = {}
     valid: list[dict] = []

@@ -46,7 +46,7 @@ class SiteImport(MethodView):
         return {"created": len(sites), "valid_rows": valid_rows, "dry_run": args["dry_run"], "sites": sites}
 
 
-@blp.route("/sites/<site_id>")
+@blp.route("/sites/<id:site_id>")
 class SiteById(MethodView):
     @roles(*EVERYONE)
     @blp.response(200, SiteSchema)
