@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (bounded)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
+                        help="gunicorn worker class (gthread runs 4 threads per worker)")
     parser.add_argument("--alerts", type=int, default=300, help="flagged inspections for the alert latency")
     args = parser.parse_args()
     scale = dict(volunteers=1_000, sites=50_000, inspections=100_000, savings=100_000) if args.quick else {}
@@ -53,7 +55,7 @@ def main() -> None:
                "UPLOAD_DIR": str(ROOT / "bench" / "out" / "uploads")}
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        processes = start_stack(env, port, args.web_workers)
+        processes = start_stack(env, port, args.web_workers, args.worker_class)
         try:
             wait_ready(base)
             rows += measure_http(base, ids, args, database_url)
@@ -101,11 +103,12 @@ def measure_in_process(database_url: str) -> list[tuple]:
     return rows
 
 
-def start_stack(env: dict, port: int, web_workers: int) -> dict:
+def start_stack(env: dict, port: int, web_workers: int, worker_class: str) -> dict:
     log_dir = ROOT / "bench" / "out"
     log_dir.mkdir(parents=True, exist_ok=True)
     web = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--workers", str(web_workers), "--worker-class", "sync",
+        [str(VENV_BIN / "gunicorn"), "--workers", str(web_workers), "--worker-class", worker_class, "--threads",
+         "4" if worker_class == "gthread" else "1",
          "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "wsgi:app"],
         cwd=ROOT, env=env, stdout=open(log_dir / "gunicorn.log", "wb"), stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -288,7 +291,8 @@ def _rss_mb(pid: int) -> float:
 def print_table(rows: list[tuple], args) -> None:
     print()
     print(f"Volunteer Monitor benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-          f"wrk {args.connections} connections × {args.duration} s per figure" + (" (quick scale)" if args.quick else ""))
+          f"gunicorn {args.web_workers} {args.worker_class} workers, wrk {args.connections} connections × {args.duration} s"
+          " per figure" + (" (quick scale)" if args.quick else ""))
     print(f"{'figure':<58} {'median':>10} {'p99':>10} {'req/s':>9}  {'target':<24} ok")
     for label, median, p99, rps, target, ok in rows:
         unit = "" if "RSS" in label else " ms"
