@@ -163,3 +163,61 @@ def test_fuzz_as_admin(case, fuzz_world):
 @FUZZ_SETTINGS
 def test_fuzz_as_volunteer(case, fuzz_world):
     fuzz_world.run(case, "volunteer")
+
+
+# What the fuzzer found, pinned down so it stays fixed whatever the generator draws next time.
+
+def test_nul_or_unpaired_surrogate_in_text_is_422_and_changes_nothing(client, admin):
+    site = client.post("/api/v1/sites", headers=admin.headers, json=site_body()).get_json()
+    for body in ({"name": "School\u0000 7"}, {"address": "a", "contract_number": "\ud800"},
+                 {"location": {"lat": 1, "lon": 2}, "\u0000": 1}):
+        response = client.patch(f"/api/v1/sites/{site['id']}", headers=admin.headers, json=body)
+        assert response.status_code == 422, (body, response.get_json())
+        assert response.content_type == "application/problem+json"
+    assert client.get(f"/api/v1/sites/{site['id']}", headers=admin.headers).get_json()["name"] == "School No. 7"
+    response = client.get("/api/v1/sites?district=taraz%00", headers=admin.headers)
+    assert response.status_code == 422 and "district" in response.get_json()["errors"]
+
+
+def test_login_with_a_nul_in_the_login_is_422_not_a_database_error(client):
+    response = client.post("/api/v1/auth/login", json={"login": "a\u0000@b.kz", "password": "x" * 12})
+    assert response.status_code == 422
+
+
+def test_a_patch_without_any_field_is_422(client, admin, volunteer):
+    for body in ({}, None):
+        response = client.patch(f"/api/v1/volunteers/{volunteer.id}", headers=admin.headers, json=body)
+        assert response.status_code == 422, body
+
+
+def test_a_float_for_an_integer_field_is_422_not_truncated(client, admin):
+    response = client.post("/api/v1/sites", headers=admin.headers, json=site_body(geofence_radius_m=250.7))
+    assert response.status_code == 422 and "geofence_radius_m" in response.get_json()["errors"]
+
+
+def test_an_upload_with_extra_form_fields_is_422(client, volunteer, admin):
+    import io
+
+    from tests.field_support import image_bytes
+
+    site = client.post("/api/v1/sites", headers=admin.headers, json=site_body()).get_json()
+    inspection = client.post("/api/v1/inspections", headers=volunteer.headers, json=inspection_body(site["id"])).get_json()
+    response = client.post(f"/api/v1/inspections/{inspection['id']}/photos", headers=volunteer.headers,
+                           data={"file": (io.BytesIO(image_bytes()), "p.jpg"), "caption": "x"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "caption" in response.get_json()["errors"]
+    assert client.get(f"/api/v1/inspections/{inspection['id']}", headers=volunteer.headers).get_json()["photos"] == []
+
+
+def test_import_paths_are_not_taken_for_ids(client, admin):
+    response = client.get("/api/v1/volunteers/import", headers=admin.headers)
+    assert response.status_code == 405 and set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert client.options("/api/v1/sites/import").headers["Allow"] in ("OPTIONS, POST", "POST, OPTIONS")
+
+
+def test_a_nameless_multipart_part_is_422_not_a_crash(client, admin):
+    body = (b'--b\r\nContent-Disposition: form-data\r\n\r\nfalse\r\n--b\r\nContent-Disposition: form-data; '
+            b'name="x\x00"\r\n\r\n1\r\n--b--\r\n')
+    response = client.post("/api/v1/sites/import", headers=admin.headers, data=body,
+                           content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 422, response.get_json()

@@ -1,10 +1,11 @@
 """HTTP hardening: security headers, media types, CORS limited to configured origins, write limits."""
 from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_cors import CORS
 from flask_jwt_extended import decode_token
 from flask_limiter import ApplicationLimit
 
-from .errors import UnsupportedMediaType
+from .errors import Invalid, UnsupportedMediaType
 from .extensions import client_address, limiter
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -55,6 +56,47 @@ WRITE_LIMIT = ApplicationLimit(
 )
 
 
+def storable(text: str) -> bool:
+    """False for text no database column may hold: NUL (PostgreSQL refuses it) or an unpaired surrogate
+    (a JSON `\\ud800` escape; it has no UTF-8 form)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable_fields(value, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [] if storable(value) else [path or "_schema"]
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += ([name] if not storable(str(key)) else []) + _unstorable_fields(item, name)
+        return found
+    if isinstance(value, list):
+        return [name for index, item in enumerate(value) for name in _unstorable_fields(item, f"{path}.{index}" if path else str(index))]
+    return []
+
+
+def reject_unstorable_text() -> None:
+    """422 for a NUL or an unpaired surrogate anywhere in the query, form or JSON body, on every backend:
+    PostgreSQL would fail the statement (a 500), SQLite would store what no client can read back."""
+    pairs = list(request.args.items(multi=True))
+    if request.mimetype == "multipart/form-data":
+        pairs += list(request.form.items(multi=True))
+    # A multipart part may come without a name (None): nothing to check there, and the view refuses it.
+    fields = [name or "_form" for name, value in pairs if not (storable(name or "") and storable(value or ""))]
+    if request.is_json:
+        fields += _unstorable_fields(request.get_json(silent=True))
+    if fields:
+        message = str(_l("Text must not contain the NUL character or invalid Unicode."))
+        raise Invalid(errors={name: [message] for name in fields})
+
+
 def init_app(app: Flask) -> None:
     # One shared bucket per user over every write endpoint, checked before any view runs (Flask-Limiter
     # application limits); RATELIMIT_ENABLED=false turns it off with the others.
@@ -68,6 +110,7 @@ def init_app(app: Flask) -> None:
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.is_json):
             if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json"):
                 raise UnsupportedMediaType()
+        reject_unstorable_text()
 
     @app.after_request
     def add_security_headers(response):
