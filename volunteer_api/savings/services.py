@@ -86,8 +86,8 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
 
     record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report))
     enqueue("alerts.notify_savings_pending", saving_id=report.id)
-    # Pending totals change too; the recompute coalesces bursts (see totals.recompute_totals_job).
-    enqueue(RECOMPUTE_JOB)
+    # Pending totals change too: recompute the keys this report touches (totals.recompute_totals_job).
+    enqueue(RECOMPUTE_JOB, saving_id=report.id)
     report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
     db.session.commit()
     return report, True
@@ -159,7 +159,7 @@ def review_saving(*, user: User, saving_id, decision: str, comment: str | None) 
     record_event(action=f"saving.{decision}", object_type="saving", object_id=report.id, before=before,
                  after=snapshot(report))
     # In this transaction: the totals follow every decision, approvals within seconds.
-    enqueue(RECOMPUTE_JOB)
+    enqueue(RECOMPUTE_JOB, saving_id=report.id)
     report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
     db.session.commit()
     return report
