@@ -282,3 +282,187 @@ def test_a_recompute_job_defers_to_a_later_one_already_due(app):
         assert recompute_totals_job() is None
         assert db.session.scalar(select(func.count()).select_from(SavingsTotal)) == 0
         db.session.rollback()
+
+
+def stored_rows_with_times(app) -> dict:
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsTotal
+
+    with app.app_context():
+        return {(row.scope, row.key): (row.approved_tiyn, row.approved_count, row.pending_tiyn, row.pending_count,
+                                       row.computed_at)
+                for row in db.session.scalars(select(SavingsTotal))}
+
+
+def file_direct(app, **row) -> int:
+    """One pending report inserted straight into the table; its id."""
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsReport
+
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        report = SavingsReport(client_uuid=str(uuid.uuid4()), request_hash="0" * 64, description="seed",
+                               status="pending", created_at=now, updated_at=now, change_seq=0, **row)
+        db.session.add(report)
+        db.session.commit()
+        return report.id
+
+
+def decide_direct(app, saving_id: int, status: str, reviewed_at: datetime) -> None:
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsReport
+
+    with app.app_context():
+        db.session.execute(SavingsReport.__table__.update().where(SavingsReport.id == saving_id)
+                           .values(status=status, reviewed_at=reviewed_at))
+        db.session.commit()
+
+
+def recompute_for(app, saving_id: int) -> dict | None:
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.totals import recompute_totals_for_saving
+
+    with app.app_context():
+        result = recompute_totals_for_saving(saving_id=saving_id)
+        db.session.commit()
+        return result
+
+
+def test_targeted_recomputes_after_random_filings_and_decisions_equal_a_full_recompute(app, make_admin, make_site,
+                                                                                      make_volunteer):
+    make_admin()
+    sites = {int(make_site(district)): district for district in ("taraz", "taraz", "merke", "shu", "merke")}
+    volunteers = [int(make_volunteer().id) for _ in range(3)]
+    categories = ["overpricing_prevented", "contract_reduced", "funds_returned", "unjustified_works_removed", "other"]
+    # Month edges in UTC: the last minute of January, the first of March, December into January.
+    review_times = [datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc), datetime(2026, 1, 1, tzinfo=timezone.utc),
+                    datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc), datetime(2026, 3, 1, tzinfo=timezone.utc)]
+    rng = random.Random(20260515)
+    pending, due_jobs = [], []
+    for _ in range(120):
+        if not pending or rng.random() < 0.45:
+            site_id = rng.choice(list(sites))
+            saving_id = file_direct(app, site_id=site_id, district=sites[site_id], volunteer_id=rng.choice(volunteers),
+                                    amount_tiyn=rng.choice([1, 99, rng.randint(1, 10**12)]),
+                                    category=rng.choice(categories))
+            pending.append(saving_id)
+        else:
+            saving_id = pending.pop(rng.randrange(len(pending)))
+            decide_direct(app, saving_id, rng.choice(["approved", "approved", "rejected"]), rng.choice(review_times))
+        due_jobs.append(saving_id)
+        # Jobs run late, in any order, some twice: each one reads the rows as they are when it runs.
+        while due_jobs and rng.random() < 0.6:
+            job = due_jobs.pop(rng.randrange(len(due_jobs)))
+            recompute_for(app, job)
+            if rng.random() < 0.2:
+                recompute_for(app, job)
+    for job in due_jobs:
+        recompute_for(app, job)
+
+    targeted = stored_totals(app)
+    assert {scope for scope, *_ in targeted} == {"overall", "district", "site", "volunteer", "category", "month"}
+    recompute(app)
+    assert stored_totals(app) == targeted
+
+
+def test_a_decision_moves_pending_to_approved_on_the_same_keys_and_adds_its_month(app, make_admin, places):
+    make_admin()
+    sites, volunteers = places
+    site_id = next(iter(sites))
+    saving_id = file_direct(app, site_id=site_id, district=sites[site_id], volunteer_id=int(volunteers[0].id),
+                            amount_tiyn=12_345, category="funds_returned")
+    recompute_for(app, saving_id)
+    keys = [("category", "funds_returned"), ("district", sites[site_id]), ("overall", "all"), ("site", str(site_id)),
+            ("volunteer", str(volunteers[0].id))]
+    assert stored_totals(app) == [(*key, 0, 0, 12_345, 1) for key in keys]
+    decide_direct(app, saving_id, "approved", datetime(2026, 2, 28, 23, 59, tzinfo=timezone.utc))
+    recompute_for(app, saving_id)
+    assert stored_totals(app) == sorted([(*key, 12_345, 1, 0, 0) for key in keys] + [("month", "2026-02", 12_345, 1, 0, 0)])
+
+
+def test_running_a_targeted_recompute_twice_changes_nothing(app, make_admin, places):
+    make_admin()
+    sites, volunteers = places
+    ids = [file_direct(app, site_id=site_id, district=district, volunteer_id=int(volunteers[n % 2].id),
+                       amount_tiyn=60 * MILLION_KZT_TIYN + n, category="other")
+           for n, (site_id, district) in enumerate(sites.items())]
+    decide_direct(app, ids[0], "approved", datetime(2026, 4, 1, tzinfo=timezone.utc))
+    for saving_id in ids:
+        recompute_for(app, saving_id)
+    before, alerts = stored_rows_with_times(app), milestone_alerts(app)
+    assert len(alerts) == 1  # 60 million approved: the 50 million milestone
+    again = recompute_for(app, ids[0])
+    after = stored_rows_with_times(app)
+    assert again["new_milestones"] == [] and milestone_alerts(app) == alerts
+    # Not even rewritten: only the overall row is stamped, to say when the totals were last verified.
+    assert {key: row for key, row in after.items() if key != ("overall", "all")} == \
+        {key: row for key, row in before.items() if key != ("overall", "all")}
+    assert after[("overall", "all")][:4] == before[("overall", "all")][:4]
+    assert after[("overall", "all")][4] >= before[("overall", "all")][4]
+
+
+def test_the_reconciliation_deletes_stale_keys_and_rewrites_only_changed_rows(app, make_admin, places):
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsTotal
+
+    make_admin()
+    sites, volunteers = places
+    rows = [{"site_id": site_id, "district": district, "volunteer_id": int(volunteers[0].id), "amount_tiyn": 500}
+            for site_id, district in sites.items()]
+    seed_reports(app, rows)
+    recompute(app)
+    before = stored_rows_with_times(app)
+    long_ago = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    with app.app_context():
+        # A key whose last report vanished without a job, and a row a lost job left wrong.
+        db.session.add(SavingsTotal(scope="site", key="999999", approved_tiyn=7, approved_count=1, pending_tiyn=0,
+                                    pending_count=0, computed_at=long_ago))
+        db.session.execute(SavingsTotal.__table__.update().where(SavingsTotal.scope == "district",
+                                                                 SavingsTotal.key == "merke")
+                           .values(approved_tiyn=1, computed_at=long_ago))
+        db.session.commit()
+    result = recompute(app)
+    after = stored_rows_with_times(app)
+    assert ("site", "999999") not in after and set(after) == set(before)
+    assert after[("district", "merke")][:4] == before[("district", "merke")][:4]
+    assert after[("district", "merke")][4] == after[("overall", "all")][4] == result["computed_at"]
+    unchanged = set(before) - {("district", "merke"), ("overall", "all")}
+    assert {key: after[key] for key in unchanged} == {key: before[key] for key in unchanged}
+
+
+def test_the_recompute_job_is_targeted_with_a_saving_id_and_full_without(app, make_admin, places):
+    from volunteer_api.extensions import db
+    from volunteer_api.jobs import OutboxJob
+    from volunteer_api.savings.totals import RECOMPUTE_JOB, recompute_totals_job
+    from volunteer_api.timestamps import utcnow
+
+    make_admin()
+    sites, volunteers = places
+    (first_site, first_district), *_, (second_site, second_district) = list(sites.items())  # taraz, merke
+    first = file_direct(app, site_id=first_site, district=first_district, volunteer_id=int(volunteers[0].id),
+                        amount_tiyn=100, category="other")
+    file_direct(app, site_id=second_site, district=second_district, volunteer_id=int(volunteers[1].id),
+                amount_tiyn=200, category="other")
+    with app.app_context():
+        recompute_totals_job(saving_id=first)
+        db.session.commit()
+    assert ("site", str(second_site), 0, 0, 200, 1) not in stored_totals(app)
+    assert ("overall", "all", 0, 0, 100, 1) in stored_totals(app)
+    with app.app_context():
+        # A due job for another report does not cover this one; one for the same report does.
+        db.session.add(OutboxJob(name=RECOMPUTE_JOB, payload={"saving_id": first + 1000}, status="pending",
+                                 published_at=utcnow(), available_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+        db.session.commit()
+        assert recompute_totals_job(saving_id=first) is not None
+        db.session.rollback()
+        db.session.add(OutboxJob(name=RECOMPUTE_JOB, payload={"saving_id": first}, status="pending",
+                                 published_at=utcnow(), available_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+        db.session.commit()
+        assert recompute_totals_job(saving_id=first) is None
+        db.session.rollback()
+        db.session.execute(OutboxJob.__table__.delete())
+        db.session.commit()
+        recompute_totals_job()  # an old job without saving_id: everything
+        db.session.commit()
+    assert ("site", str(second_site), 0, 0, 200, 1) in stored_totals(app)
+    assert ("overall", "all", 0, 0, 300, 2) in stored_totals(app)
