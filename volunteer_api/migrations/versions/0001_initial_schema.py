@@ -281,9 +281,10 @@ def upgrade():
     sa.UniqueConstraint('volunteer_id', 'client_uuid', name=op.f('uq_savings_reports_volunteer_id_client_uuid'))
     )
     with op.batch_alter_table('savings_reports', schema=None) as batch_op:
-        batch_op.create_index('ix_savings_reports_district_status_id', ['district', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_savings_reports_district_status_id', ['district', 'status', 'id'], unique=False, postgresql_include=['amount_tiyn'])
+        batch_op.create_index('ix_savings_reports_category_status', ['category', 'status'], unique=False, postgresql_include=['amount_tiyn'])
         batch_op.create_index('ix_savings_reports_site_id_id', ['site_id', 'id'], unique=False)
-        batch_op.create_index('ix_savings_reports_status_reviewed_at_id', ['status', 'reviewed_at', 'id'], unique=False)
+        batch_op.create_index('ix_savings_reports_status_reviewed_at_id', ['status', 'reviewed_at', 'id'], unique=False, postgresql_include=['amount_tiyn'])
         batch_op.create_index('ix_savings_reports_status_id', ['status', 'id'], unique=False)
         batch_op.create_index('ix_savings_reports_volunteer_change_seq', ['volunteer_id', 'change_seq'], unique=False)
         batch_op.create_index('ix_savings_reports_volunteer_id_id', ['volunteer_id', 'id'], unique=False)
@@ -345,6 +346,7 @@ def downgrade():
         batch_op.drop_index('ix_savings_reports_status_reviewed_at_id')
         batch_op.drop_index('ix_savings_reports_site_id_id')
         batch_op.drop_index('ix_savings_reports_district_status_id')
+        batch_op.drop_index('ix_savings_reports_category_status')
 
     op.drop_table('savings_reports')
     with op.batch_alter_table('inspector_districts', schema=None) as batch_op:
