@@ -111,7 +111,9 @@ class TotalsSchema(_Amounts):
     by_category = fields.List(fields.Nested(CategoryTotalSchema))
     by_month = fields.List(fields.Nested(MonthTotalSchema))
     as_of = RFC3339DateTime(allow_none=True, required=True,
-                            metadata={"description": "When the workers computed these totals; null before the first run."})
+                            metadata={"description": "When the workers last verified these totals (a report's "
+                                                    "recompute or the 5-minute reconciliation); null before "
+                                                    "the first run."})
 
 
 class ExportArgsSchema(Schema):

@@ -47,7 +47,10 @@ class SavingsTotals(MethodView):
     @roles("admin", "inspector", "volunteer")
     @blp.arguments(TotalsArgsSchema, location="query")
     @blp.response(200, TotalsSchema, description=(
-        "Approved and pending totals as the workers last computed them (`as_of`). `?by=` adds breakdowns: "
+        "Approved and pending totals as the workers last computed them. `as_of` is when the totals were "
+        "last verified: every filed or decided report has its district, site, volunteer, category and month "
+        "recomputed within seconds (stamping `as_of`), and every breakdown is reconciled against all reports "
+        "every 5 minutes. `?by=` adds breakdowns: "
         "by_site and by_volunteer (largest approved first, at most `limit`; a volunteer gets their own line "
         "only), by_category, and by_month — approvals by the month (UTC) in which they were approved."))
     def get(self, args):
