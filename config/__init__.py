@@ -76,7 +76,6 @@ class BaseConfig:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.BABEL_DEFAULT_LOCALE = "ru"
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "volunteer_api" / "translations")
-        self.JSON_SORT_KEYS = False
 
         self.API_TITLE = "Volunteer Monitor API"
         self.API_VERSION = "v1"

@@ -22,6 +22,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.config.from_object(load_config())
     app.config.update(overrides or {})
+    # Russian and Kazakh text as UTF-8, fields in the schemas' order.
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
     if app.config["APP_ENV"] != "testing":
         observability.configure_logging()
     _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
