@@ -184,17 +184,7 @@ def update_volunteer(volunteer_id, **changes) -> User:
     before = snapshot(user)
     if "district" in changes:
         require_districts([changes["district"]], field="district")
-    if changes.get("email"):
-        _ensure_contacts_free(phone=None, email=changes["email"], exclude_id=user.id)
-    for name, value in changes.items():
-        setattr(user, name, value)
-    _flush_or_conflict()
-    after = snapshot(user)
-    if after != before:
-        action = "volunteer.deactivated" if before["active"] and not after["active"] else "volunteer.updated"
-        record_event(action=action, object_type="user", object_id=user.id, before=before, after=after)
-    db.session.commit()
-    return user
+    return _save_account_changes(user, before, changes)
 
 
 def update_inspector(inspector_id, **changes) -> User:
@@ -205,6 +195,11 @@ def update_inspector(inspector_id, **changes) -> User:
     if districts is not None:
         require_districts(districts, field="districts")
         user.inspector_districts = [InspectorDistrict(district=code) for code in districts]
+    return _save_account_changes(user, before, changes)
+
+
+def _save_account_changes(user: User, before: dict, changes: dict) -> User:
+    """Apply field changes to an account, audit what really changed, commit. Deactivation ends its sessions."""
     if changes.get("email"):
         _ensure_contacts_free(phone=None, email=changes["email"], exclude_id=user.id)
     for name, value in changes.items():
@@ -212,8 +207,8 @@ def update_inspector(inspector_id, **changes) -> User:
     _flush_or_conflict()
     after = snapshot(user)
     if after != before:
-        action = "inspector.deactivated" if before["active"] and not after["active"] else "inspector.updated"
-        record_event(action=action, object_type="user", object_id=user.id, before=before, after=after)
+        change = "deactivated" if before["active"] and not after["active"] else "updated"
+        record_event(action=f"{user.role}.{change}", object_type="user", object_id=user.id, before=before, after=after)
     db.session.commit()
     return user
 
