@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import ROOT, free_port, migrate, percentile, scratch_postgres, scratch_redis, summary_ms
+from bench.common import ROOT, free_port, migrate, scratch_postgres, scratch_redis, summary_ms
 from bench.seed import BENCH_PASSWORD, seed
 
 VENV_BIN = Path(sys.executable).parent

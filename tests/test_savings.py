@@ -9,24 +9,6 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def make_site(app):
-    """A site made directly through the model (the sites API belongs to another domain)."""
-
-    def make(district: str = "taraz", name: str = "School No. 12") -> str:
-        from volunteer_api.extensions import db
-        from volunteer_api.sites.models import Site
-
-        with app.app_context():
-            site = Site(name=name, kind="school", district=district, lat=42.9, lon=71.37,
-                        budget_tiyn=500_000_000_00)
-            db.session.add(site)
-            db.session.commit()
-            return str(site.id)
-
-    return make
-
-
-@pytest.fixture
 def site(make_site) -> str:
     return make_site()
 

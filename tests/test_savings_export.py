@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import pytest
 from openpyxl import load_workbook
 
-from tests.test_savings import make_site  # noqa: F401 - fixture
 from tests.test_savings_totals import places, seed_reports  # noqa: F401 - fixture and helper
 
 API = "/api/v1"

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from tests.test_savings import file_saving, make_site, site  # noqa: F401 - fixtures shared with the savings tests
+from tests.test_savings import file_saving, site  # noqa: F401 - a fixture shared with the savings tests
 
 API = "/api/v1"
 MILLION_KZT_TIYN = 1_000_000 * 100

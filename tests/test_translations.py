@@ -1,6 +1,4 @@
 """Every message a user can see exists in Russian and Kazakh."""
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

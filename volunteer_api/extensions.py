@@ -7,7 +7,7 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, Enum, Integer, MetaData
+from sqlalchemy import BigInteger, Enum, Integer, MetaData, update
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.routing import BaseConverter
 
@@ -84,6 +84,18 @@ def parse_id(value) -> int | None:
 def choice(*values: str, name: str) -> Enum:
     """A non-native enum (a VARCHAR with a CHECK): new values need no ALTER TYPE."""
     return Enum(*values, name=name, native_enum=False, create_constraint=True, length=max(map(len, values)))
+
+
+def change_status_once(model, row_id: int, *, from_status: str, **values) -> bool:
+    """UPDATE a row only while it still has `from_status`; False when another request changed it first.
+
+    The WHERE on the status lets the database decide between concurrent reviews, not an earlier read.
+    """
+    result = db.session.execute(
+        update(model).where(model.id == row_id, model.status == from_status).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def commit_keeping_loaded_state() -> None:

@@ -4,13 +4,13 @@ import json
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import commit_keeping_loaded_state, db, parse_id
+from ..extensions import change_status_once, commit_keeping_loaded_state, db, parse_id
 from ..geo import distance_m
 from ..jobs import enqueue
 from ..pagination import keyset_page
@@ -163,14 +163,8 @@ def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -
     if not reviewer.covers_district(inspection.district):
         raise NotFound()
     now = utcnow()
-    # The WHERE on status makes the database decide between concurrent reviews, not a prior read.
-    result = db.session.execute(
-        update(Inspection)
-        .where(Inspection.id == inspection.id, Inspection.status == "submitted")
-        .values(status=decision, reviewed_by_id=reviewer.id, reviewed_at=now, review_comment=comment, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not change_status_once(Inspection, inspection.id, from_status="submitted", status=decision,
+                              reviewed_by_id=reviewer.id, reviewed_at=now, review_comment=comment, updated_at=now):
         db.session.rollback()
         raise Conflict(_l("This inspection has already been reviewed."))
     db.session.refresh(inspection)

@@ -7,12 +7,12 @@ import hashlib
 import json
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db, parse_id
+from ..extensions import change_status_once, db, parse_id
 from ..jobs import enqueue
 from ..pagination import keyset_page
 from ..people.models import User
@@ -146,13 +146,8 @@ def review_saving(*, user: User, saving_id, decision: str, comment: str | None) 
     if report.status != "pending":
         raise _already_decided()
     now = utcnow()
-    result = db.session.execute(
-        update(SavingsReport)
-        .where(SavingsReport.id == report.id, SavingsReport.status == "pending")
-        .values(status=decision, reviewed_by_id=user.id, reviewed_at=now, review_comment=comment, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not change_status_once(SavingsReport, report.id, from_status="pending", status=decision,
+                              reviewed_by_id=user.id, reviewed_at=now, review_comment=comment, updated_at=now):
         db.session.rollback()
         raise _already_decided()
     db.session.refresh(report)
