@@ -13,6 +13,7 @@ handlers behind the 404 are fuzzed too.
 Bounded and reproducible: `max_examples` per operation (FUZZ_MAX_EXAMPLES, default 50; about a minute per backend on 2 cores) and
 `derandomize=True`, so CI sees the same cases every run.
 """
+import json
 import itertools
 import os
 import time
@@ -171,7 +172,9 @@ def test_nul_or_unpaired_surrogate_in_text_is_422_and_changes_nothing(client, ad
     site = client.post("/api/v1/sites", headers=admin.headers, json=site_body()).get_json()
     for body in ({"name": "School\u0000 7"}, {"address": "a", "contract_number": "\ud800"},
                  {"location": {"lat": 1, "lon": 2}, "\u0000": 1}):
-        response = client.patch(f"/api/v1/sites/{site['id']}", headers=admin.headers, json=body)
+        # Sent as a client would: JSON escapes (\ud800 cannot be encoded as UTF-8 text).
+        response = client.patch(f"/api/v1/sites/{site['id']}", headers=admin.headers, data=json.dumps(body),
+                                content_type="application/json")
         assert response.status_code == 422, (body, response.get_json())
         assert response.content_type == "application/problem+json"
     assert client.get(f"/api/v1/sites/{site['id']}", headers=admin.headers).get_json()["name"] == "School No. 7"
