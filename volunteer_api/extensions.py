@@ -112,6 +112,15 @@ def commit_keeping_loaded_state() -> None:
         session.expire_on_commit = True
 
 
+def _upsert_capable_insert():
+    """The INSERT construct of the session's database (both dialects have ON CONFLICT)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def insert_ignoring_duplicates(model, rows: list[dict]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING in the current transaction; returns how many rows were new.
 
@@ -119,10 +128,14 @@ def insert_ignoring_duplicates(model, rows: list[dict]) -> int:
     """
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    result = db.session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    result = db.session.execute(_upsert_capable_insert()(model).values(rows).on_conflict_do_nothing())
     return result.rowcount or 0
+
+
+def insert_unless_duplicate(model, values: dict):
+    """INSERT one row unless a unique key already holds it; returns the new ORM object, or None.
+
+    One statement: a concurrent insert of the same key makes PostgreSQL wait for it, then do nothing.
+    """
+    statement = _upsert_capable_insert()(model).values(**values).on_conflict_do_nothing().returning(model)
+    return db.session.scalars(statement).one_or_none()

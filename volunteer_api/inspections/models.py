@@ -42,7 +42,8 @@ class Inspection(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    photos: Mapped[list["Photo"]] = relationship(lazy="selectin", order_by="Photo.id")
+    # Eager-loaded by the queries that answer with photos (WITH_PHOTOS), not by every load.
+    photos: Mapped[list["Photo"]] = relationship(lazy="select", order_by="Photo.id")
 
     @property
     def location(self) -> dict:

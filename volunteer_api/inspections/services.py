@@ -6,11 +6,13 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import change_status_once, commit_keeping_loaded_state, db, parse_id
+from ..extensions import change_status_once, commit_keeping_loaded_state, db, insert_unless_duplicate, parse_id
 from ..geo import distance_m
 from ..jobs import enqueue
 from ..pagination import keyset_page
@@ -25,6 +27,9 @@ MAX_CLOCK_AHEAD = timedelta(minutes=10)
 MAX_AGE = timedelta(days=30)
 MAX_PHOTOS = 20
 
+
+# The inspections the API answers with carry their photos: one extra query per page, not per row.
+WITH_PHOTOS = selectinload(Inspection.photos)
 
 def request_hash(body: dict) -> str:
     """SHA-256 of the loaded body as canonical JSON: equal bodies (same instant in any offset) hash equal."""
@@ -77,22 +82,17 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     metres = distance_m(location["lat"], location["lon"], site.lat, site.lon)
     on_site = is_on_site(distance_m=metres, geofence_radius_m=site.geofence_radius_m, accuracy_m=location["accuracy_m"])
     reasons = flag_reasons(on_site=on_site, mock_location=location["mock"], severity=severity, checklist=checklist)
-    inspection = Inspection(
+    inspection = insert_unless_duplicate(Inspection, dict(
         client_uuid=str(client_uuid), request_hash=digest, volunteer_id=volunteer_id, site_id=site.id,
         district=site.district, captured_at=captured_at, received_at=now, lat=location["lat"], lon=location["lon"],
         accuracy_m=location["accuracy_m"], mock_location=location["mock"], checklist=checklist, severity=severity,
         notes=notes, distance_m=round(metres, 1), on_site=on_site, flagged=bool(reasons), flag_reasons=reasons,
-        status="submitted", photos=[],
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(inspection)
-    except IntegrityError:
-        # A concurrent retry committed first (we waited on its unique key): answer what it stored.
-        stored = _stored(volunteer_id, str(client_uuid))
-        if stored is None:
-            raise
-        return _replay(stored, digest), False
+        status="submitted",
+    ))
+    if inspection is None:
+        # A retry, or a concurrent one that committed first (we waited on its unique key): answer what it stored.
+        return _replay(_stored(volunteer_id, str(client_uuid)), digest), False
+    set_committed_value(inspection, "photos", [])  # a new inspection has none: no query to find out
     record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
                  after=snapshot(inspection), actor_id=volunteer_id)
     if inspection.flagged:
@@ -104,7 +104,8 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
 
 def _stored(volunteer_id: int, client_uuid: str) -> Inspection | None:
     return db.session.scalars(
-        select(Inspection).where(Inspection.volunteer_id == volunteer_id, Inspection.client_uuid == client_uuid)
+        select(Inspection).options(WITH_PHOTOS)
+        .where(Inspection.volunteer_id == volunteer_id, Inspection.client_uuid == client_uuid)
     ).one_or_none()
 
 
@@ -118,7 +119,7 @@ def _replay(stored: Inspection, digest: str) -> Inspection:
 
 def visible_inspections(user):
     """The inspections this user may see: a volunteer their own, an inspector their districts', an admin all."""
-    query = select(Inspection)
+    query = select(Inspection).options(WITH_PHOTOS)
     if user.role == "volunteer":
         query = query.where(Inspection.volunteer_id == user.id)
     elif user.role == "inspector":

@@ -11,6 +11,7 @@ database's single writer lock does the same. Writers serialise only for the shor
 transaction, which is why the number must be taken last.
 """
 from sqlalchemy import func, select, text, union_all
+from sqlalchemy.orm import selectinload
 
 from ..errors import Invalid
 from ..extensions import db
@@ -71,7 +72,8 @@ def sync_changes(*, user, since: str | None, limit: int) -> dict:
         sites = sites.where(Site.district == user.district)
     elif user.role == "inspector":
         sites = sites.where(Site.district.in_(user.districts))
-    inspections = select(Inspection).where(Inspection.volunteer_id == user.id, Inspection.change_seq > after)
+    inspections = (select(Inspection).options(selectinload(Inspection.photos))
+                   .where(Inspection.volunteer_id == user.id, Inspection.change_seq > after))
     savings = select(SavingsReport).where(SavingsReport.volunteer_id == user.id, SavingsReport.change_seq > after)
 
     # Each stream's first limit+1 rows are enough: the first `limit` of the merge can hold no row beyond them.
