@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import tuple_
 
 from .errors import Invalid
-from .extensions import db
+from .extensions import MAX_BIG_ID, db
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -27,15 +27,26 @@ def encode_cursor(values) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list:
+def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> list:
+    """The key values a cursor carries, each of the kind expected; 422 for anything this API did not give out.
+
+    A cursor is client input: a forged one must not reach SQL with a string for a BIGINT or a number
+    beyond its range.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         values = None
-    if not isinstance(values, list) or len(values) != arity or not all(isinstance(v, (int, str)) for v in values):
+    if not (isinstance(values, list) and len(values) == len(kinds) and all(map(_fits, values, kinds))):
         raise Invalid(errors={"cursor": ["Not a cursor this list gave out."]})
     return values
+
+
+def _fits(value, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_BIG_ID
+    return kind is str and isinstance(value, str) and len(value) <= 256
 
 
 def keyset_page(stmt, *, key_columns, limit: int, cursor: str | None, descending: bool = True):
@@ -45,7 +56,7 @@ def keyset_page(stmt, *, key_columns, limit: int, cursor: str | None, descending
     are ints or strings; store times as their ISO text via a string column or use ids.
     """
     if cursor:
-        last = decode_cursor(cursor, len(key_columns))
+        last = decode_cursor(cursor, tuple(c.type.python_type for c in key_columns))
         key = tuple_(*key_columns) if len(key_columns) > 1 else key_columns[0]
         bound = tuple_(*last) if len(key_columns) > 1 else last[0]
         stmt = stmt.where(key < bound if descending else key > bound)

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_cors import CORS
 from flask_jwt_extended import decode_token
 from flask_limiter import ApplicationLimit
+from werkzeug.exceptions import BadRequest
 
 from .errors import Invalid, UnsupportedMediaType
 from .extensions import client_address, limiter
@@ -68,18 +69,40 @@ def storable(text: str) -> bool:
     return True
 
 
-def _unstorable_fields(value, path: str = "") -> list[str]:
-    if isinstance(value, str):
-        return [] if storable(value) else [path or "_schema"]
-    if isinstance(value, dict):
-        found = []
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            found += ([name] if not storable(str(key)) else []) + _unstorable_fields(item, name)
-        return found
-    if isinstance(value, list):
-        return [name for index, item in enumerate(value) for name in _unstorable_fields(item, f"{path}.{index}" if path else str(index))]
-    return []
+# No request schema nests deeper than 3; anything far deeper is an attack on the parsers' recursion.
+MAX_JSON_DEPTH = 32
+
+
+def json_body():
+    """The request's JSON body, or None when there is none or it does not parse (however it fails)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the interpreter's stack: not a ValueError, so not silenced
+        return None
+
+
+def _unstorable_fields(body) -> list[str]:
+    """Paths of the strings (keys too) no column may hold; 422 for nesting beyond MAX_JSON_DEPTH.
+
+    Iterative, so no body can exhaust the stack here.
+    """
+    found, pending = [], [(body, "", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise Invalid(errors={path or "_schema": [str(_l("The JSON body is nested too deeply."))]})
+        if isinstance(value, str):
+            if not storable(value):
+                found.append(path or "_schema")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if not storable(str(key)):
+                    found.append(name)
+                pending.append((item, name, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}.{index}" if path else str(index), depth + 1) for index, item in enumerate(value))
+    return sorted(found)
 
 
 def reject_unstorable_text() -> None:
@@ -91,7 +114,11 @@ def reject_unstorable_text() -> None:
     # A multipart part may come without a name (None): nothing to check there, and the view refuses it.
     fields = [name or "_form" for name, value in pairs if not (storable(name or "") and storable(value or ""))]
     if request.is_json:
-        fields += _unstorable_fields(request.get_json(silent=True))
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError as exc:
+            raise BadRequest() from exc
+        fields += _unstorable_fields(body)
     if fields:
         message = str(_l("Text must not contain the NUL character or invalid Unicode."))
         raise Invalid(errors={name: [message] for name in fields})

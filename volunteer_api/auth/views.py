@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from ..auth.access import any_session_token, authenticate, public, roles
 from ..extensions import client_address, limiter
 from ..people.schemas import UserSchema
+from ..security import json_body
 from . import services
 from .schemas import LoginSchema, TokensSchema
 
@@ -12,7 +13,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and
 
 
 def _login_key() -> str:
-    body = request.get_json(silent=True)
+    body = json_body()
     login = body.get("login") if isinstance(body, dict) else None
     if not isinstance(login, str):
         return f"login:{client_address()}"

@@ -151,7 +151,7 @@ def sites_near(query, *, point: tuple[float, float], radius_m: float, limit: int
         for site_id, site_lat, site_lon in db.session.execute(box)
         if (metres := spherical_distance_m(lat, lon, site_lat, site_lon)) <= radius_m * (1 + SPHERE_ERROR)
     )
-    after = tuple(decode_cursor(cursor, 2)) if cursor else None
+    after = tuple(decode_cursor(cursor, (int, int))) if cursor else None
     page: list[tuple[int, int, float]] = []  # (millimetres, id, metres): an exact integer key the cursor can carry
     for approx, site_id, site_lat, site_lon in rough:
         lowest = approx * (1 - SPHERE_ERROR)

@@ -58,7 +58,7 @@ def encode_sync_cursor(seq: int) -> str:
 def decode_sync_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
-    (seq,) = decode_cursor(cursor, 1)
+    (seq,) = decode_cursor(cursor, (int,))
     if not isinstance(seq, int) or seq < 0:
         raise Invalid(errors={"since": ["Not a cursor /sync gave out."]})
     return seq
