@@ -166,3 +166,26 @@ def test_a_password_set_by_the_server_is_rehashed_at_full_cost_on_first_login(ap
     with app.app_context():
         after = db.session.get(User, int(created["id"])).password_hash
     assert before.startswith("$argon2id$") and after.startswith("$argon2id$") and after != before
+
+
+def test_reactivating_an_account_does_not_revive_its_old_tokens(client, admin, volunteer):
+    client.patch(f"/api/v1/volunteers/{volunteer.id}", headers=admin.headers, json={"active": False})
+    client.patch(f"/api/v1/volunteers/{volunteer.id}", headers=admin.headers, json={"active": True})
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token)).status_code == 401
+    assert client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD}).status_code == 200
+
+
+def test_a_session_ends_at_its_absolute_expiry_whatever_the_refreshes(app, client, volunteer):
+    from datetime import timedelta
+
+    from volunteer_api.auth.models import AuthSession
+    from volunteer_api.extensions import db
+    from volunteer_api.timestamps import utcnow
+
+    with app.app_context():
+        for session in db.session.query(AuthSession).filter_by(user_id=int(volunteer.id)):
+            session.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 401
+    assert client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token)).status_code == 401

@@ -221,3 +221,10 @@ def test_an_inspectors_districts_can_be_replaced_by_an_overlapping_set(client, a
 def test_ids_that_cannot_be_ours_are_404_not_errors(client, admin):
     for odd in ("99999999999999999999999", "9223372036854775808", "0", "-1", "²", "١٢", "1e3"):
         assert client.get(f"/api/v1/volunteers/{odd}", headers=admin.headers).status_code == 404, odd
+
+
+def test_an_inspector_cannot_be_left_without_a_login(client, admin, make_inspector):
+    inspector = make_inspector(["taraz"])  # signs in by e-mail only
+    response = client.patch(f"/api/v1/inspectors/{inspector.id}", headers=admin.headers, json={"email": None})
+    assert response.status_code == 422
+    assert client.post("/api/v1/auth/login", json={"login": inspector.login, "password": inspector.password}).status_code == 200

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..errors import Forbidden, Unauthorized, problem
 from ..extensions import db, jwt, parse_id
 from ..people.models import User
+from ..timestamps import utcnow
 from .models import AuthSession
 
 ACCESS_RULE = "_access_rule"
@@ -90,7 +91,7 @@ def load_session(session_id, user_id) -> tuple[User, AuthSession]:
     if row is None:
         raise Unauthorized()
     user, session = row
-    if session.revoked_at is not None or not user.active:
+    if session.revoked_at is not None or not user.active or session.expires_at <= utcnow():
         raise Unauthorized()
     return user, session
 

@@ -100,6 +100,18 @@ def revoke_session(session: AuthSession, *, reason: str = "logout") -> None:
                      after={"session": session.id, "reason": reason})
 
 
+def revoke_all_sessions(user_id: int, *, reason: str) -> int:
+    """End every open session of an account (deactivation): reactivating it later revives none of them."""
+    ended = db.session.execute(
+        update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    if ended:
+        record_event(action="auth.sessions_revoked", object_type="user", object_id=user_id,
+                     after={"sessions": ended, "reason": reason})
+    return ended
+
+
 def logout(session: AuthSession) -> None:
     revoke_session(session)
     db.session.commit()

@@ -11,6 +11,7 @@ from ..districts.services import known_district_codes, require_districts
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db, parse_id
 from ..auth.passwords import generate_password, hash_password
+from ..auth.services import revoke_all_sessions
 from ..pagination import keyset_page
 from .models import InspectorDistrict, User
 
@@ -204,11 +205,16 @@ def _save_account_changes(user: User, before: dict, changes: dict) -> User:
         _ensure_contacts_free(phone=None, email=changes["email"], exclude_id=user.id)
     for name, value in changes.items():
         setattr(user, name, value)
+    if not user.phone and not user.email:
+        raise Invalid(_l("An inspector signs in by phone or e-mail."), errors={"email": ["The account needs a login."]})
     _flush_or_conflict()
     after = snapshot(user)
     if after != before:
-        change = "deactivated" if before["active"] and not after["active"] else "updated"
-        record_event(action=f"{user.role}.{change}", object_type="user", object_id=user.id, before=before, after=after)
+        deactivated = before["active"] and not after["active"]
+        record_event(action=f"{user.role}.{'deactivated' if deactivated else 'updated'}", object_type="user",
+                     object_id=user.id, before=before, after=after)
+        if deactivated:
+            revoke_all_sessions(user.id, reason="deactivated")
     db.session.commit()
     return user
 
