@@ -47,6 +47,9 @@ class BaseConfig:
             if os.environ.get("RELAY_INTERVAL_SECONDS") else {}
         self.OUTBOX_REPUBLISH_AFTER_SECONDS = float(os.environ.get("OUTBOX_REPUBLISH_AFTER_SECONDS") or 30)
         self.CORS_ORIGINS = _list("CORS_ORIGINS")
+        # Reverse proxies in front of the app: their X-Forwarded-For hops are trusted for the caller's
+        # address (login limits, audit). 0 when clients connect directly.
+        self.TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
         # Embedded mode (no REDIS_URL) has no beat: the web process runs the periodic sweeps itself.
         self.EMBEDDED_SCHEDULER = _bool("EMBEDDED_SCHEDULER", True)
 
@@ -117,6 +120,11 @@ class ProductionConfig(BaseConfig):
             )
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("APP_ENV=production needs DATABASE_URL")
+        if os.environ.get("ALERT_WEBHOOK_URL") and len(os.environ.get("ALERT_WEBHOOK_SECRET", "")) < MIN_SECRET_LENGTH:
+            # An empty or short key would let anyone forge the signed alerts the receiver trusts.
+            raise RuntimeError(
+                f"ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET of at least {MIN_SECRET_LENGTH} characters"
+            )
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

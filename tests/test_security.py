@@ -182,3 +182,32 @@ def test_unknown_or_protected_fields_are_refused_and_change_nothing(client, admi
     inspector = {"full_name": "Inspector", "districts": ["taraz"], "password": "a long enough password"}
     response = client.post("/api/v1/inspectors", headers=admin.headers, json={**inspector, "role": "admin"})
     assert response.status_code == 422 and "role" in response.get_json()["errors"]
+
+
+def test_production_refuses_a_webhook_without_a_strong_signing_secret(monkeypatch):
+    from config import load_config
+
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/whatever")
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", "https://agency.example/hook")
+    for secret in ("", "short"):
+        monkeypatch.setenv("ALERT_WEBHOOK_SECRET", secret)
+        with pytest.raises(RuntimeError, match="ALERT_WEBHOOK_SECRET"):
+            load_config("production")
+    monkeypatch.setenv("ALERT_WEBHOOK_SECRET", "k" * 40)
+    assert load_config("production").ALERT_WEBHOOK_URL
+
+
+def test_behind_trusted_proxies_the_caller_address_comes_from_x_forwarded_for(make_app):
+    from flask import g
+
+    app = make_app({"TRUSTED_PROXY_HOPS": "1"})
+    seen = {}
+
+    @app.after_request
+    def remember(response):
+        seen["address"] = g.get("client_address")
+        return response
+
+    app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen["address"] == "203.0.113.7"

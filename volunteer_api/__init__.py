@@ -28,6 +28,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["APP_ENV"] != "testing":
         observability.configure_logging()
     _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_package_dir() / "migrations"), render_as_batch=True)

@@ -1,4 +1,5 @@
 """Alerts: who is told what, exactly once per event and recipient, and on which channels."""
+import logging
 import time
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from .messages import render_message, render_subject
 from .models import Alert, AlertDelivery
 
 ESCALATION_BATCH = 200
+
+log = logging.getLogger(__name__)
 
 
 def district_recipients(district: str) -> list[int]:
@@ -57,6 +60,8 @@ def create_alerts(*, kind: str, event_key: str, subject_type: str, subject_id, r
     Returns the count added.
     """
     if not recipients:
+        # No active inspector of the district and no active admin: nobody to tell. Loud, not silent.
+        log.error("no active recipient for %s %s (%s)", kind, event_key, subject_type)
         return 0
     rows = [
         {"recipient_id": recipient, "kind": kind, "event_key": event_key, "subject_type": subject_type,

@@ -126,8 +126,13 @@ def aggregate_sql(dialect: str) -> str:
 
 
 def _lock(dialect: str) -> None:
+    """One recompute at a time, holding until commit, so an older run never overwrites a newer one."""
     if dialect == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECOMPUTE_LOCK_KEY})
+    else:
+        # SQLite (embedded, maybe several web processes): a write takes the database's writer lock now,
+        # before the aggregates read, instead of at the first upsert.
+        db.session.execute(text("UPDATE savings_totals SET key = key WHERE 0"))
 
 
 def recompute_totals(*, now: datetime | None = None) -> dict:
