@@ -112,8 +112,8 @@ def commit_keeping_loaded_state() -> None:
         session.expire_on_commit = True
 
 
-def _upsert_capable_insert():
-    """The INSERT construct of the session's database (both dialects have ON CONFLICT)."""
+def dialect_insert():
+    """The INSERT construct of the session's database: both PostgreSQL's and SQLite's have ON CONFLICT."""
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -128,8 +128,15 @@ def insert_ignoring_duplicates(model, rows: list[dict]) -> int:
     """
     if not rows:
         return 0
-    result = db.session.execute(_upsert_capable_insert()(model).values(rows).on_conflict_do_nothing())
+    result = db.session.execute(dialect_insert()(model).values(rows).on_conflict_do_nothing())
     return result.rowcount or 0
+
+
+def insert_new_returning(model, rows: list[dict], column) -> list:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING `column`: the values of the rows that were new."""
+    if not rows:
+        return []
+    return list(db.session.scalars(dialect_insert()(model).values(rows).on_conflict_do_nothing().returning(column)))
 
 
 def insert_unless_duplicate(model, values: dict):
@@ -137,5 +144,5 @@ def insert_unless_duplicate(model, values: dict):
 
     One statement: a concurrent insert of the same key makes PostgreSQL wait for it, then do nothing.
     """
-    statement = _upsert_capable_insert()(model).values(**values).on_conflict_do_nothing().returning(model)
+    statement = dialect_insert()(model).values(**values).on_conflict_do_nothing().returning(model)
     return db.session.scalars(statement).one_or_none()

@@ -9,7 +9,7 @@ from sqlalchemy import String, cast, exists, literal, select
 from ..audit.services import record_event
 from ..districts.models import District
 from ..errors import NotFound
-from ..extensions import db, parse_id
+from ..extensions import db, insert_new_returning, parse_id
 from ..inspections.models import Inspection
 from ..jobs import MAX_ATTEMPTS, RetryLater, current_job, enqueue, job_handler, periodic
 from ..pagination import keyset_page
@@ -44,11 +44,7 @@ def admin_recipients() -> list[int]:
 
 def _insert_new_alerts(rows: list[dict]) -> list[int]:
     """INSERT .. ON CONFLICT DO NOTHING RETURNING id: the ids of the alerts that did not exist yet."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return list(db.session.scalars(insert(Alert).values(rows).on_conflict_do_nothing().returning(Alert.id)))
+    return insert_new_returning(Alert, rows, Alert.id)
 
 
 def create_alerts(*, kind: str, event_key: str, subject_type: str, subject_id, recipients: list[int],

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, func, select, text
 
 from ..alerts.services import admin_recipients, create_alerts
-from ..extensions import db
+from ..extensions import db, dialect_insert, insert_new_returning
 from ..jobs import OutboxJob, current_job, job_handler, periodic
 from ..money import TIYN_PER_KZT, format_tiyn
 from ..timestamps import UTCDateTime, format_utc, utcnow
@@ -229,8 +229,8 @@ def recompute_totals_for_saving(*, saving_id: int, now: datetime | None = None) 
     live = [row for row in rows if row.approved_count or row.pending_count]
     gone = [row for row in rows if not (row.approved_count or row.pending_count)]
     if live:
-        db.session.execute(_upsert_rows(dialect, [{"scope": row.scope, "key": row.key, "computed_at": now,
-                                                   **{c: getattr(row, c) for c in _FIGURES}} for row in live]))
+        db.session.execute(_upsert_rows([{"scope": row.scope, "key": row.key, "computed_at": now,
+                                          **{c: getattr(row, c) for c in _FIGURES}} for row in live]))
     for row in gone:
         db.session.execute(text("DELETE FROM savings_totals WHERE scope = :scope AND key = :key"),
                            {"scope": row.scope, "key": row.key})
@@ -238,12 +238,9 @@ def recompute_totals_for_saving(*, saving_id: int, now: datetime | None = None) 
     return _finish(now)
 
 
-def _upsert_rows(dialect: str, rows: list[dict]):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(SavingsTotal).values(rows)
+def _upsert_rows(rows: list[dict]):
+    """Upsert totals, rewriting a row only when its figures changed."""
+    statement = dialect_insert()(SavingsTotal).values(rows)
     return statement.on_conflict_do_update(
         index_elements=[SavingsTotal.scope, SavingsTotal.key],
         set_={c: statement.excluded[c] for c in (*_FIGURES, "computed_at")},
@@ -291,13 +288,7 @@ def record_milestones(*, approved_tiyn: int, now: datetime) -> list[int]:
 
 def _insert_new_thresholds(rows: list[dict]) -> list[int]:
     """INSERT .. ON CONFLICT DO NOTHING RETURNING: the thresholds this run recorded first."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(SavingsMilestone).values(rows).on_conflict_do_nothing().returning(
-        SavingsMilestone.threshold_tiyn)
-    return list(db.session.scalars(statement))
+    return insert_new_returning(SavingsMilestone, rows, SavingsMilestone.threshold_tiyn)
 
 
 @job_handler(RECOMPUTE_JOB)
