@@ -3,9 +3,8 @@
 An alert stores facts (site, district, reasons, amounts), never a sentence: the inbox renders it in the
 reader's Accept-Language and an e-mail in the recipient's own language, long after it was created.
 """
+from .. import LANGUAGES
 from ..money import format_tiyn
-
-LANGUAGES = ("ru", "kk", "en")
 
 MESSAGES = {
     "inspection_flagged": {

@@ -1,19 +1,14 @@
 """The inbox of inspectors and admins, and the admins' view of dead-letter jobs."""
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import LANGUAGES, jobs
+from .. import jobs, select_language
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
 from . import services
 from .schemas import AlertListArgsSchema, AlertSchema, JobListArgsSchema, JobSchema
 
 blp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts and dead-letter jobs")
-
-
-def reader_language() -> str:
-    return request.accept_languages.best_match(LANGUAGES) or "ru"
 
 
 @blp.route("/alerts")
@@ -24,7 +19,7 @@ class Alerts(MethodView):
     def get(self, args):
         """List my alerts, newest first."""
         items, next_cursor = services.list_alerts(user=current_user(), **args)
-        return {"items": services.render_for_reader(items, reader_language()), "next_cursor": next_cursor}
+        return {"items": services.render_for_reader(items, select_language()), "next_cursor": next_cursor}
 
 
 @blp.route("/alerts/<id:alert_id>/read")
@@ -35,7 +30,7 @@ class AlertRead(MethodView):
     def post(self, alert_id):
         """Mark one of my alerts read (again: no change)."""
         alert = services.mark_alert_read(user=current_user(), alert_id=alert_id)
-        return services.render_for_reader([alert], reader_language())[0]
+        return services.render_for_reader([alert], select_language())[0]
 
 
 @blp.route("/jobs")

@@ -3,11 +3,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import LANGUAGES
 from ..extensions import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 ROLES = ("admin", "inspector", "volunteer")
-LANGUAGES = ("ru", "kk", "en")
 
 
 class User(db.Model):
