@@ -1,6 +1,4 @@
 """Filing, reading and reviewing inspections, and attaching their photos."""
-import hashlib
-import json
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -12,13 +10,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import change_status_once, commit_keeping_loaded_state, db, insert_unless_duplicate, parse_id
+from ..extensions import change_status_once, commit_keeping_loaded_state, db, parse_id
 from ..geo import distance_m
+from ..idempotency import file_once, filed_before
 from ..jobs import enqueue
 from ..pagination import keyset_page
 from ..sites.models import Site
 from ..sync.services import next_change_seq
-from ..timestamps import format_utc, utcnow
+from ..timestamps import utcnow
 from . import photos as photo_files
 from .flags import flag_reasons, is_on_site
 from .models import Inspection, Photo
@@ -30,18 +29,6 @@ MAX_PHOTOS = 20
 
 # The inspections the API answers with carry their photos: one extra query per page, not per row.
 WITH_PHOTOS = selectinload(Inspection.photos)
-
-def request_hash(body: dict) -> str:
-    """SHA-256 of the loaded body as canonical JSON: equal bodies (same instant in any offset) hash equal."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _json_value(value):
-    if hasattr(value, "astimezone"):
-        return format_utc(value)
-    return str(value)
-
 
 def snapshot(inspection: Inspection) -> dict:
     """The audited state of an inspection."""
@@ -62,7 +49,6 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     """
     body = {"client_uuid": str(client_uuid), "site_id": site_id, "captured_at": captured_at, "location": location,
             "checklist": checklist, "severity": severity, "notes": notes}
-    digest = request_hash(body)
     now = utcnow()
     errors = {}
     if captured_at > now + MAX_CLOCK_AHEAD:
@@ -74,24 +60,23 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
         errors["site_id"] = [str(_l("No such site."))]
     if errors:
         # A phone that was offline may retry an inspection filed in time, days ago: answer what was stored.
-        stored = _stored(volunteer_id, str(client_uuid))
+        stored = filed_before(Inspection, volunteer_id=volunteer_id, client_uuid=str(client_uuid), body=body,
+                              conflict=_reused_uuid, options=(WITH_PHOTOS,))
         if stored is not None:
-            return _replay(stored, digest), False
+            return stored, False
         raise Invalid(errors=errors)
 
     metres = distance_m(location["lat"], location["lon"], site.lat, site.lon)
     on_site = is_on_site(distance_m=metres, geofence_radius_m=site.geofence_radius_m, accuracy_m=location["accuracy_m"])
     reasons = flag_reasons(on_site=on_site, mock_location=location["mock"], severity=severity, checklist=checklist)
-    inspection = insert_unless_duplicate(Inspection, dict(
-        client_uuid=str(client_uuid), request_hash=digest, volunteer_id=volunteer_id, site_id=site.id,
-        district=site.district, captured_at=captured_at, received_at=now, lat=location["lat"], lon=location["lon"],
+    inspection, created = file_once(Inspection, dict(
+        site_id=site.id, district=site.district, captured_at=captured_at, received_at=now, lat=location["lat"], lon=location["lon"],
         accuracy_m=location["accuracy_m"], mock_location=location["mock"], checklist=checklist, severity=severity,
         notes=notes, distance_m=round(metres, 1), on_site=on_site, flagged=bool(reasons), flag_reasons=reasons,
         status="submitted",
-    ))
-    if inspection is None:
-        # A retry, or a concurrent one that committed first (we waited on its unique key): answer what it stored.
-        return _replay(_stored(volunteer_id, str(client_uuid)), digest), False
+    ), volunteer_id=volunteer_id, client_uuid=str(client_uuid), body=body, conflict=_reused_uuid)
+    if not created:
+        return inspection, False
     set_committed_value(inspection, "photos", [])  # a new inspection has none: no query to find out
     record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
                  after=snapshot(inspection), actor_id=volunteer_id)
@@ -102,19 +87,9 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     return inspection, True
 
 
-def _stored(volunteer_id: int, client_uuid: str) -> Inspection | None:
-    return db.session.scalars(
-        select(Inspection).options(WITH_PHOTOS)
-        .where(Inspection.volunteer_id == volunteer_id, Inspection.client_uuid == client_uuid)
-    ).one_or_none()
-
-
-def _replay(stored: Inspection, digest: str) -> Inspection:
-    if stored.request_hash != digest:
-        db.session.rollback()
-        raise Conflict(_l("This client_uuid was already used for a different inspection."),
-                       errors={"client_uuid": [str(_l("Already used with another body."))]})
-    return stored
+def _reused_uuid() -> Conflict:
+    return Conflict(_l("This client_uuid was already used for a different inspection."),
+                    errors={"client_uuid": [str(_l("Already used with another body."))]})
 
 
 def visible_inspections(user):

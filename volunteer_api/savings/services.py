@@ -3,16 +3,14 @@
 Only approved savings count anywhere. The published totals are not computed here but by the workers
 (`totals.py`): every new report and every decision enqueues a recompute in its own transaction.
 """
-import hashlib
-import json
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import change_status_once, db, parse_id
+from ..idempotency import file_once, filed_before
 from ..jobs import enqueue
 from ..pagination import keyset_page
 from ..people.models import User
@@ -31,22 +29,9 @@ def snapshot(report: SavingsReport) -> dict:
     return {name: getattr(report, name) for name in AUDITED_FIELDS}
 
 
-def request_hash(body: dict) -> str:
-    """SHA-256 of the loaded body's canonical JSON: a retry of the same report hashes the same."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _stored_retry(volunteer_id: int, client_uuid: str, digest: str) -> SavingsReport | None:
-    """The report this client_uuid already made; 409 when the retry's body differs from it."""
-    stored = db.session.scalars(
-        select(SavingsReport).where(SavingsReport.volunteer_id == volunteer_id,
-                                    SavingsReport.client_uuid == client_uuid)
-    ).one_or_none()
-    if stored is not None and stored.request_hash != digest:
-        raise Conflict(str(_l("This client_uuid was already used for a different savings report.")),
-                       errors={"client_uuid": [str(_l("Already used with a different body."))]})
-    return stored
+def _reused_uuid() -> Conflict:
+    return Conflict(str(_l("This client_uuid was already used for a different savings report.")),
+                    errors={"client_uuid": [str(_l("Already used with a different body."))]})
 
 
 def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiyn: int, category: str,
@@ -59,31 +44,22 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     client_uuid = str(client_uuid).lower()
     body = {"client_uuid": client_uuid, "site_id": str(site_id), "amount_tiyn": amount_tiyn, "category": category,
             "description": description, "evidence_url": evidence_url}
-    digest = request_hash(body)
-    stored = _stored_retry(volunteer_id, client_uuid, digest)
-    if stored is not None:
-        return stored, False
-
     site_pk = parse_id(site_id)
     site = db.session.get(Site, site_pk) if site_pk else None
     if site is None:
+        # The site may have gone since a first attempt that was filed: a retry still answers the stored report.
+        stored = filed_before(SavingsReport, volunteer_id=volunteer_id, client_uuid=client_uuid, body=body,
+                              conflict=_reused_uuid)
+        if stored is not None:
+            return stored, False
         raise Invalid(errors={"site_id": [str(_l("No such site."))]})
 
-    report = SavingsReport(client_uuid=client_uuid, request_hash=digest, volunteer_id=volunteer_id,
-                           site_id=site.id, district=site.district, amount_tiyn=amount_tiyn, category=category,
-                           description=description, evidence_url=evidence_url, status="pending")
-    try:
-        # A concurrent retry may insert the same (volunteer, client_uuid) first: lose gracefully.
-        with db.session.begin_nested():
-            db.session.add(report)
-            db.session.flush()
-    except IntegrityError:
-        stored = _stored_retry(volunteer_id, client_uuid, digest)
-        if stored is None:  # not a duplicate: the site went away meanwhile
-            raise Invalid(errors={"site_id": [str(_l("No such site."))]}) from None
-        db.session.commit()
-        return stored, False
-
+    report, created = file_once(SavingsReport, dict(
+        site_id=site.id, district=site.district, amount_tiyn=amount_tiyn, category=category,
+        description=description, evidence_url=evidence_url, status="pending",
+    ), volunteer_id=volunteer_id, client_uuid=client_uuid, body=body, conflict=_reused_uuid)
+    if not created:
+        return report, False
     record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report))
     enqueue("alerts.notify_savings_pending", saving_id=report.id)
     # Pending totals change too: recompute the keys this report touches (totals.recompute_totals_job).
