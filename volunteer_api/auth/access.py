@@ -8,7 +8,7 @@ from functools import wraps
 
 from flask import g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from ..errors import Forbidden, Unauthorized, problem
 from ..extensions import db, jwt, parse_id
@@ -94,6 +94,16 @@ def load_session(session_id, user_id) -> tuple[User, AuthSession]:
     if session.revoked_at is not None or not user.active or session.expires_at <= utcnow():
         raise Unauthorized()
     return user, session
+
+
+def visible_to(user: User, statement, *, owner_column, district_column):
+    """Restrict a query to the rows the user may see: a volunteer their own, an inspector their districts',
+    an admin all (anyone else nothing)."""
+    if user.role == "volunteer":
+        return statement.where(owner_column == user.id)
+    if user.role == "inspector":
+        return statement.where(district_column.in_(user.districts))
+    return statement if user.role == "admin" else statement.where(false())
 
 
 def current_user() -> User:

@@ -9,6 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event
+from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import change_status_once, commit_keeping_loaded_state, db, parse_id
 from ..geo import distance_m
@@ -94,14 +95,8 @@ def _reused_uuid() -> Conflict:
 
 def visible_inspections(user):
     """The inspections this user may see: a volunteer their own, an inspector their districts', an admin all."""
-    query = select(Inspection).options(WITH_PHOTOS)
-    if user.role == "volunteer":
-        query = query.where(Inspection.volunteer_id == user.id)
-    elif user.role == "inspector":
-        query = query.where(Inspection.district.in_(user.districts))
-    elif user.role != "admin":
-        query = query.where(False)
-    return query
+    return visible_to(user, select(Inspection).options(WITH_PHOTOS),
+                      owner_column=Inspection.volunteer_id, district_column=Inspection.district)
 
 
 def list_inspections(*, user, site_id: str | None = None, volunteer_id: str | None = None,

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..audit.services import record_event
+from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import change_status_once, db, parse_id
 from ..idempotency import file_once, filed_before
@@ -71,11 +72,7 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
 
 def _visible(stmt, user: User):
     """Restrict a query to the reports the user may see: own (volunteer), districts' (inspector), all (admin)."""
-    if user.role == "volunteer":
-        return stmt.where(SavingsReport.volunteer_id == user.id)
-    if user.role == "inspector":
-        return stmt.where(SavingsReport.district.in_(user.districts))
-    return stmt
+    return visible_to(user, stmt, owner_column=SavingsReport.volunteer_id, district_column=SavingsReport.district)
 
 
 def list_savings(*, user: User, limit: int, cursor: str | None, status: str | None = None,
