@@ -22,11 +22,11 @@ def register_volunteer(client, admin, **headers):
 
 def append_events(count: int, **fields) -> list[int]:
     """Record `count` events in one committed transaction; return their ids."""
-    events = [record_event(action="site.updated", object_type="site", object_id=n, before={"n": n},
-                           after={"n": n + 1, "name": "Школа №7", "lat": 42.9001}, **fields)
-              for n in range(count)]
+    ids = [record_event(action="site.updated", object_type="site", object_id=n, before={"n": n},
+                        after={"n": n + 1, "name": "Школа №7", "lat": 42.9001}, **fields)
+           for n in range(count)]
     db.session.commit()
-    return [event.id for event in events]
+    return ids
 
 
 def sealed_ids() -> list[int]:
