@@ -44,6 +44,10 @@ def login(*, login: str, password: str, address: str | None, user_agent: str | N
         burn_verification_time(password)
         raise Unauthorized(WRONG_CREDENTIALS)
     if not verify_password(user.password_hash, password) or not user.active:
+        if needs_rehash(user.password_hash):
+            # A server-generated password is hashed cheaply until first use: answer as slowly as the others,
+            # or the timing would tell which accounts were never signed into.
+            burn_verification_time(password)
         raise Unauthorized(WRONG_CREDENTIALS)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

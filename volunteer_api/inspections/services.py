@@ -158,9 +158,10 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     _require_open(inspection)
     checked = photo_files.check_photo(photo_files.read_limited(stream, max_bytes))
 
-    # Lock the inspection against a concurrent review (FOR SHARE; SQLite has one writer anyway) and re-read it.
+    # Lock the inspection against a concurrent review and a concurrent upload (the photo count must hold);
+    # SQLite has one writer anyway. Then re-read it.
     inspection = db.session.scalars(
-        select(Inspection).where(Inspection.id == inspection.id).with_for_update(read=True)
+        select(Inspection).where(Inspection.id == inspection.id).with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     _require_open(inspection)
