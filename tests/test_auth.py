@@ -189,3 +189,36 @@ def test_a_session_ends_at_its_absolute_expiry_whatever_the_refreshes(app, clien
         db.session.commit()
     assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 401
     assert client.post("/api/v1/auth/refresh", headers=bearer(volunteer.refresh_token)).status_code == 401
+
+
+def test_the_database_locks_an_account_after_repeated_failures_even_without_the_rate_limiter(make_app, volunteer):
+    """The backstop when the limiter's Redis is down (or counts per process): ten wrong passwords in a row."""
+    from datetime import timedelta
+
+    from volunteer_api.extensions import db
+    from volunteer_api.people.models import User
+    from volunteer_api.timestamps import utcnow
+
+    app = make_app({"RATELIMIT_ENABLED": "false"})
+    client = app.test_client()
+    for _ in range(app.config["LOGIN_LOCKOUT_AFTER_FAILURES"]):
+        assert client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": "wrong-wrong"}).status_code == 401
+    locked = client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD})
+    assert locked.status_code == 429 and locked.content_type == "application/problem+json"
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    with app.app_context():
+        user = db.session.get(User, int(volunteer.id))
+        user.locked_until = utcnow() - timedelta(seconds=1)  # the lock has run out
+        db.session.commit()
+    assert client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD}).status_code == 200
+    with app.app_context():
+        assert db.session.get(User, int(volunteer.id)).failed_logins == 0
+
+
+def test_a_success_resets_the_count_of_failures(make_app, volunteer):
+    app = make_app({"RATELIMIT_ENABLED": "false"})
+    client = app.test_client()
+    for _ in range(3):
+        for _ in range(app.config["LOGIN_LOCKOUT_AFTER_FAILURES"] - 1):
+            client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": "wrong-wrong"})
+        assert client.post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD}).status_code == 200

@@ -75,6 +75,10 @@ class UnsupportedMediaType(DomainError):
     status = 415
 
 
+class TooManyRequests(DomainError):
+    status = 429
+
+
 class Invalid(DomainError):
     """Input that parsed but breaks a rule: field errors keyed by field (or `row N` for CSV)."""
 

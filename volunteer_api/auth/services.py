@@ -1,5 +1,7 @@
 """Sign-in, token rotation and sign-out."""
+import math
 import uuid
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -7,7 +9,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select, update
 
 from ..audit.services import record_event
-from ..errors import Unauthorized
+from ..errors import TooManyRequests, Unauthorized
 from ..extensions import db
 from ..people.models import User
 from ..people.phones import normalize_phone
@@ -16,6 +18,7 @@ from .models import AuthSession
 from .passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 
 WRONG_CREDENTIALS = _l("Wrong login or password.")
+LOCKED_OUT = _l("Too many failed sign-ins for this account; try again later.")
 
 
 def normalize_login(login: str) -> tuple[str, str] | None:
@@ -43,12 +46,19 @@ def login(*, login: str, password: str, address: str | None, user_agent: str | N
     if user is None:
         burn_verification_time(password)
         raise Unauthorized(WRONG_CREDENTIALS)
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        burn_verification_time(password)  # a locked account answers no faster, right password or not
+        raise TooManyRequests(LOCKED_OUT, headers={"Retry-After": str(math.ceil((user.locked_until - now).total_seconds()))})
     if not verify_password(user.password_hash, password) or not user.active:
         if needs_rehash(user.password_hash):
             # A server-generated password is hashed cheaply until first use: answer as slowly as the others,
             # or the timing would tell which accounts were never signed into.
             burn_verification_time(password)
+        _count_failed_login(user.id, now)
+        db.session.commit()
         raise Unauthorized(WRONG_CREDENTIALS)
+    user.failed_logins, user.locked_until = 0, None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session = AuthSession(
@@ -64,6 +74,18 @@ def login(*, login: str, password: str, address: str | None, user_agent: str | N
                  after={"session": session.id})
     db.session.commit()
     return user, issue_tokens(user, session)
+
+
+def _count_failed_login(user_id: int, now) -> None:
+    """Count a wrong password in the database; too many in a row lock the account for a while."""
+    failures = db.session.scalar(
+        update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
+    )
+    if failures >= current_app.config["LOGIN_LOCKOUT_AFTER_FAILURES"]:
+        until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        db.session.execute(update(User).where(User.id == user_id).values(failed_logins=0, locked_until=until))
+        record_event(action="auth.locked_out", object_type="user", object_id=user_id, actor_id=user_id,
+                     after={"locked_until": until.isoformat(), "failures": failures})
 
 
 def issue_tokens(user: User, session: AuthSession) -> dict:

@@ -138,6 +138,8 @@ def upgrade():
     sa.Column('badge_number', sa.String(length=16), nullable=True),
     sa.Column('created_at', volunteer_api.timestamps.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', volunteer_api.timestamps.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('locked_until', volunteer_api.timestamps.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['district'], ['districts.code'], name=op.f('fk_users_district_districts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('badge_number', name=op.f('uq_users_badge_number')),
