@@ -10,19 +10,17 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from bench.common import percentile, scratch_postgres  # noqa: E402 - needs the project root on the path
 
 
 def p99(values):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return percentile(values, 0.99)
 
 
 def main() -> None:
@@ -32,18 +30,10 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=20000)
     args = parser.parse_args()
 
-    name = f"vm_bench_audit_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        os.environ.update({"DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "RATELIMIT_ENABLED": "false"})
+    with scratch_postgres("vm_bench_audit") as database_url:
+        os.environ.update({"DATABASE_URL": database_url, "RATELIMIT_ENABLED": "false"})
         os.environ.pop("REDIS_URL", None)
         run(args)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(args) -> None:

@@ -19,11 +19,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from bench.common import scratch_postgres  # noqa: E402 - needs the project root on the path
 DISTRICTS = ("taraz", "baizak", "zhambyl", "zhualy", "korday", "merke", "moiynkum", "sarysu", "talas", "shu",
              "ryskulov")
 CATEGORIES = ("overpricing_prevented", "contract_reduced", "funds_returned", "unjustified_works_removed", "other")
@@ -142,13 +142,8 @@ def main() -> None:
     parser.add_argument("--targeted-runs", type=int, default=300)
     args = parser.parse_args()
 
-    name = f"vm_bench_totals_{os.getpid()}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        os.environ.update({"APP_ENV": "testing", "DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
-                           "RATELIMIT_ENABLED": "false"})
+    with scratch_postgres("vm_bench_totals") as database_url:
+        os.environ.update({"APP_ENV": "testing", "DATABASE_URL": database_url, "RATELIMIT_ENABLED": "false"})
         os.environ.pop("REDIS_URL", None)
         from flask_migrate import upgrade
 
@@ -242,10 +237,6 @@ def main() -> None:
             db.session.rollback()
             db.session.remove()
             db.engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
