@@ -70,3 +70,11 @@ def test_write_limits_are_off_when_ratelimit_enabled_is_false(make_app, admin):
     relaxed = make_app({"RATELIMIT_ENABLED": "false"}, {"WRITE_LIMIT_PER_USER": "1 per minute"})
     client = relaxed.test_client()
     assert [register(client, admin).status_code for _ in range(3)] == [201, 201, 201]
+
+
+def test_retry_after_is_sent_only_with_a_refusal(client, admin):
+    ok = client.post("/api/v1/auth/login", json={"login": admin.login, "password": admin.password})
+    assert ok.status_code == 200 and "Retry-After" not in ok.headers and "X-RateLimit-Limit" in ok.headers
+    created = client.post("/api/v1/volunteers", headers=admin.headers,
+                          json={"full_name": "V", "phone": "87015550001", "district": "taraz"})
+    assert created.status_code == 201 and "Retry-After" not in created.headers

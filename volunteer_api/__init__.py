@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     jwt.init_app(app)
     init_jwt_handlers()
     babel.init_app(app, locale_selector=select_language)
+    security.register_retry_after_cleanup(app)  # before the limiter: see its docstring
     limiter.init_app(app)
     api.init_app(app)
     _document_security(api)

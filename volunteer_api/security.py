@@ -124,6 +124,21 @@ def reject_unstorable_text() -> None:
         raise Invalid(errors={name: [message] for name in fields})
 
 
+def register_retry_after_cleanup(app: Flask) -> None:
+    """Keep Retry-After for refusals (429, 503) only.
+
+    Flask-Limiter adds it to every response of a limited route, and a phone's HTTP client may then wait
+    before its next request after a plain 200. Flask runs after-request hooks in reverse order of
+    registration, so this must be registered before the limiter to see the headers it added.
+    """
+
+    @app.after_request
+    def drop_retry_after_from_answers(response):
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
+
 def init_app(app: Flask) -> None:
     # One shared bucket per user over every write endpoint, checked before any view runs (Flask-Limiter
     # application limits); RATELIMIT_ENABLED=false turns it off with the others.
