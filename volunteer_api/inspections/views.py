@@ -1,11 +1,10 @@
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.access import current_user, roles
-from ..errors import Invalid
 from ..pagination import page_schema
-from ..people.views import reject_form_fields
+from ..uploads import uploaded_file
 from . import services
 from .schemas import (
     InspectionCreateSchema,
@@ -73,10 +72,6 @@ class InspectionPhotos(MethodView):
     @blp.alt_response(415, description="Not a JPEG, PNG or WebP image")
     def post(self, _files, inspection_id):
         """Attach a photo to your inspection before it is reviewed (JPEG, PNG or WebP, at most 10 MB)."""
-        reject_form_fields()
-        upload = request.files.get("file")
-        if upload is None:
-            raise Invalid(errors={"file": ["Attach the photo as multipart field 'file'."]})
-        photo, created = services.add_photo(inspection_id, user=current_user(), stream=upload.stream,
+        photo, created = services.add_photo(inspection_id, user=current_user(), stream=uploaded_file().stream,
                                             max_bytes=current_app.config["MAX_PHOTO_BYTES"])
         return photo, 201 if created else 200

@@ -1,11 +1,9 @@
-from flask import request
-from flask_babel import lazy_gettext as _l
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.access import roles
-from ..errors import Invalid
 from ..pagination import page_schema
+from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import (
     CreatedVolunteerSchema,
@@ -35,21 +33,6 @@ class WithInitialPassword:
 
     def __getattr__(self, name):
         return getattr(self._account, name)
-
-
-def reject_form_fields() -> None:
-    """422 for multipart text fields: uploads take the file alone, and unknown input is never ignored."""
-    if request.form:
-        raise Invalid(errors={name: [str(_l("Unknown field."))] for name in sorted(request.form)})
-
-
-def uploaded_file_bytes(field: str = "file") -> bytes:
-    """The bytes of a multipart upload field; 422 when it is missing or sent with other fields."""
-    reject_form_fields()
-    upload = request.files.get(field)
-    if upload is None:
-        raise Invalid(errors={field: ["Attach the file as multipart field 'file'."]})
-    return upload.read()
 
 
 @blp.route("/volunteers")
