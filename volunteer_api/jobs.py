@@ -248,6 +248,31 @@ def retry_dead_job(*, job_id: str) -> "OutboxJob":
     return job
 
 
+class InFlight:
+    """Work handed to a background thread and not finished yet, so tests and benches can wait for it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def started(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def finished(self) -> None:
+        with self._lock:
+            self._count -= 1
+
+    def wait_until_none(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._count == 0:
+                    return True
+            time.sleep(0.01)
+        return False
+
+
 class CeleryDispatcher:
     """Publishes job ids to the broker by task name; never raises, and never makes a request wait.
 
@@ -263,7 +288,7 @@ class CeleryDispatcher:
         self._queue: queue.SimpleQueue | None = None
         self._owner_pid = None
         self._start_lock = threading.Lock()
-        self._busy = 0
+        self._in_flight = InFlight()
 
     def publish_soon(self, jobs: list[tuple[int, str]]) -> None:
         if self.app is None:
@@ -273,7 +298,7 @@ class CeleryDispatcher:
             if self._owner_pid != os.getpid():  # A forked child (prefork worker) needs its own thread.
                 self._queue, self._owner_pid = queue.SimpleQueue(), os.getpid()
                 threading.Thread(target=self._drain, name="outbox-publisher", daemon=True).start()
-            self._busy += 1
+        self._in_flight.started()
         self._queue.put(jobs)
 
     def _drain(self) -> None:
@@ -286,18 +311,11 @@ class CeleryDispatcher:
             except Exception:  # noqa: BLE001 - the relay re-sends whatever this missed
                 log.exception("publishing jobs %s failed", jobs)
             finally:
-                with self._start_lock:
-                    self._busy -= 1
+                self._in_flight.finished()
 
     def wait_published(self, timeout: float = 10.0) -> bool:
         """Block until the background thread has handed over everything given to it (tests, benches)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._start_lock:
-                if self._busy == 0:
-                    return True
-            time.sleep(0.01)
-        return False
+        return self._in_flight.wait_until_none(timeout)
 
     def publish(self, job_id: int, name: str) -> bool:
         if time.monotonic() < self._cooldown_until:
@@ -325,16 +343,14 @@ class EmbeddedDispatcher:
     def __init__(self, app: Flask):
         self.app = app
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-jobs")
-        self._lock = threading.Lock()
-        self._in_flight = 0
+        self._in_flight = InFlight()
 
     def publish_soon(self, jobs: list[tuple[int, str]]) -> None:
         for job_id, name in jobs:
             self.publish(job_id, name)
 
     def publish(self, job_id: int, name: str) -> bool:
-        with self._lock:
-            self._in_flight += 1
+        self._in_flight.started()
         self.executor.submit(self._run, job_id)
         return True
 
@@ -353,8 +369,7 @@ class EmbeddedDispatcher:
         except Exception:  # noqa: BLE001
             log.exception("embedded job %s crashed", job_id)
         finally:
-            with self._lock:
-                self._in_flight -= 1
+            self._in_flight.finished()
 
     def start_schedule(self, periodic_tasks: dict) -> None:
         """Run the periodic sweeps in this process, as the beat would (embedded mode has none)."""
@@ -383,13 +398,7 @@ class EmbeddedDispatcher:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no job is running or queued (tests and the CLI use this)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self._in_flight == 0:
-                    return True
-            time.sleep(0.01)
-        return False
+        return self._in_flight.wait_until_none(timeout)
 
 
 def dispatcher():
