@@ -152,7 +152,7 @@ def make_user(role: str, *, districts=("taraz",), language: str = "ru", email: s
     if role == "admin":
         return services.create_admin(login=email or f"adm{next_phone()[-7:]}@example.kz", password=PASSWORD,
                                      full_name="Admin").id
-    user, _ = services.create_volunteer(full_name="Volunteer", phone=next_phone(), email=None, district=districts[0],
+    user, _ = services.create_volunteer(full_name="Volunteer", phone=next_phone(), email=email, district=districts[0],
                                         password=PASSWORD)
     return user.id
 

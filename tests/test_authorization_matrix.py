@@ -47,10 +47,11 @@ MATRIX = {
     ("POST", f"{V1}/auth/logout"): SIGNED_IN,
     ("GET", f"{V1}/me"): SIGNED_IN,
     ("GET", f"{V1}/districts"): PUBLIC,
-    ("GET", f"{V1}/volunteers"): ADMIN,
+    # Inspectors read the volunteers of their districts (another district's list is empty; one is 404).
+    ("GET", f"{V1}/volunteers"): STAFF,
     ("POST", f"{V1}/volunteers"): ADMIN,
     ("POST", f"{V1}/volunteers/import"): ADMIN,
-    ("GET", f"{V1}/volunteers/<id:volunteer_id>"): ADMIN,
+    ("GET", f"{V1}/volunteers/<id:volunteer_id>"): DISTRICT_REVIEW,
     ("PATCH", f"{V1}/volunteers/<id:volunteer_id>"): ADMIN,
     ("GET", f"{V1}/inspectors"): ADMIN,
     ("POST", f"{V1}/inspectors"): ADMIN,
@@ -67,6 +68,12 @@ MATRIX = {
     ("POST", f"{V1}/inspections/<id:inspection_id>/review"): DISTRICT_REVIEW,
     # Only the author adds photos: another volunteer is told the inspection does not exist.
     ("POST", f"{V1}/inspections/<id:inspection_id>/photos"): "401 ok 404 403 403 403",
+    ("GET", f"{V1}/inspections/<id:inspection_id>/photos"): OWNER_OR_DISTRICT,
+    ("GET", f"{V1}/inspections/<id:inspection_id>/photos/<id:photo_id>"): OWNER_OR_DISTRICT,
+    ("GET", f"{V1}/inspections/<id:inspection_id>/photos/<id:photo_id>/preview"): OWNER_OR_DISTRICT,
+    ("GET", f"{V1}/inspections/<id:inspection_id>/history"): OWNER_OR_DISTRICT,
+    # Only the author resubmits (the owner's is a 409 here: it was never returned).
+    ("POST", f"{V1}/inspections/<id:inspection_id>/resubmit"): "401 ok 404 403 403 403",
     ("GET", f"{V1}/savings"): SIGNED_IN,
     ("POST", f"{V1}/savings"): VOLUNTEERS,
     ("GET", f"{V1}/savings/totals"): SIGNED_IN,
@@ -74,9 +81,10 @@ MATRIX = {
     ("GET", f"{V1}/savings/export.xlsx"): STAFF,
     ("GET", f"{V1}/savings/<id:saving_id>"): OWNER_OR_DISTRICT,
     ("POST", f"{V1}/savings/<id:saving_id>/review"): DISTRICT_REVIEW,
-    ("GET", f"{V1}/alerts"): STAFF,
-    # An inbox is its owner's: another inspector and the admins do not reach it either.
-    ("POST", f"{V1}/alerts/<id:alert_id>/read"): "401 403 403 ok 404 404",
+    ("GET", f"{V1}/savings/<id:saving_id>/history"): OWNER_OR_DISTRICT,
+    ("GET", f"{V1}/alerts"): SIGNED_IN,
+    # An inbox is its owner's: the volunteers, another inspector and the admins do not reach it.
+    ("POST", f"{V1}/alerts/<id:alert_id>/read"): "401 404 404 ok 404 404",
     ("GET", f"{V1}/jobs"): ADMIN,
     ("POST", f"{V1}/jobs/<id:job_id>/retry"): ADMIN,
     ("GET", f"{V1}/audit"): ADMIN,
@@ -151,6 +159,7 @@ class World:
             f"{V1}/sites/<id:site_id>": lambda: {"json": {"contractor": "Another LLP"}},
             f"{V1}/inspections": lambda: {"json": inspection_body(site_id)},
             f"{V1}/inspections/<id:inspection_id>/review": lambda: {"json": {"decision": "confirmed", "comment": "Seen."}},
+            f"{V1}/inspections/<id:inspection_id>/resubmit": lambda: {"json": {"notes": "Added the photos."}},
             f"{V1}/inspections/<id:inspection_id>/photos": lambda: {
                 "content_type": "multipart/form-data", "data": {"file": (io.BytesIO(image_bytes()), "photo.jpg")}},
             f"{V1}/savings": lambda: {"json": {"client_uuid": str(uuid.uuid4()), "site_id": site_id,
@@ -179,6 +188,9 @@ def world(app, client, make_admin, make_volunteer, make_inspector, run_jobs):
     owner = accounts["volunteer_owner"]
     site = client.post(f"{V1}/sites", headers=accounts["admin"].headers, json=site_body()).get_json()
     inspection = client.post(f"{V1}/inspections", headers=owner.headers, json=inspection_body(site["id"])).get_json()
+    photo = client.post(f"{V1}/inspections/{inspection['id']}/photos", headers=owner.headers,
+                        data={"file": (io.BytesIO(image_bytes(size=(640, 480))), "photo.jpg")},
+                        content_type="multipart/form-data").get_json()
     saving = client.post(f"{V1}/savings", headers=owner.headers, json={
         "client_uuid": str(uuid.uuid4()), "site_id": site["id"], "amount_kzt": "250000.00",
         "category": "overpricing_prevented", "description": "Cement priced at twice the market."}).get_json()
@@ -191,7 +203,7 @@ def world(app, client, make_admin, make_volunteer, make_inspector, run_jobs):
             Alert.recipient_id == int(accounts["inspector_district"].id))).first()
         job_id = db.session.scalars(db.select(OutboxJob.id).order_by(OutboxJob.id)).first()
     run_jobs()
-    ids = {"site_id": site["id"], "inspection_id": inspection["id"], "saving_id": saving["id"],
+    ids = {"site_id": site["id"], "inspection_id": inspection["id"], "saving_id": saving["id"], "photo_id": photo["id"],
            "volunteer_id": owner.id, "inspector_id": accounts["inspector_district"].id,
            "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css"}
     return World(app, client, accounts, ids)

@@ -101,9 +101,11 @@ def test_an_unknown_volunteer_is_a_404(client, admin, inspector):
 
 
 def test_only_admins_manage_people(client, volunteer, inspector):
+    assert client.get("/api/v1/volunteers", headers=volunteer.headers).status_code == 403
     for account in (volunteer, inspector):
-        assert client.get("/api/v1/volunteers", headers=account.headers).status_code == 403
         assert client.post("/api/v1/volunteers", headers=account.headers, json={}).status_code == 403
+        assert client.patch(f"/api/v1/volunteers/{volunteer.id}", headers=account.headers,
+                            json={"full_name": "X"}).status_code == 403
         assert client.post("/api/v1/inspectors", headers=account.headers, json={}).status_code == 403
 
 

@@ -29,7 +29,8 @@ def upload(client, account, inspection_id, data: bytes, filename="photo.jpg", mi
 
 
 def stored_files(root: Path) -> list[Path]:
-    return [path for path in root.rglob("*") if path.is_file()]
+    """The files under root but the previews (a job makes those after each upload)."""
+    return [path for path in root.rglob("*") if path.is_file() and ".preview-" not in path.name]
 
 
 def photo_count(app) -> int:

@@ -27,6 +27,16 @@ MESSAGES = {
         "kk": "Расталған бюджет үнемі {amount} ₸ жетті.",
         "en": "Approved budget savings reached {amount} KZT.",
     },
+    "inspection_returned": {
+        "ru": "Ваша инспекция объекта «{site_name}» возвращена на доработку: {comment}",
+        "kk": "«{site_name}» нысанын тексеруіңіз пысықтауға қайтарылды: {comment}",
+        "en": "Your inspection of “{site_name}” was returned to you to complete: {comment}",
+    },
+    "inspection_resubmitted": {
+        "ru": "Инспекция объекта «{site_name}» ({district}) дополнена и отправлена повторно.",
+        "kk": "«{site_name}» нысанын ({district}) тексеру толықтырылып, қайта жіберілді.",
+        "en": "An inspection of “{site_name}” ({district}) was completed and resubmitted.",
+    },
 }
 
 SUBJECTS = {
@@ -35,6 +45,10 @@ SUBJECTS = {
                         "en": "Savings report awaits verification"},
     "escalation": {"ru": "Инспекция не рассмотрена", "kk": "Тексеру қаралмады", "en": "Inspection not reviewed"},
     "milestone": {"ru": "Рубеж экономии", "kk": "Үнемдеу межесі", "en": "Savings milestone"},
+    "inspection_returned": {"ru": "Инспекция возвращена на доработку", "kk": "Тексеру пысықтауға қайтарылды",
+                            "en": "Inspection returned"},
+    "inspection_resubmitted": {"ru": "Инспекция отправлена повторно", "kk": "Тексеру қайта жіберілді",
+                               "en": "Inspection resubmitted"},
 }
 
 FLAG_REASONS = {

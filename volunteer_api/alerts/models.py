@@ -6,7 +6,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
-ALERT_KINDS = ("inspection_flagged", "savings_pending", "escalation", "milestone")
+ALERT_KINDS = ("inspection_flagged", "savings_pending", "escalation", "milestone", "inspection_returned",
+               "inspection_resubmitted")
 CHANNELS = ("email", "webhook")
 DELIVERY_STATUSES = ("pending", "sent", "dead")
 

@@ -113,6 +113,45 @@ def notify_inspection_flagged(*, inspection_id: int) -> int:
     )
 
 
+@job_handler("alerts.notify_inspection_returned")
+def notify_inspection_returned(*, inspection_id: int, round: int, comment: str | None = None) -> int:
+    """Tell the volunteer, in their own inbox (and by e-mail when they have one), that a reviewer returned
+    their inspection; once per return (`round` numbers the returns of one inspection)."""
+    inspection = db.session.get(Inspection, inspection_id)
+    if inspection is None:
+        return 0
+    return create_alerts(
+        kind="inspection_returned",
+        event_key=f"inspection:{inspection.id}:return:{round}",
+        subject_type="inspection",
+        subject_id=inspection.id,
+        recipients=[inspection.volunteer_id],
+        params={**_site_params(inspection.site_id), "district": inspection.district,
+                "comment": comment if comment is not None else inspection.review_comment or ""},
+    )
+
+
+@job_handler("alerts.notify_inspection_resubmitted")
+def notify_inspection_resubmitted(*, inspection_id: int, resubmission: int) -> int:
+    """Alert the district's inspectors (or the admins) once per resubmission of a returned inspection.
+
+    The event key carries the resubmission's number, so it is a new event for the inbox's unique key,
+    neither the first filing's alert nor another round's.
+    """
+    inspection = db.session.get(Inspection, inspection_id)
+    if inspection is None:
+        return 0
+    return create_alerts(
+        kind="inspection_resubmitted",
+        event_key=f"inspection:{inspection.id}:resubmission:{resubmission}",
+        subject_type="inspection",
+        subject_id=inspection.id,
+        recipients=district_recipients(inspection.district),
+        params={**_site_params(inspection.site_id), "district": inspection.district,
+                "flag_reasons": list(inspection.flag_reasons), "resubmission": resubmission},
+    )
+
+
 @job_handler("alerts.notify_savings_pending")
 def notify_savings_pending(*, saving_id: int) -> int:
     """Alert the district's inspectors (or the admins) that a savings report waits for verification."""
@@ -235,7 +274,7 @@ def _send_webhook(alert: Alert, recipient: User, delivery: AlertDelivery) -> Non
 
 
 def list_alerts(*, user: User, unread: bool, limit: int, cursor: str | None):
-    """The user's own alerts, newest first (only unread ones when asked)."""
+    """The user's own alerts (anyone's inbox is their own), newest first (only unread ones when asked)."""
     stmt = select(Alert).where(Alert.recipient_id == user.id)
     if unread:
         stmt = stmt.where(Alert.read_at.is_(None))

@@ -1,4 +1,5 @@
-"""The inbox of inspectors and admins, and the admins' view of dead-letter jobs."""
+"""Everyone's own inbox (inspectors, admins, and volunteers whose inspection was returned), and the
+admins' view of dead-letter jobs."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,7 +14,7 @@ blp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts an
 
 @blp.route("/alerts")
 class Alerts(MethodView):
-    @roles("inspector", "admin")
+    @roles("inspector", "admin", "volunteer")
     @blp.arguments(AlertListArgsSchema, location="query")
     @blp.response(200, page_schema(AlertSchema))
     def get(self, args):
@@ -24,7 +25,7 @@ class Alerts(MethodView):
 
 @blp.route("/alerts/<id:alert_id>/read")
 class AlertRead(MethodView):
-    @roles("inspector", "admin")
+    @roles("inspector", "admin", "volunteer")
     @blp.response(200, AlertSchema)
     @blp.alt_response(404, description="No such alert in my inbox")
     def post(self, alert_id):

@@ -46,3 +46,25 @@ class AuditVerificationSchema(Schema):
     reason = fields.String(validate=validate.OneOf(["hash_mismatch", "broken_link", "gap"]),
                            metadata={"description": "hash_mismatch: content edited; broken_link or gap: "
                                                     "an event deleted or inserted before it."})
+
+
+class ActorSchema(Schema):
+    """Who made a change."""
+
+    id = fields.String(required=True)
+    full_name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class HistoryEntrySchema(Schema):
+    at = RFC3339DateTime(required=True)
+    by = fields.Nested(ActorSchema, required=True, allow_none=True)
+    action = fields.String(required=True, metadata={"example": "returned"})
+    comment = fields.String(required=True, allow_none=True)
+
+
+class HistorySchema(Schema):
+    """Every state change of one object (an inspection, a savings report)."""
+
+    items = fields.List(fields.Nested(HistoryEntrySchema), required=True,
+                        metadata={"description": "Oldest first"})

@@ -20,6 +20,10 @@ class AuthSession(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     refresh_jti: Mapped[str] = mapped_column(String(36))
+    # The refresh token the last rotation retired and when: presented again within the retry window it
+    # answers the same new pair (re-derived from these, so no token is stored), later it ends the session.
+    previous_refresh_jti: Mapped[str | None] = mapped_column(String(36))
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,10 +4,14 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import BigId, choice, db
+from ..people.models import User
+from ..sites.models import Site
 from ..timestamps import UTCDateTime, utcnow
 
 SEVERITIES = ("none", "low", "medium", "high", "critical")
-INSPECTION_STATUSES = ("submitted", "confirmed", "dismissed")
+INSPECTION_STATUSES = ("submitted", "returned", "confirmed", "dismissed")
+# A review decides once: confirmed or dismissed for good, or returned to the volunteer to complete it.
+REVIEW_DECISIONS = ("confirmed", "dismissed", "returned")
 
 
 class Inspection(db.Model):
@@ -39,11 +43,16 @@ class Inspection(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     review_comment: Mapped[str | None] = mapped_column(Text)
+    # How many times the volunteer resubmitted it after a return: numbers the alerts of each round.
+    resubmissions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
     # Eager-loaded by the queries that answer with photos (WITH_PHOTOS), not by every load.
     photos: Mapped[list["Photo"]] = relationship(lazy="select", order_by="Photo.id")
+    # Who filed it and about what, for the summaries; joined by the queries that answer (WITH_SUMMARIES).
+    volunteer: Mapped["User"] = relationship(foreign_keys=[volunteer_id], lazy="select", viewonly=True)
+    site: Mapped["Site"] = relationship(lazy="select", viewonly=True)
 
     @property
     def location(self) -> dict:
@@ -73,6 +82,9 @@ class Photo(db.Model):
     exif_lat: Mapped[float | None] = mapped_column(Float)
     exif_lon: Mapped[float | None] = mapped_column(Float)
     exif_distance_m: Mapped[float | None] = mapped_column(Float)
+    # When the camera says it was taken (EXIF), and whether that is more than a day from captured_at.
+    exif_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    photo_time_mismatch: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("inspection_id", "sha256"),)

@@ -1,20 +1,30 @@
-"""Checking an uploaded photo with Pillow and storing its bytes once, by SHA-256, under UPLOAD_DIR."""
+"""Photos with Pillow: checking an upload, reading its EXIF position and time, storing the original
+once by SHA-256, and making its previews (upright, JPEG, without any metadata)."""
 import hashlib
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ..errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from ..photo_storage import photo_storage
 
 # Pillow format → the media type we record; nothing else is accepted.
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+PREVIEW_SIZES = (320, 1280)
+PREVIEW_QUALITY = 82
+# A camera's clock without an offset tag is taken as local time where the volunteers work: Kazakhstan
+# has had one time zone (UTC+5) since 2024, and Asia/Almaty also gives the right offset to older photos.
+CAMERA_TIME_ZONE = ZoneInfo("Asia/Almaty")
+# More than this between the camera's time and the phone's captured_at is a data-quality flag.
+TIME_MISMATCH_AFTER = timedelta(days=1)
+EXIF_TIME_FORMAT = "%Y:%m:%d %H:%M:%S"
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,7 @@ class CheckedPhoto:
     width: int
     height: int
     gps: tuple[float, float] | None
+    taken_at: datetime | None
 
 
 def read_limited(stream, limit: int) -> bytes:
@@ -49,6 +60,7 @@ def check_photo(data: bytes) -> CheckedPhoto:
             content_type = FORMATS[image.format]
             width, height = image.size
             gps = exif_position(image)
+            taken_at = exif_taken_at(image)
             if image.format == "JPEG":
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # decode the whole stream, cheaply
             image.load()
@@ -59,7 +71,7 @@ def check_photo(data: bytes) -> CheckedPhoto:
     except (OSError, SyntaxError, ValueError) as exc:
         raise Invalid(_l("The photo is damaged and cannot be read."), errors={"file": [str(exc)[:200]]}) from exc
     return CheckedPhoto(data=data, sha256=hashlib.sha256(data).hexdigest(), content_type=content_type,
-                        width=width, height=height, gps=gps)
+                        width=width, height=height, gps=gps, taken_at=taken_at)
 
 
 def _refuse_bomb(size: tuple[int, int], max_pixels: int) -> None:
@@ -93,24 +105,109 @@ def _degrees(dms, ref, negative_ref: str) -> float:
     return -value if str(ref).strip().upper() == negative_ref else value
 
 
-def photo_path(sha256: str) -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / sha256[:2] / sha256
+def exif_taken_at(image: Image.Image) -> datetime | None:
+    """When the camera says the photo was taken, in UTC; None when it does not say or makes no sense.
 
-
-def store_photo(photo: CheckedPhoto) -> Path:
-    """Write the bytes under UPLOAD_DIR/<sha[:2]>/<sha> unless they are there already; atomic (temp + rename)."""
-    path = photo_path(photo.sha256)
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    DateTimeOriginal with its OffsetTimeOriginal when the camera wrote one (phones do since EXIF 2.31),
+    else the file's DateTime; a time without an offset is read as Asia/Almaty local time.
+    """
     try:
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(photo.data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+        exif = image.getexif()
+        details = exif.get_ifd(ExifTags.IFD.Exif)
+    except Exception:  # noqa: BLE001 - broken metadata is no reason to refuse a photo
+        return None
+    text, offset = details.get(ExifTags.Base.DateTimeOriginal), details.get(ExifTags.Base.OffsetTimeOriginal)
+    if not text:
+        text, offset = exif.get(ExifTags.Base.DateTime), details.get(ExifTags.Base.OffsetTime)
+    try:
+        local = datetime.strptime(_exif_text(text)[:19], EXIF_TIME_FORMAT)
+    except (TypeError, ValueError):
+        return None
+    zone = _utc_offset(_exif_text(offset)) or CAMERA_TIME_ZONE
+    return local.replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+def _exif_text(value) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "ignore")
+    return value.strip("\x00 ") if isinstance(value, str) else None
+
+
+def _utc_offset(text: str | None) -> timezone | None:
+    """"+05:00" → UTC+5; None for anything else."""
+    if not text or len(text) != 6 or text[0] not in "+-" or text[3] != ":":
+        return None
+    try:
+        hours, minutes = int(text[1:3]), int(text[4:6])
+    except ValueError:
+        return None
+    if hours > 14 or minutes > 59:
+        return None
+    sign = -1 if text[0] == "-" else 1
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def time_mismatch(taken_at: datetime | None, captured_at: datetime) -> bool:
+    """Whether the camera's time is more than a day from the inspection's captured_at."""
+    return taken_at is not None and abs(taken_at - captured_at) > TIME_MISMATCH_AFTER
+
+
+def original_key(sha256: str) -> str:
+    """The storage key of an original: `<sha[:2]>/<sha>` (the layout of UPLOAD_DIR since the first upload)."""
+    return f"{sha256[:2]}/{sha256}"
+
+
+def preview_key(sha256: str, size: int) -> str:
+    """The storage key of a preview, beside its original."""
+    return f"{original_key(sha256)}.preview-{size}.jpg"
+
+
+def store_photo(photo: CheckedPhoto) -> None:
+    """Store the checked original under its SHA-256 unless it is there already (atomic, write-once)."""
+    photo_storage().put(original_key(photo.sha256), photo.data)
+
+
+def render_preview(original: BinaryIO, size: int) -> bytes:
+    """A JPEG at most `size` px on its longer side, turned upright by its EXIF orientation, with no metadata.
+
+    Only checked originals reach this (check_photo at upload refused bombs and broken files); the pixel
+    limit is set again because a worker process decodes here without having checked anything.
+    """
+    Image.MAX_IMAGE_PIXELS = current_app.config["MAX_IMAGE_PIXELS"]
+    with Image.open(original, formats=list(FORMATS)) as image:
+        if image.format == "JPEG":
+            image.draft("RGB", (size, size))  # decode at 1/2, 1/4 or 1/8 scale when that is still large enough
+        upright = ImageOps.exif_transpose(image)
+        upright.thumbnail((size, size), Image.Resampling.LANCZOS)
+        pixels = _flatten(upright)
+    # A new image carries nothing of the original's info (EXIF, XMP, ICC profile, comments).
+    clean = Image.new("RGB", pixels.size)
+    clean.paste(pixels)
+    buffer = io.BytesIO()
+    clean.save(buffer, format="JPEG", quality=PREVIEW_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB pixels; transparency is laid on white (a preview is a JPEG)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def make_preview(sha256: str, size: int) -> bool:
+    """Make and store one preview of a stored original unless it exists; True when this call made it.
+
+    Concurrent makers of one preview (the job and an early request) write identical bytes to one key;
+    the store keeps the first and neither fails.
+    """
+    storage = photo_storage()
+    key = preview_key(sha256, size)
+    if storage.exists(key):
+        return False
+    with storage.open(original_key(sha256)).file as original:
+        preview = render_preview(original, size)
+    return storage.put(key, preview)

@@ -3,8 +3,11 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from ..geo import DeviceLocationSchema
 from ..pagination import PageArgsSchema
+from ..people.schemas import VolunteerSummarySchema
+from ..sites.schemas import SiteSummarySchema
 from ..timestamps import RFC3339DateTime
-from .models import INSPECTION_STATUSES, SEVERITIES
+from .models import INSPECTION_STATUSES, REVIEW_DECISIONS, SEVERITIES
+from .photos import PREVIEW_SIZES
 
 
 class ChecklistSchema(Schema):
@@ -48,6 +51,12 @@ class PhotoSchema(Schema):
     width = fields.Integer(required=True)
     height = fields.Integer(required=True)
     exif_location = fields.Nested(ExifLocationSchema, metadata={"description": "Only when the photo carries an EXIF GPS position"})
+    exif_taken_at = RFC3339DateTime(required=True, allow_none=True, metadata={"description": (
+        "When the camera says the photo was taken (EXIF DateTimeOriginal with its offset; without an "
+        "offset read as Asia/Almaty time, UTC+5), null when it does not say")})
+    photo_time_mismatch = fields.Boolean(required=True, metadata={"description": (
+        "The camera's time is more than a day from the inspection's captured_at: a data-quality "
+        "hint for the reviewer (an old photo, or a camera clock set wrong)")})
     created_at = RFC3339DateTime(required=True)
 
     @post_dump
@@ -55,6 +64,15 @@ class PhotoSchema(Schema):
         if data.get("exif_location") is None:
             data.pop("exif_location", None)
         return data
+
+
+class PhotoListSchema(Schema):
+    items = fields.List(fields.Nested(PhotoSchema), required=True)
+
+
+class PreviewArgsSchema(Schema):
+    size = fields.Integer(load_default=PREVIEW_SIZES[0], validate=validate.OneOf(PREVIEW_SIZES),
+                          metadata={"description": "The longer side in pixels"})
 
 
 class PhotoFileSchema(Schema):
@@ -67,6 +85,8 @@ class InspectionSchema(Schema):
     client_uuid = fields.String(required=True)
     site_id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
+    volunteer = fields.Nested(VolunteerSummarySchema, required=True)
+    site = fields.Nested(SiteSummarySchema, required=True)
     district = fields.String(required=True)
     captured_at = RFC3339DateTime(required=True)
     received_at = RFC3339DateTime(required=True)
@@ -78,10 +98,12 @@ class InspectionSchema(Schema):
     on_site = fields.Boolean(required=True)
     flagged = fields.Boolean(required=True)
     flag_reasons = fields.List(fields.String(), required=True)
-    status = fields.String(required=True)
-    reviewed_by_id = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True, metadata={"enum": list(INSPECTION_STATUSES)})
+    reviewed_by_id = fields.String(allow_none=True, required=True,
+                                   metadata={"description": "The latest review's (a return stays here after a resubmission)"})
     reviewed_at = RFC3339DateTime(allow_none=True, required=True)
     review_comment = fields.String(allow_none=True, required=True)
+    resubmissions = fields.Integer(required=True, metadata={"description": "How often it was resubmitted after a return"})
     photos = fields.List(fields.Nested(PhotoSchema), required=True)
     updated_at = RFC3339DateTime(required=True)
 
@@ -95,5 +117,12 @@ class InspectionListArgsSchema(PageArgsSchema):
 
 
 class InspectionReviewSchema(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(("confirmed", "dismissed")))
+    decision = fields.String(required=True, validate=validate.OneOf(REVIEW_DECISIONS), metadata={"description": (
+        "confirmed or dismissed decide the inspection; returned sends it back to its volunteer to complete "
+        "(the comment says what is missing)")})
     comment = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class InspectionResubmitSchema(Schema):
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000),
+                          metadata={"description": "What was added or answered; shown in the history"})

@@ -1,27 +1,31 @@
-"""Filing, reading and reviewing inspections, and attaching their photos."""
+"""Filing, reading and reviewing inspections, the review loop (return, resubmit), and their photos."""
+import logging
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
-from ..audit.services import record_event
+from ..audit.services import record_event, state_history
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import change_status_once, commit_keeping_loaded_state, db, parse_id
 from ..geo import distance_m
 from ..idempotency import file_once, filed_before
-from ..jobs import enqueue
+from ..jobs import enqueue, job_handler
 from ..pagination import keyset_page
 from ..sites.models import Site
 from ..sync.services import next_change_seq
 from ..timestamps import utcnow
 from . import photos as photo_files
 from .flags import flag_reasons, is_on_site
+from ..photo_storage import StoredObject, photo_storage
 from .models import Inspection, Photo
+
+log = logging.getLogger(__name__)
 
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 MAX_AGE = timedelta(days=30)
@@ -30,6 +34,13 @@ MAX_PHOTOS = 20
 
 # The inspections the API answers with carry their photos: one extra query per page, not per row.
 WITH_PHOTOS = selectinload(Inspection.photos)
+# ... and who filed them about which site: joined into the same query, no extra one at all.
+WITH_SUMMARIES = (WITH_PHOTOS, joinedload(Inspection.volunteer, innerjoin=True),
+                  joinedload(Inspection.site, innerjoin=True))
+PREVIEW_JOB = "photos.make_previews"
+# The audit actions that change an inspection's state, as its history names them (the part after the dot).
+HISTORY_ACTIONS = ("inspection.filed", "inspection.returned", "inspection.resubmitted", "inspection.confirmed",
+                   "inspection.dismissed")
 
 def snapshot(inspection: Inspection) -> dict:
     """The audited state of an inspection."""
@@ -62,7 +73,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     if errors:
         # A phone that was offline may retry an inspection filed in time, days ago: answer what was stored.
         stored = filed_before(Inspection, volunteer_id=volunteer_id, client_uuid=str(client_uuid), body=body,
-                              conflict=_reused_uuid, options=(WITH_PHOTOS,))
+                              conflict=_reused_uuid, options=WITH_SUMMARIES)
         if stored is not None:
             return stored, False
         raise Invalid(errors=errors)
@@ -79,6 +90,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     if not created:
         return inspection, False
     set_committed_value(inspection, "photos", [])  # a new inspection has none: no query to find out
+    set_committed_value(inspection, "site", site)
     record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
                  after=snapshot(inspection), actor_id=volunteer_id)
     if inspection.flagged:
@@ -95,7 +107,7 @@ def _reused_uuid() -> Conflict:
 
 def visible_inspections(user):
     """The inspections this user may see: a volunteer their own, an inspector their districts', an admin all."""
-    return visible_to(user, select(Inspection).options(WITH_PHOTOS),
+    return visible_to(user, select(Inspection).options(*WITH_SUMMARIES),
                       owner_column=Inspection.volunteer_id, district_column=Inspection.district)
 
 
@@ -129,7 +141,12 @@ def get_inspection(inspection_id, *, user) -> Inspection:
 
 
 def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -> Inspection:
-    """Confirm or dismiss an inspection, once: of two concurrent reviews exactly one wins, the other is a 409."""
+    """Confirm, dismiss or return a submitted inspection (inspector of its district, or admin).
+
+    Of concurrent reviews exactly one wins; the others, and any review of a decided inspection, are a 409.
+    A returned inspection goes back to its volunteer (who is alerted) and cannot be reviewed until they
+    resubmit it.
+    """
     inspection = get_inspection(inspection_id, user=reviewer)
     if not reviewer.covers_district(inspection.district):
         raise NotFound()
@@ -137,20 +154,60 @@ def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -
     if not change_status_once(Inspection, inspection.id, from_status="submitted", status=decision,
                               reviewed_by_id=reviewer.id, reviewed_at=now, review_comment=comment, updated_at=now):
         db.session.rollback()
+        if db.session.scalar(select(Inspection.status).where(Inspection.id == inspection.id)) == "returned":
+            raise Conflict(_l("This inspection was returned to its volunteer; it can be reviewed once they resubmit it."))
         raise Conflict(_l("This inspection has already been reviewed."))
     db.session.refresh(inspection)
     record_event(action=f"inspection.{decision}", object_type="inspection", object_id=inspection.id,
-                 before={"status": "submitted"}, after=snapshot(inspection))
+                 before={"status": "submitted"}, after={**snapshot(inspection), "comment": comment},
+                 actor_id=reviewer.id)
+    if decision == "returned":
+        # Numbered by the round: a second return after a resubmission is a new event for the volunteer.
+        enqueue("alerts.notify_inspection_returned", inspection_id=inspection.id,
+                round=inspection.resubmissions + 1, comment=comment)
     inspection.change_seq = next_change_seq()
     db.session.commit()
     return inspection
 
 
+def resubmit_inspection(inspection_id, *, user, notes: str | None = None) -> Inspection:
+    """Send a returned inspection back to review (its author only), once per return.
+
+    The district's inspectors are alerted again. Of concurrent resubmissions one wins on a conditional
+    UPDATE; the others, and a resubmission of an inspection that is not returned, are a 409. `notes`
+    (what the volunteer added) go to the inspection's history.
+    """
+    inspection = get_inspection(inspection_id, user=user)
+    if inspection.volunteer_id != user.id:
+        raise NotFound()
+    if not change_status_once(Inspection, inspection.id, from_status="returned", status="submitted",
+                              resubmissions=Inspection.resubmissions + 1, updated_at=utcnow()):
+        db.session.rollback()
+        raise Conflict(_l("Only an inspection returned to you can be resubmitted, once per return."))
+    db.session.refresh(inspection)
+    record_event(action="inspection.resubmitted", object_type="inspection", object_id=inspection.id,
+                 before={"status": "returned"},
+                 after={**snapshot(inspection), "resubmission": inspection.resubmissions, "comment": notes},
+                 actor_id=user.id)
+    enqueue("alerts.notify_inspection_resubmitted", inspection_id=inspection.id,
+            resubmission=inspection.resubmissions)
+    inspection.change_seq = next_change_seq()
+    db.session.commit()
+    return inspection
+
+
+def inspection_history(inspection_id, *, user) -> list[dict]:
+    """Every state change of an inspection the user may see, oldest first: at, by, action, comment."""
+    inspection = get_inspection(inspection_id, user=user)
+    return state_history(object_type="inspection", object_id=inspection.id, actions=HISTORY_ACTIONS)
+
+
 def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bool]:
-    """Attach a photo to the author's inspection before its review; returns (photo, created).
+    """Attach a photo to the author's inspection while it awaits review or is returned; returns (photo, created).
 
     The bytes are checked completely before anything is written; the same photo twice on one
-    inspection answers the first upload, and identical bytes are stored on disk once for everyone.
+    inspection answers the first upload, and identical bytes are stored once for everyone. The
+    previews are made by a job after commit.
     """
     inspection = get_inspection(inspection_id, user=user)
     if inspection.volunteer_id != user.id:
@@ -173,7 +230,9 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
         raise Invalid(errors={"file": [str(_l("At most %(count)s photos per inspection.", count=MAX_PHOTOS))]})
     photo_files.store_photo(checked)
     photo = Photo(inspection_id=inspection.id, sha256=checked.sha256, content_type=checked.content_type,
-                  size_bytes=len(checked.data), width=checked.width, height=checked.height)
+                  size_bytes=len(checked.data), width=checked.width, height=checked.height,
+                  exif_taken_at=checked.taken_at,
+                  photo_time_mismatch=photo_files.time_mismatch(checked.taken_at, inspection.captured_at))
     if checked.gps is not None:
         photo.exif_lat, photo.exif_lon = checked.gps
         site = db.session.get(Site, inspection.site_id)
@@ -189,13 +248,14 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
         return existing, False
     record_event(action="inspection.photo_added", object_type="inspection", object_id=inspection.id,
                  after={"photo_id": str(photo.id), "sha256": photo.sha256, "content_type": photo.content_type,
-                        "exif_distance_m": photo.exif_distance_m})
+                        "exif_distance_m": photo.exif_distance_m}, actor_id=user.id)
+    enqueue(PREVIEW_JOB, sha256=photo.sha256)
     db.session.commit()
     return photo, True
 
 
 def _require_open(inspection: Inspection) -> None:
-    if inspection.status != "submitted":
+    if inspection.status not in ("submitted", "returned"):
         db.session.rollback()
         raise Conflict(_l("Photos can only be added before the inspection is reviewed."))
 
@@ -204,3 +264,44 @@ def _photo(inspection_id: int, sha256: str) -> Photo | None:
     return db.session.scalars(
         select(Photo).where(Photo.inspection_id == inspection_id, Photo.sha256 == sha256)
     ).one_or_none()
+
+
+def list_photos(inspection_id, *, user) -> list[Photo]:
+    """The photos of an inspection the user may see, in upload order; NotFound otherwise."""
+    return list(get_inspection(inspection_id, user=user).photos)
+
+
+def get_photo(inspection_id, photo_id, *, user) -> Photo:
+    """One photo of an inspection the user may see; NotFound for anyone else and for another inspection's photo."""
+    inspection = get_inspection(inspection_id, user=user)
+    photo = next((p for p in inspection.photos if p.id == parse_id(photo_id)), None)
+    if photo is None:
+        raise NotFound()
+    return photo
+
+
+def open_photo(photo: Photo) -> StoredObject:
+    """The original bytes exactly as uploaded, opened for streaming (the caller closes the file)."""
+    return photo_storage().open(photo_files.original_key(photo.sha256))
+
+
+def open_preview(photo: Photo, size: int) -> StoredObject:
+    """A preview (320 or 1280 px), opened for streaming; made now when the job has not made it yet."""
+    storage = photo_storage()
+    key = photo_files.preview_key(photo.sha256, size)
+    if not storage.exists(key):
+        photo_files.make_preview(photo.sha256, size)
+    return storage.open(key)
+
+
+@job_handler(PREVIEW_JOB)
+def make_previews(*, sha256: str) -> int:
+    """Make the missing previews of a stored original; returns how many this run made.
+
+    The original passed check_photo at upload (no bomb, no broken file reaches here). A store that does
+    not have it (a worker pointed at another UPLOAD_DIR) leaves the previews to be made on first request.
+    """
+    if not photo_storage().exists(photo_files.original_key(sha256)):
+        log.warning("photo %s is not in this worker's store; its previews will be made on request", sha256)
+        return 0
+    return sum(photo_files.make_preview(sha256, size) for size in photo_files.PREVIEW_SIZES)

@@ -1,23 +1,60 @@
-from flask import current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.wsgi import wrap_file
 
+from ..audit.schemas import HistorySchema
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
+from ..photo_storage import StoredObject
 from ..uploads import uploaded_file
 from . import services
+from .models import Photo
+from .photos import FORMATS
 from .schemas import (
     InspectionCreateSchema,
     InspectionListArgsSchema,
+    InspectionResubmitSchema,
     InspectionReviewSchema,
     InspectionSchema,
     PhotoFileSchema,
+    PhotoListSchema,
     PhotoSchema,
+    PreviewArgsSchema,
 )
 
 blp = Blueprint("inspections", __name__, url_prefix="/api/v1", description="Inspections")
 
 EVERYONE = ("admin", "inspector", "volunteer")
+# A photo's URL always names the same bytes (content-addressed, write-once): the caller's own cache
+# may keep it, a shared cache may not (who may see it is decided per request).
+PHOTO_CACHE_CONTROL = "private, max-age=86400"
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_NOT_MODIFIED = {"description": "Not modified: the If-None-Match ETag is current"}
+ORIGINAL_RESPONSES = {"200": {"description": "The original bytes exactly as uploaded; ETag is their SHA-256",
+                              "content": {media_type: _BINARY for media_type in FORMATS.values()}},
+                      "304": _NOT_MODIFIED}
+PREVIEW_RESPONSES = {"200": {"description": "A JPEG preview: upright, at most `size` px, without any metadata",
+                             "content": {"image/jpeg": _BINARY}},
+                     "304": _NOT_MODIFIED}
+
+
+def stored_object_response(open_stored, *, mimetype: str, etag: str) -> Response:
+    """Stream a stored object in chunks with a strong ETag; 304 when the caller's copy is current.
+
+    `open_stored()` opens it, only when the ETag did not already answer. Ranges are served too.
+    """
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+        response.set_etag(etag)
+    else:
+        stored: StoredObject = open_stored()
+        response = Response(wrap_file(request.environ, stored.file), mimetype=mimetype, direct_passthrough=True)
+        response.content_length = stored.size
+        response.set_etag(etag)
+        response = response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
+    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response
 
 
 @blp.route("/inspections")
@@ -57,21 +94,75 @@ class InspectionReview(MethodView):
     @blp.response(200, InspectionSchema)
     @blp.alt_response(409, description="Already reviewed")
     def post(self, data, inspection_id):
-        """Confirm or dismiss an inspection (inspector of its district, or admin); once."""
+        """Confirm, dismiss or return an inspection (inspector of its district, or admin).
+
+        `returned` sends it back to its volunteer, with the comment saying what is missing; it can be
+        reviewed again once they resubmit it (until then a review is a 409).
+        """
         return services.review_inspection(inspection_id, reviewer=current_user(), **data)
+
+
+@blp.route("/inspections/<id:inspection_id>/resubmit")
+class InspectionResubmit(MethodView):
+    @roles("volunteer")
+    @blp.arguments(InspectionResubmitSchema)
+    @blp.response(200, InspectionSchema)
+    @blp.alt_response(409, description="The inspection is not returned (already resubmitted, or never returned)")
+    def post(self, data, inspection_id):
+        """Resubmit your returned inspection for review, once per return; its inspectors are alerted again."""
+        return services.resubmit_inspection(inspection_id, user=current_user(), **data)
+
+
+@blp.route("/inspections/<id:inspection_id>/history")
+class InspectionHistory(MethodView):
+    @roles(*EVERYONE)
+    @blp.response(200, HistorySchema)
+    def get(self, inspection_id):
+        """List every state change of an inspection, oldest first: filed, returned, resubmitted, decided."""
+        return {"items": services.inspection_history(inspection_id, user=current_user())}
 
 
 @blp.route("/inspections/<id:inspection_id>/photos")
 class InspectionPhotos(MethodView):
+    @roles(*EVERYONE)
+    @blp.response(200, PhotoListSchema)
+    def get(self, inspection_id):
+        """List the photos of an inspection, in upload order."""
+        return {"items": services.list_photos(inspection_id, user=current_user())}
+
     @roles("volunteer")
     @blp.arguments(PhotoFileSchema, location="files")
     @blp.response(201, PhotoSchema, description="Stored")
     @blp.alt_response(200, schema=PhotoSchema, description="The same photo was already attached to this inspection")
-    @blp.alt_response(409, description="The inspection was already reviewed")
+    @blp.alt_response(409, description="The inspection was already decided")
     @blp.alt_response(413, description="Over 10 MB, or too many pixels")
     @blp.alt_response(415, description="Not a JPEG, PNG or WebP image")
     def post(self, _files, inspection_id):
-        """Attach a photo to your inspection before it is reviewed (JPEG, PNG or WebP, at most 10 MB)."""
+        """Attach a photo to your inspection before it is decided (JPEG, PNG or WebP, at most 10 MB)."""
         photo, created = services.add_photo(inspection_id, user=current_user(), stream=uploaded_file().stream,
                                             max_bytes=current_app.config["MAX_PHOTO_BYTES"])
         return photo, 201 if created else 200
+
+
+@blp.route("/inspections/<id:inspection_id>/photos/<id:photo_id>")
+class InspectionPhoto(MethodView):
+    @roles(*EVERYONE)
+    @blp.doc(responses=ORIGINAL_RESPONSES)
+    def get(self, inspection_id, photo_id):
+        """Download a photo's original bytes, exactly as uploaded (ETag: its SHA-256)."""
+        photo: Photo = services.get_photo(inspection_id, photo_id, user=current_user())
+        return stored_object_response(lambda: services.open_photo(photo), mimetype=photo.content_type,
+                                      etag=photo.sha256)
+
+
+@blp.route("/inspections/<id:inspection_id>/photos/<id:photo_id>/preview")
+class InspectionPhotoPreview(MethodView):
+    @roles(*EVERYONE)
+    @blp.arguments(PreviewArgsSchema, location="query")
+    @blp.doc(responses=PREVIEW_RESPONSES)
+    def get(self, args, inspection_id, photo_id):
+        """Download a JPEG preview of a photo (320 or 1280 px), upright and without metadata (no GPS)."""
+        photo: Photo = services.get_photo(inspection_id, photo_id, user=current_user())
+        size = args["size"]
+        return stored_object_response(lambda: services.open_preview(photo, size), mimetype="image/jpeg",
+                                      etag=f"{photo.sha256}-preview-{size}")

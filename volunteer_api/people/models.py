@@ -31,6 +31,8 @@ class User(db.Model):
     # The database-backed lockout: it holds when the rate limiter's Redis is down or per process.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A password the server generated (registration, reset) is to be replaced by one the person chose.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     # Loaded on first use (inspectors only): every request loads its user, most are volunteers.
     inspector_districts: Mapped[list["InspectorDistrict"]] = relationship(

@@ -48,7 +48,18 @@ class UserSchema(Schema):
     badge_number = fields.String(allow_none=True)
     language = fields.String()
     active = fields.Boolean()
+    must_change_password = fields.Boolean(dump_only=True, metadata={"description": (
+        "The password was generated or reset by an administrator: set your own (POST /auth/password). "
+        "With FORCE_PASSWORD_CHANGE on, nothing else is allowed until then.")})
     created_at = RFC3339DateTime()
+
+
+class VolunteerSummarySchema(Schema):
+    """Who filed an inspection or a savings report."""
+
+    id = fields.String(required=True)
+    full_name = fields.String(required=True)
+    badge_number = fields.String(required=True, allow_none=True)
 
 
 class VolunteerSchema(Schema):

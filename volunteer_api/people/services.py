@@ -150,9 +150,12 @@ def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
             errors.setdefault(label, {})["email"] = ["Already registered."]
 
 
-def list_volunteers(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
-    """Volunteers, newest first, by keyset."""
+def list_volunteers(*, reader: User, district: str | None = None, active: bool | None = None, limit: int,
+                    cursor: str | None):
+    """Volunteers the reader may see, newest first, by keyset: an admin all, an inspector their districts'."""
     query = select(User).where(User.role == "volunteer")
+    if reader.role != "admin":
+        query = query.where(User.district.in_(reader.districts))
     if district is not None:
         query = query.where(User.district == district)
     if active is not None:
@@ -177,6 +180,14 @@ def get_user(user_id, *, role: str | None = None) -> User:
     if user is None or (role is not None and user.role != role):
         raise NotFound()
     return user
+
+
+def get_volunteer(volunteer_id, *, reader: User) -> User:
+    """A volunteer the reader may see (an admin any, an inspector those of their districts); NotFound otherwise."""
+    volunteer = get_user(volunteer_id, role="volunteer")
+    if not reader.covers_district(volunteer.district):
+        raise NotFound()
+    return volunteer
 
 
 def update_volunteer(volunteer_id, **changes) -> User:

@@ -1,7 +1,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..auth.access import roles
+from ..auth.access import current_user, roles
 from ..pagination import page_schema
 from ..uploads import uploaded_file_bytes
 from . import services
@@ -20,7 +20,8 @@ from .schemas import (
     VolunteerUpdateSchema,
 )
 
-blp = Blueprint("people", __name__, url_prefix="/api/v1", description="Volunteers and inspectors (admin)")
+blp = Blueprint("people", __name__, url_prefix="/api/v1",
+                description="Volunteers and inspectors (admins; inspectors read the volunteers of their districts)")
 
 
 class WithInitialPassword:
@@ -37,12 +38,12 @@ class WithInitialPassword:
 
 @blp.route("/volunteers")
 class Volunteers(MethodView):
-    @roles("admin")
+    @roles("admin", "inspector")
     @blp.arguments(VolunteerListArgsSchema, location="query")
     @blp.response(200, page_schema(VolunteerSchema))
     def get(self, args):
-        """List volunteers, newest first."""
-        items, next_cursor = services.list_volunteers(**args)
+        """List volunteers, newest first (an inspector: those of their districts)."""
+        items, next_cursor = services.list_volunteers(reader=current_user(), **args)
         return {"items": items, "next_cursor": next_cursor}
 
     @roles("admin")
@@ -70,11 +71,11 @@ class VolunteerImport(MethodView):
 
 @blp.route("/volunteers/<id:volunteer_id>")
 class VolunteerById(MethodView):
-    @roles("admin")
+    @roles("admin", "inspector")
     @blp.response(200, VolunteerSchema)
     def get(self, volunteer_id):
-        """Read a volunteer."""
-        return services.get_user(volunteer_id, role="volunteer")
+        """Read a volunteer (an inspector: one of their districts)."""
+        return services.get_volunteer(volunteer_id, reader=current_user())
 
     @roles("admin")
     @blp.arguments(VolunteerUpdateSchema)

@@ -1,9 +1,11 @@
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import BigId, choice, db
+from ..people.models import User
+from ..sites.models import Site
 from ..timestamps import UTCDateTime, utcnow
 
 SAVING_CATEGORIES = (
@@ -39,6 +41,10 @@ class SavingsReport(db.Model):
     review_comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    # Who filed it and about what, for the summaries; joined by the queries that answer (WITH_SUMMARIES).
+    volunteer: Mapped[User] = relationship(foreign_keys=[volunteer_id], lazy="select", viewonly=True)
+    site: Mapped[Site] = relationship(lazy="select", viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("volunteer_id", "client_uuid"),

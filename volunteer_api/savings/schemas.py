@@ -4,6 +4,8 @@ from webargs.fields import DelimitedList
 
 from ..money import KZT
 from ..pagination import MAX_LIMIT, PageArgsSchema
+from ..people.schemas import VolunteerSummarySchema
+from ..sites.schemas import SiteSummarySchema
 from ..timestamps import RFC3339DateTime
 from .models import SAVING_CATEGORIES, SAVING_STATUSES
 
@@ -32,6 +34,8 @@ class SavingSchema(Schema):
     client_uuid = fields.String(required=True)
     site_id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
+    volunteer = fields.Nested(VolunteerSummarySchema, required=True)
+    site = fields.Nested(SiteSummarySchema, required=True)
     district = fields.String(required=True)
     amount_kzt = KZT(attribute="amount_tiyn", required=True)
     category = fields.String(required=True)

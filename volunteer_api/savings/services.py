@@ -6,8 +6,9 @@ Only approved savings count anywhere. The published totals are not computed here
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from ..audit.services import record_event
+from ..audit.services import record_event, state_history
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import change_status_once, db, parse_id
@@ -20,6 +21,10 @@ from ..sync.services import next_change_seq
 from ..timestamps import utcnow
 from .models import SavingsReport, SavingsTotal
 from .totals import OVERALL_KEY, RECOMPUTE_JOB
+
+# Who filed a report about which site: joined into the query that reads it, no extra query.
+WITH_SUMMARIES = (joinedload(SavingsReport.volunteer, innerjoin=True), joinedload(SavingsReport.site, innerjoin=True))
+HISTORY_ACTIONS = ("saving.filed", "saving.approved", "saving.rejected")
 
 AUDITED_FIELDS = ("site_id", "district", "amount_tiyn", "category", "description", "evidence_url", "status",
                   "reviewed_by_id", "review_comment")
@@ -61,7 +66,8 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     ), volunteer_id=volunteer_id, client_uuid=client_uuid, body=body, conflict=_reused_uuid)
     if not created:
         return report, False
-    record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report))
+    record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report),
+                 actor_id=volunteer_id)
     enqueue("alerts.notify_savings_pending", saving_id=report.id)
     # Pending totals change too: recompute the keys this report touches (totals.recompute_totals_job).
     enqueue(RECOMPUTE_JOB, saving_id=report.id)
@@ -72,7 +78,8 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
 
 def _visible(stmt, user: User):
     """Restrict a query to the reports the user may see: own (volunteer), districts' (inspector), all (admin)."""
-    return visible_to(user, stmt, owner_column=SavingsReport.volunteer_id, district_column=SavingsReport.district)
+    return visible_to(user, stmt.options(*WITH_SUMMARIES), owner_column=SavingsReport.volunteer_id,
+                      district_column=SavingsReport.district)
 
 
 def list_savings(*, user: User, limit: int, cursor: str | None, status: str | None = None,
@@ -125,12 +132,18 @@ def review_saving(*, user: User, saving_id, decision: str, comment: str | None) 
         raise _already_decided()
     db.session.refresh(report)
     record_event(action=f"saving.{decision}", object_type="saving", object_id=report.id, before=before,
-                 after=snapshot(report))
+                 after={**snapshot(report), "comment": comment}, actor_id=user.id)
     # In this transaction: the totals follow every decision, approvals within seconds.
     enqueue(RECOMPUTE_JOB, saving_id=report.id)
     report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
     db.session.commit()
     return report
+
+
+def saving_history(*, user: User, saving_id) -> list[dict]:
+    """Every state change of a savings report the user may see, oldest first: at, by, action, comment."""
+    report = get_saving(user=user, saving_id=saving_id)
+    return state_history(object_type="saving", object_id=report.id, actions=HISTORY_ACTIONS)
 
 
 def _already_decided() -> Conflict:

@@ -4,6 +4,7 @@ from flask import Response, send_file, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..audit.schemas import HistorySchema
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
 from . import exports, services
@@ -104,3 +105,12 @@ class SavingReview(MethodView):
     def post(self, data, saving_id):
         """Approve or reject a pending savings report (once)."""
         return services.review_saving(user=current_user(), saving_id=saving_id, **data)
+
+
+@blp.route("/savings/<id:saving_id>/history")
+class SavingHistory(MethodView):
+    @roles("admin", "inspector", "volunteer")
+    @blp.response(200, HistorySchema)
+    def get(self, saving_id):
+        """List every state change of a savings report, oldest first: filed, approved or rejected."""
+        return {"items": services.saving_history(user=current_user(), saving_id=saving_id)}

@@ -47,6 +47,14 @@ class SiteUpdateSchema(ChangesSchema):
     status = fields.String(validate=validate.OneOf(SITE_STATUSES))
 
 
+class SiteSummarySchema(Schema):
+    """Which site an inspection or a savings report is about."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    district = fields.String(required=True)
+
+
 class SiteSchema(Schema):
     """A site as every signed-in user sees it."""
 

@@ -26,6 +26,7 @@ class SyncInspectionSchema(Schema):
     flag_reasons = fields.List(fields.String(), required=True)
     reviewed_at = RFC3339DateTime(allow_none=True, required=True)
     review_comment = fields.String(allow_none=True, required=True)
+    resubmissions = fields.Integer(required=True, metadata={"description": "How often it was resubmitted after a return"})
     updated_at = RFC3339DateTime(required=True)
 
 
@@ -46,7 +47,7 @@ class SyncSchema(Schema):
     sites = fields.List(fields.Nested(SiteSchema), required=True,
                         metadata={"description": "Sites of the caller's district(s) created or changed since the cursor"})
     inspections = fields.List(fields.Nested(SyncInspectionSchema), required=True,
-                              metadata={"description": "The caller's inspections filed or reviewed since the cursor"})
+                              metadata={"description": "The caller's inspections filed, reviewed, returned or resubmitted since the cursor"})
     savings = fields.List(fields.Nested(SyncSavingSchema), required=True,
                           metadata={"description": "The caller's savings reports filed or decided since the cursor"})
     next_cursor = fields.String(required=True, metadata={"description": "Send as ?since= next time"})
