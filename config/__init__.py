@@ -68,6 +68,9 @@ class BaseConfig:
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int("REFRESH_TOKEN_DAYS", 30))
         self.JWT_TOKEN_LOCATION = ["headers"]
 
+        # An account with a generated or reset password may do nothing but set its own (off by default,
+        # so phones that cannot yet change a password keep working).
+        self.FORCE_PASSWORD_CHANGE = _bool("FORCE_PASSWORD_CHANGE", False)
         self.PASSWORD_TIME_COST = _int("PASSWORD_TIME_COST", 3)
         self.PASSWORD_MEMORY_COST_KIB = _int("PASSWORD_MEMORY_COST_KIB", 65536)
 

@@ -246,4 +246,33 @@ def run_jobs(app):
     return wait
 
 
+class MovableClock:
+    """utcnow() of a module, moved forward on demand (no sleeping in tests)."""
+
+    def __init__(self):
+        from datetime import timedelta
+
+        self.offset = timedelta(0)
+
+    def now(self):
+        from volunteer_api.timestamps import utcnow
+
+        return utcnow() + self.offset
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture
+def auth_clock(monkeypatch) -> MovableClock:
+    """The clock the sign-in services read (token rotation, lockouts, password changes), movable forward."""
+    from volunteer_api.auth import services
+
+    clock = MovableClock()
+    monkeypatch.setattr(services, "utcnow", clock.now)
+    return clock
+
+
 pytest_plugins = ["tests.factories"]

@@ -46,6 +46,10 @@ MATRIX = {
     ("POST", f"{V1}/auth/refresh"): SIGNED_IN,
     ("POST", f"{V1}/auth/logout"): SIGNED_IN,
     ("GET", f"{V1}/me"): SIGNED_IN,
+    # Everyone changes their own password (the body's wrong current password makes it a 422 here).
+    ("POST", f"{V1}/auth/password"): SIGNED_IN,
+    ("POST", f"{V1}/volunteers/<id:volunteer_id>/reset-password"): ADMIN,
+    ("POST", f"{V1}/inspectors/<id:inspector_id>/reset-password"): ADMIN,
     ("GET", f"{V1}/districts"): PUBLIC,
     # Inspectors read the volunteers of their districts (another district's list is empty; one is 404).
     ("GET", f"{V1}/volunteers"): STAFF,
@@ -133,9 +137,12 @@ class World:
         return self.accounts[role].headers
 
     def url(self, rule: str) -> str:
+        # A reset ends the account's sessions and changes its password: it targets accounts of its own.
+        ids = {**self.ids, **self.ids["reset_targets"]} if rule.endswith("/reset-password") else self.ids
+
         def fill(match):
             name = match.group(1).split(":")[-1]
-            return self.ids[name]
+            return ids[name]
 
         return re.sub(r"<([^>]+)>", fill, rule)
 
@@ -144,6 +151,8 @@ class World:
         site_id = self.ids["site_id"]
         bodies = {
             f"{V1}/auth/login": lambda: {"json": {"login": self.accounts["volunteer_owner"].login, "password": PASSWORD}},
+            f"{V1}/auth/password": lambda: {"json": {"current_password": "not the password",
+                                                     "new_password": "a fresh passphrase 77"}},
             f"{V1}/volunteers": lambda: {"json": {"full_name": "New Volunteer", "phone": next_phone(), "district": "taraz"}},
             f"{V1}/volunteers/import": lambda: {"query_string": {"dry_run": "true"}, "content_type": "multipart/form-data",
                                                 "data": {"file": (io.BytesIO(
@@ -205,7 +214,8 @@ def world(app, client, make_admin, make_volunteer, make_inspector, run_jobs):
     run_jobs()
     ids = {"site_id": site["id"], "inspection_id": inspection["id"], "saving_id": saving["id"], "photo_id": photo["id"],
            "volunteer_id": owner.id, "inspector_id": accounts["inspector_district"].id,
-           "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css"}
+           "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css",
+           "reset_targets": {"volunteer_id": make_volunteer("taraz").id, "inspector_id": make_inspector(["taraz"]).id}}
     return World(app, client, accounts, ids)
 
 

@@ -39,10 +39,16 @@ STATUS_DETAILS = {
 }
 
 
+# Problem types of our own (RFC 9457 `type`): a client matches the last path segment.
+PROBLEM_TYPE_BASE = "https://volunteer-monitor.kz/problems/"
+
+
 class DomainError(Exception):
-    """A rule of the domain refused the request; carries its HTTP status."""
+    """A rule of the domain refused the request; carries its HTTP status (and a problem type of its own,
+    when a client must tell it from other refusals of that status)."""
 
     status = 400
+    problem_type = "about:blank"
 
     def __init__(self, detail=None, *, errors: dict | None = None, headers: dict | None = None):
         super().__init__(str(detail) if detail is not None else self.__class__.__name__)
@@ -57,6 +63,12 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     status = 403
+
+
+class PasswordChangeRequired(Forbidden):
+    """The account must set its own password before anything else (FORCE_PASSWORD_CHANGE)."""
+
+    problem_type = PROBLEM_TYPE_BASE + "password-change-required"
 
 
 class NotFound(DomainError):
@@ -85,10 +97,11 @@ class Invalid(DomainError):
     status = 422
 
 
-def problem(status: int, detail=None, *, errors: dict | None = None, headers: dict | None = None) -> Response:
+def problem(status: int, detail=None, *, errors: dict | None = None, headers: dict | None = None,
+            problem_type: str = "about:blank") -> Response:
     """Build an application/problem+json response."""
     body = {
-        "type": "about:blank",
+        "type": problem_type,
         "title": str(STATUS_TITLES.get(status, "Error")),
         "status": status,
         "detail": str(detail) if detail is not None else str(STATUS_DETAILS.get(status, "")),
@@ -153,7 +166,8 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_domain_error(error: DomainError) -> Response:
-    return problem(error.status, error.detail, errors=error.errors, headers=error.headers)
+    return problem(error.status, error.detail, errors=error.errors, headers=error.headers,
+                   problem_type=error.problem_type)
 
 
 def handle_unexpected(error: Exception) -> Response:

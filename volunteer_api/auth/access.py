@@ -6,17 +6,19 @@ map and fails when a view has neither, so no endpoint ships unguarded.
 from copy import deepcopy
 from functools import wraps
 
-from flask import g
+from flask import current_app, g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select
 
-from ..errors import Forbidden, Unauthorized, problem
+from ..errors import Forbidden, PasswordChangeRequired, Unauthorized, problem
 from ..extensions import db, jwt, parse_id
 from ..people.models import User
 from ..timestamps import utcnow
 from .models import AuthSession
 
 ACCESS_RULE = "_access_rule"
+ALLOWED_BEFORE_PASSWORD_CHANGE = "_allowed_before_password_change"
 PUBLIC = "public"
 SESSION_TOKEN = "session-token"
 
@@ -38,14 +40,22 @@ def _add_doc(func, doc: dict) -> None:
 
 
 def roles(*allowed: str):
-    """Let signed-in users with one of these roles in; 401 without a valid session, 403 for others."""
+    """Let signed-in users with one of these roles in; 401 without a valid session, 403 for others.
+
+    With FORCE_PASSWORD_CHANGE, an account that must change its password is let in only where the view
+    is marked `@allowed_before_password_change` (403, type .../password-change-required, elsewhere).
+    """
 
     def decorator(func):
+        exempt = getattr(func, ALLOWED_BEFORE_PASSWORD_CHANGE, False)
+
         @wraps(func)
         def wrapper(*args, **kwargs):
             user = authenticate()
             if user.role not in allowed:
                 raise Forbidden()
+            if not exempt and password_change_required(user):
+                raise PasswordChangeRequired(_l("Set a new password of your own first (POST /auth/password)."))
             return func(*args, **kwargs)
 
         setattr(wrapper, ACCESS_RULE, tuple(allowed))
@@ -53,6 +63,21 @@ def roles(*allowed: str):
         return wrapper
 
     return decorator
+
+
+def allowed_before_password_change(func):
+    """Mark a view an account that must change its password may still call (GET /me, POST /auth/password).
+
+    Apply it below `@roles(...)`. Refresh and logout (`@any_session_token`) never check the password state.
+    """
+    setattr(func, ALLOWED_BEFORE_PASSWORD_CHANGE, True)
+    return func
+
+
+def password_change_required(user: User) -> bool:
+    """Whether this account may do nothing but set its own password now (FORCE_PASSWORD_CHANGE is on and
+    its password was generated or reset)."""
+    return bool(user.must_change_password and current_app.config.get("FORCE_PASSWORD_CHANGE"))
 
 
 def public(func):

@@ -1,10 +1,19 @@
-"""Argon2id password hashes (argon2-cffi)."""
+"""Argon2id password hashes (argon2-cffi), generated passwords, and what a chosen password must be."""
 import secrets
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128
+# zxcvbn 0-4; 3 is "safely unguessable" (about 10^8 guesses and more): refused below.
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters decide
 
 # A password the server generated has ~96 bits of entropy: no slow hash is needed to protect it, and a
 # CSV of 144 volunteers must import in well under a second. It is rehashed at full cost on first login.
@@ -50,3 +59,25 @@ def burn_verification_time(password: str) -> None:
 @cache
 def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of leaked-password corpora, as zxcvbn ships them (lowercase)."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_weakness(password: str) -> str | None:
+    """Why a password someone chose may not be used (translated), or None when it may.
+
+    At least MIN_PASSWORD_LENGTH characters; not one of the commonly used passwords; and not easy to
+    guess for zxcvbn (keyboard walks, repeats, dates, common words with digits).
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return str(_l("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
+    if password.lower() in _common_passwords():
+        return str(_l("This password is one of the most commonly used ones; choose another."))
+    if zxcvbn(password[:ZXCVBN_MAX_LENGTH])["score"] < MIN_PASSWORD_SCORE:
+        return str(_l("This password is easy to guess (a pattern, a repeated character or common words with "
+                      "digits); choose a longer or less predictable one."))
+    return None

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..people.schemas import UserSchema
+from ..people.schemas import NewPassword, UserSchema
 
 
 class LoginSchema(Schema):
@@ -15,3 +15,8 @@ class TokensSchema(Schema):
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds the access token lives"})
     user = fields.Nested(UserSchema, required=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
+    new_password = NewPassword(required=True)

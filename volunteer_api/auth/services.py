@@ -1,4 +1,4 @@
-"""Sign-in, token rotation and sign-out."""
+"""Sign-in, token rotation (with a retry window), sign-out, and changing one's password."""
 import math
 import uuid
 from datetime import timedelta
@@ -9,16 +9,22 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select, update
 
 from ..audit.services import record_event
-from ..errors import TooManyRequests, Unauthorized
+from ..errors import Invalid, TooManyRequests, Unauthorized
 from ..extensions import db
 from ..people.models import User
 from ..people.phones import normalize_phone
 from ..timestamps import utcnow
 from .models import AuthSession
-from .passwords import burn_verification_time, hash_password, needs_rehash, verify_password
+from .passwords import burn_verification_time, generate_password, hash_password, needs_rehash, verify_password
 
 WRONG_CREDENTIALS = _l("Wrong login or password.")
 LOCKED_OUT = _l("Too many failed sign-ins for this account; try again later.")
+# A refresh token presented again this soon after it was rotated gets the same new pair: the phone
+# lost the answer on a bad network. Later, a replay means a stolen token and ends the session.
+REFRESH_RETRY_WINDOW = timedelta(seconds=60)
+# The access token's jti after a rotation is derived from the refresh token's, so the pair can be
+# issued again to a retry without being stored.
+ACCESS_JTI_NAMESPACE = uuid.UUID("6f1c2b9e-5a4d-4e1b-9a77-0c7d3e2f1a11")
 
 
 def normalize_login(login: str) -> tuple[str, str] | None:
@@ -89,11 +95,25 @@ def _count_failed_login(user_id: int, now) -> None:
 
 
 def issue_tokens(user: User, session: AuthSession) -> dict:
-    claims = {"sid": session.id, "role": user.role}
-    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    """The session's current token pair.
+
+    Every claim is a function of the session row (issued at its last rotation, or its start; the jtis
+    from `refresh_jti`), so asking again gives byte-identical tokens: that is how a refresh retry is
+    answered without storing any token.
+    """
+    config = current_app.config
+    issued_at = int((session.rotated_at or session.created_at).timestamp())
+    claims = {"sid": session.id, "role": user.role, "iat": issued_at, "nbf": issued_at,
+              # flask-jwt-extended adds a random CSRF value (for cookie sessions); derived, like the jtis.
+              "csrf": str(uuid.uuid5(ACCESS_JTI_NAMESPACE, f"csrf:{session.refresh_jti}"))}
+    lifetime = config["JWT_ACCESS_TOKEN_EXPIRES"]
+    access_jti = str(uuid.uuid5(ACCESS_JTI_NAMESPACE, session.refresh_jti))
+    refresh_exp = issued_at + int(config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
     return {
-        "access_token": create_access_token(identity=str(user.id), additional_claims=claims),
-        "refresh_token": create_refresh_token(identity=str(user.id), additional_claims={**claims, "jti": session.refresh_jti}),
+        "access_token": create_access_token(identity=str(user.id), additional_claims={
+            **claims, "jti": access_jti, "exp": issued_at + int(lifetime.total_seconds())}),
+        "refresh_token": create_refresh_token(identity=str(user.id), additional_claims={
+            **claims, "jti": session.refresh_jti, "exp": refresh_exp}),
         "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
         "user": user,
@@ -101,21 +121,28 @@ def issue_tokens(user: User, session: AuthSession) -> dict:
 
 
 def rotate_refresh_token(*, user: User, session: AuthSession, presented_jti: str) -> dict:
-    """Swap a refresh token for a new pair; a replayed old refresh token revokes the whole session."""
-    new_jti = str(uuid.uuid4())
-    # Compare-and-swap, so two concurrent refreshes with one token cannot both succeed.
+    """Swap the session's refresh token for a new pair.
+
+    The same refresh token presented again within REFRESH_RETRY_WINDOW of its rotation answers the same
+    new pair (the phone never got it); presented later, or an older one at any time, it ends the session.
+    """
+    now = utcnow()
+    # Compare-and-swap: of two concurrent refreshes with one token one swaps, the other finds it retired.
     swapped = db.session.execute(
         update(AuthSession)
         .where(AuthSession.id == session.id, AuthSession.refresh_jti == presented_jti, AuthSession.revoked_at.is_(None))
-        .values(refresh_jti=new_jti)
+        .values(refresh_jti=str(uuid.uuid4()), previous_refresh_jti=presented_jti, rotated_at=now)
     ).rowcount
-    if not swapped:
-        revoke_session(session, reason="refresh_token_reused")
-        db.session.commit()
-        raise Unauthorized()
     db.session.commit()
     db.session.refresh(session)
-    return issue_tokens(user, session)
+    if swapped:
+        return issue_tokens(user, session)
+    if (session.revoked_at is None and session.previous_refresh_jti == presented_jti
+            and session.rotated_at is not None and now - session.rotated_at <= REFRESH_RETRY_WINDOW):
+        return issue_tokens(user, session)
+    revoke_session(session, reason="refresh_token_reused")
+    db.session.commit()
+    raise Unauthorized()
 
 
 def revoke_session(session: AuthSession, *, reason: str = "logout") -> None:
@@ -126,12 +153,15 @@ def revoke_session(session: AuthSession, *, reason: str = "logout") -> None:
                      after={"session": session.id, "reason": reason})
 
 
-def revoke_all_sessions(user_id: int, *, reason: str) -> int:
-    """End every open session of an account (deactivation): reactivating it later revives none of them."""
-    ended = db.session.execute(
-        update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    ).rowcount
+def revoke_all_sessions(user_id: int, *, reason: str, keep_session_id: str | None = None) -> int:
+    """End every open session of an account (deactivation, a password change or reset), but `keep_session_id`.
+
+    Reactivating the account later revives none of them.
+    """
+    statement = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if keep_session_id is not None:
+        statement = statement.where(AuthSession.id != keep_session_id)
+    ended = db.session.execute(statement.values(revoked_at=utcnow())).rowcount
     if ended:
         record_event(action="auth.sessions_revoked", object_type="user", object_id=user_id,
                      after={"sessions": ended, "reason": reason})
@@ -141,3 +171,36 @@ def revoke_all_sessions(user_id: int, *, reason: str) -> int:
 def logout(session: AuthSession) -> None:
     revoke_session(session)
     db.session.commit()
+
+
+def change_password(*, user: User, session: AuthSession, current_password: str, new_password: str) -> None:
+    """Set a password of the account's own choosing; every other session of the account ends at once.
+
+    The new password was checked by the schema (NewPassword). A wrong current password is a 422 (it takes
+    a live session to try one, and every try counts against the caller's write limit). Audited without
+    any password or hash.
+    """
+    if not verify_password(user.password_hash, current_password):
+        raise Invalid(errors={"current_password": [str(_l("The current password is wrong."))]})
+    if new_password == current_password:
+        raise Invalid(errors={"new_password": [str(_l("The new password must differ from the current one."))]})
+    user.password_hash = hash_password(new_password)
+    user.must_change_password, user.failed_logins, user.locked_until = False, 0, None
+    ended = revoke_all_sessions(user.id, reason="password_changed", keep_session_id=session.id)
+    record_event(action="auth.password_changed", object_type="user", object_id=user.id, actor_id=user.id,
+                 after={"other_sessions_ended": ended})
+    db.session.commit()
+
+
+def set_generated_password(user: User, *, reason: str) -> str:
+    """Give an account a new generated password it must change (an admin's reset); every session ends.
+
+    Returns the password, to be shown once; the caller commits. Audited without any password or hash.
+    """
+    password, password_hash = generate_password()
+    user.password_hash, user.must_change_password = password_hash, True
+    user.failed_logins, user.locked_until = 0, None
+    ended = revoke_all_sessions(user.id, reason=reason)
+    record_event(action="auth.password_reset", object_type="user", object_id=user.id,
+                 after={"sessions_ended": ended, "must_change_password": True})
+    return password

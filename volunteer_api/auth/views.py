@@ -2,12 +2,12 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..auth.access import any_session_token, authenticate, public, roles
+from ..auth.access import allowed_before_password_change, any_session_token, authenticate, public, roles
 from ..extensions import client_address, limiter
 from ..people.schemas import UserSchema
 from ..security import json_body
 from . import services
-from .schemas import LoginSchema, TokensSchema
+from .schemas import LoginSchema, PasswordChangeSchema, TokensSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and tokens")
 
@@ -49,10 +49,17 @@ class Login(MethodView):
 @blp.route("/auth/refresh")
 class Refresh(MethodView):
     @any_session_token
-    @blp.response(200, TokensSchema)
-    @blp.alt_response(401, description="No, an invalid, a used or a revoked refresh token")
+    @blp.response(200, TokensSchema, description=(
+        "A new access token and a new refresh token; the presented refresh token is retired. "
+        "**Retry:** the same refresh token presented again within 60 seconds of its rotation (the phone "
+        "never got the answer) answers the same new pair again, byte for byte, and the session goes on. "
+        "**Replay:** presented later than that, or a refresh token older than the last one, it ends the whole "
+        "session (401): someone else may hold a copy. The server stores no token to do this: the pair is "
+        "derived again from the session's row."))
+    @blp.alt_response(401, description="No, an invalid, a revoked, or a retired refresh token past the 60-second "
+                                       "retry window (which also ends the session)")
     def post(self):
-        """Exchange a refresh token for a new access token and a new refresh token."""
+        """Exchange a refresh token for a new access token and a new refresh token (retry-safe for 60 s)."""
         user = authenticate(token="refresh")
         return services.rotate_refresh_token(user=user, session=g.auth_session, presented_jti=g.jwt_claims["jti"])
 
@@ -68,9 +75,23 @@ class Logout(MethodView):
         services.logout(g.auth_session)
 
 
+@blp.route("/auth/password")
+class ChangePassword(MethodView):
+    @roles("admin", "inspector", "volunteer")
+    @allowed_before_password_change
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    @blp.alt_response(422, description="The current password is wrong, or the new one is too short, common or "
+                                       "easy to guess (`errors` says which and why)")
+    def post(self, data):
+        """Change your password (at least 10 characters, not a common one); your other sessions end at once."""
+        services.change_password(user=g.current_user, session=g.auth_session, **data)
+
+
 @blp.route("/me")
 class Me(MethodView):
     @roles("admin", "inspector", "volunteer")
+    @allowed_before_password_change
     @blp.response(200, UserSchema)
     def get(self):
         """Read the signed-in user."""

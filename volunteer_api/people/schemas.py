@@ -2,12 +2,29 @@
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from ..auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_weakness
 from ..pagination import PageArgsSchema
 from ..timestamps import RFC3339DateTime
 from .phones import normalize_phone
 
 NAME = validate.Length(min=1, max=200)
-PASSWORD = validate.Length(min=10, max=128)
+
+
+def _strong_password(value: str) -> None:
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(str(_l("A password may have at most %(count)s characters.", count=MAX_PASSWORD_LENGTH)))
+    weakness = password_weakness(value)
+    if weakness:
+        raise ValidationError(weakness)
+
+
+class NewPassword(fields.String):
+    """A password someone chooses: at least 10 characters, not a common one, not easy to guess (422 says why)."""
+
+    def __init__(self, **kwargs):
+        metadata = {"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH,
+                    "description": "At least 10 characters, not a commonly used password, not easy to guess"}
+        super().__init__(validate=_strong_password, load_only=True, metadata=metadata, **kwargs)
 
 
 class Phone(fields.String):
@@ -77,12 +94,17 @@ class CreatedVolunteerSchema(VolunteerSchema):
     initial_password = fields.String(metadata={"description": "Only when the server generated it; shown once."})
 
 
+class InitialPasswordSchema(Schema):
+    initial_password = fields.String(required=True, metadata={
+        "description": "Shown once; the account must replace it (must_change_password)."})
+
+
 class VolunteerCreateSchema(Schema):
     full_name = fields.String(required=True, validate=NAME)
     phone = Phone(required=True)
     email = LowerEmail(load_default=None, allow_none=True)
     district = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    password = fields.String(load_default=None, validate=PASSWORD, load_only=True)
+    password = NewPassword(load_default=None)
 
 
 class VolunteerUpdateSchema(ChangesSchema):
@@ -117,7 +139,7 @@ class InspectorCreateSchema(Schema):
     email = LowerEmail(load_default=None, allow_none=True)
     districts = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True,
                             validate=validate.Length(min=1, max=20))
-    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+    password = NewPassword(required=True)
     language = fields.String(load_default="ru", validate=validate.OneOf(["ru", "kk", "en"]))
 
     @validates("districts")

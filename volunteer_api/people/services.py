@@ -11,7 +11,7 @@ from ..districts.services import known_district_codes, require_districts
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db, parse_id
 from ..auth.passwords import generate_password, hash_password
-from ..auth.services import revoke_all_sessions
+from ..auth.services import revoke_all_sessions, set_generated_password
 from ..pagination import keyset_page
 from .models import InspectorDistrict, User
 
@@ -66,7 +66,7 @@ def create_volunteer(*, full_name: str, phone: str, email: str | None, district:
     else:
         password_hash = hash_password(password)
     user = User(role="volunteer", full_name=full_name.strip(), phone=phone, email=email, district=district,
-                password_hash=password_hash, active=True)
+                password_hash=password_hash, active=True, must_change_password=initial_password is not None)
     db.session.add(user)
     _flush_or_conflict()
     _assign_badge(user)
@@ -118,7 +118,7 @@ def import_volunteers(*, content: bytes, dry_run: bool) -> list[tuple[User | dic
     created = []
     for _, data in valid:
         password, password_hash = generate_password()
-        user = User(role="volunteer", password_hash=password_hash, active=True, **data)
+        user = User(role="volunteer", password_hash=password_hash, active=True, must_change_password=True, **data)
         db.session.add(user)
         created.append((user, password))
     _flush_or_conflict()
@@ -228,6 +228,17 @@ def _save_account_changes(user: User, before: dict, changes: dict) -> User:
             revoke_all_sessions(user.id, reason="deactivated")
     db.session.commit()
     return user
+
+
+def reset_password(user_id, *, role: str) -> str:
+    """Give a volunteer or an inspector a new generated password (an admin's reset), shown once.
+
+    Every session of the account ends at once; it must set its own password (must_change_password).
+    """
+    user = get_user(user_id, role=role)
+    password = set_generated_password(user, reason="password_reset")
+    db.session.commit()
+    return password
 
 
 def create_inspector(*, full_name: str, phone: str | None, email: str | None, districts: list[str],

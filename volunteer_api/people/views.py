@@ -7,6 +7,7 @@ from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import (
     CreatedVolunteerSchema,
+    InitialPasswordSchema,
     ImportArgsSchema,
     ImportFileSchema,
     InspectorCreateSchema,
@@ -86,6 +87,15 @@ class VolunteerById(MethodView):
         return services.update_volunteer(volunteer_id, **changes)
 
 
+@blp.route("/volunteers/<id:volunteer_id>/reset-password")
+class VolunteerPasswordReset(MethodView):
+    @roles("admin")
+    @blp.response(200, InitialPasswordSchema)
+    def post(self, volunteer_id):
+        """Reset a volunteer's password: a new one is generated and shown once; every session of theirs ends."""
+        return {"initial_password": services.reset_password(volunteer_id, role="volunteer")}
+
+
 @blp.route("/inspectors")
 class Inspectors(MethodView):
     @roles("admin")
@@ -120,3 +130,12 @@ class InspectorById(MethodView):
     def patch(self, changes, inspector_id):
         """Change an inspector's name, e-mail, language or districts, or deactivate them."""
         return services.update_inspector(inspector_id, **changes)
+
+
+@blp.route("/inspectors/<id:inspector_id>/reset-password")
+class InspectorPasswordReset(MethodView):
+    @roles("admin")
+    @blp.response(200, InitialPasswordSchema)
+    def post(self, inspector_id):
+        """Reset an inspector's password: a new one is generated and shown once; every session of theirs ends."""
+        return {"initial_password": services.reset_password(inspector_id, role="inspector")}
