@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select
 
 from ..errors import Forbidden, PasswordChangeRequired, Unauthorized, problem
-from ..extensions import db, jwt, parse_id
+from ..extensions import db, jwt
+from ..ids import parse_id
 from ..people.models import User
 from ..timestamps import utcnow
 from .models import AuthSession

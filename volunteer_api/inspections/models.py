@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import BigId, choice, db
+from ..database import BigId, choice, db
 from ..people.models import User
 from ..sites.models import Site
 from ..timestamps import UTCDateTime, utcnow

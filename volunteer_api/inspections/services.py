@@ -8,21 +8,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event, state_history
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import change_status_once, commit_keeping_loaded_state, db, parse_id
+from ..database import change_status_once, commit_keeping_loaded_state, db
+from ..ids import parse_id
 from ..geo import distance_m
 from ..idempotency import file_once, filed_before
-from ..jobs import enqueue, job_handler
+from ..jobs import enqueue, names
 from ..pagination import keyset_page
 from ..sites.models import Site
-from ..sync.services import next_change_seq
+from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
+from ..photo_storage import StoredObject, photo_storage
 from . import photos as photo_files
 from .flags import flag_reasons, is_on_site
-from ..photo_storage import StoredObject, photo_storage
 from .models import Inspection, Photo
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,10 @@ WITH_PHOTOS = selectinload(Inspection.photos)
 # ... and who filed them about which site: joined into the same query, no extra one at all.
 WITH_SUMMARIES = (WITH_PHOTOS, joinedload(Inspection.volunteer, innerjoin=True),
                   joinedload(Inspection.site, innerjoin=True))
-PREVIEW_JOB = "photos.make_previews"
 # The audit actions that change an inspection's state, as its history names them (the part after the dot).
 HISTORY_ACTIONS = ("inspection.filed", "inspection.returned", "inspection.resubmitted", "inspection.confirmed",
                    "inspection.dismissed")
+
 
 def snapshot(inspection: Inspection) -> dict:
     """The audited state of an inspection."""
@@ -94,7 +94,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
                  after=snapshot(inspection), actor_id=volunteer_id)
     if inspection.flagged:
-        enqueue("alerts.notify_inspection_flagged", inspection_id=inspection.id)
+        enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
     inspection.change_seq = next_change_seq()
     commit_keeping_loaded_state()
     return inspection, True
@@ -163,7 +163,7 @@ def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -
                  actor_id=reviewer.id)
     if decision == "returned":
         # Numbered by the round: a second return after a resubmission is a new event for the volunteer.
-        enqueue("alerts.notify_inspection_returned", inspection_id=inspection.id,
+        enqueue(names.NOTIFY_INSPECTION_RETURNED, inspection_id=inspection.id,
                 round=inspection.resubmissions + 1, comment=comment)
     inspection.change_seq = next_change_seq()
     db.session.commit()
@@ -189,7 +189,7 @@ def resubmit_inspection(inspection_id, *, user, notes: str | None = None) -> Ins
                  before={"status": "returned"},
                  after={**snapshot(inspection), "resubmission": inspection.resubmissions, "comment": notes},
                  actor_id=user.id)
-    enqueue("alerts.notify_inspection_resubmitted", inspection_id=inspection.id,
+    enqueue(names.NOTIFY_INSPECTION_RESUBMITTED, inspection_id=inspection.id,
             resubmission=inspection.resubmissions)
     inspection.change_seq = next_change_seq()
     db.session.commit()
@@ -249,7 +249,7 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     record_event(action="inspection.photo_added", object_type="inspection", object_id=inspection.id,
                  after={"photo_id": str(photo.id), "sha256": photo.sha256, "content_type": photo.content_type,
                         "exif_distance_m": photo.exif_distance_m}, actor_id=user.id)
-    enqueue(PREVIEW_JOB, sha256=photo.sha256)
+    enqueue(names.MAKE_PHOTO_PREVIEWS, sha256=photo.sha256)
     db.session.commit()
     return photo, True
 
@@ -294,7 +294,6 @@ def open_preview(photo: Photo, size: int) -> StoredObject:
     return storage.open(key)
 
 
-@job_handler(PREVIEW_JOB)
 def make_previews(*, sha256: str) -> int:
     """Make the missing previews of a stored original; returns how many this run made.
 

@@ -3,13 +3,12 @@ from flask_smorest import Blueprint
 
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
+from ..schemas import ImportArgsSchema, ImportFileSchema
 from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import (
     CreatedVolunteerSchema,
     InitialPasswordSchema,
-    ImportArgsSchema,
-    ImportFileSchema,
     InspectorCreateSchema,
     InspectorListArgsSchema,
     InspectorSchema,

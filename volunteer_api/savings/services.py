@@ -11,16 +11,17 @@ from sqlalchemy.orm import joinedload
 from ..audit.services import record_event, state_history
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import change_status_once, db, parse_id
+from ..database import change_status_once, db
+from ..ids import parse_id
 from ..idempotency import file_once, filed_before
-from ..jobs import enqueue
+from ..jobs import enqueue, names
 from ..pagination import keyset_page
 from ..people.models import User
 from ..sites.models import Site
-from ..sync.services import next_change_seq
+from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
 from .models import SavingsReport, SavingsTotal
-from .totals import OVERALL_KEY, RECOMPUTE_JOB
+from .totals import OVERALL_KEY
 
 # Who filed a report about which site: joined into the query that reads it, no extra query.
 WITH_SUMMARIES = (joinedload(SavingsReport.volunteer, innerjoin=True), joinedload(SavingsReport.site, innerjoin=True))
@@ -68,9 +69,9 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
         return report, False
     record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report),
                  actor_id=volunteer_id)
-    enqueue("alerts.notify_savings_pending", saving_id=report.id)
+    enqueue(names.NOTIFY_SAVINGS_PENDING, saving_id=report.id)
     # Pending totals change too: recompute the keys this report touches (totals.recompute_totals_job).
-    enqueue(RECOMPUTE_JOB, saving_id=report.id)
+    enqueue(names.RECOMPUTE_TOTALS, saving_id=report.id)
     report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
     db.session.commit()
     return report, True
@@ -134,7 +135,7 @@ def review_saving(*, user: User, saving_id, decision: str, comment: str | None) 
     record_event(action=f"saving.{decision}", object_type="saving", object_id=report.id, before=before,
                  after={**snapshot(report), "comment": comment}, actor_id=user.id)
     # In this transaction: the totals follow every decision, approvals within seconds.
-    enqueue(RECOMPUTE_JOB, saving_id=report.id)
+    enqueue(names.RECOMPUTE_TOTALS, saving_id=report.id)
     report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
     db.session.commit()
     return report
