@@ -1,5 +1,6 @@
 """Helpers the tests share: polling and users with tokens."""
 import itertools
+import threading
 import time
 from dataclasses import dataclass
 
@@ -16,6 +17,23 @@ def wait_for(condition, *, timeout: float = 10.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def concurrently(count: int, call) -> list:
+    """`call()` from `count` threads released at once; their results, in thread order."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def run(index):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
 
 
 def next_phone() -> str:

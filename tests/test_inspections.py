@@ -1,4 +1,3 @@
-import threading
 import uuid
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from tests.field_support import (
     file_inspection,
     inspection_body,
 )
+from tests.support import concurrently
 from volunteer_api.alerts.models import Alert
 from volunteer_api.audit.models import AuditEvent
 from volunteer_api.extensions import db
@@ -259,22 +259,6 @@ def test_review_is_refused_outside_the_reviewers_districts_and_roles(client, mak
     assert client.post(f"{INSPECTIONS}/999999/review", headers=inspector.headers, json=review).status_code == 404
 
 
-def _concurrently(count: int, call) -> list:
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 @pytest.mark.postgres
 def test_50_identical_concurrent_posts_make_exactly_one_inspection(app, client, volunteer, site):
     body = inspection_body(site["id"], severity="high")
@@ -283,7 +267,7 @@ def test_50_identical_concurrent_posts_make_exactly_one_inspection(app, client, 
         response = app.test_client().post(INSPECTIONS, headers=volunteer.headers, json=body)
         return response.status_code, response.get_json()
 
-    results = _concurrently(50, post)
+    results = concurrently(50, post)
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] * 49 + [201], statuses
     assert len({answer["id"] for _, answer in results}) == 1
@@ -303,7 +287,7 @@ def test_two_concurrent_reviews_cannot_both_win(app, client, make_inspector, vol
         return app.test_client().post(url, headers=inspector.headers, json={"decision": decision, "comment": "x"})
 
     calls = [next(decisions) for _ in range(10)]
-    results = _concurrently(10, lambda: review(calls.pop()))
+    results = concurrently(10, lambda: review(calls.pop()))
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200] + [409] * 9
     winner = next(r.get_json() for r in results if r.status_code == 200)

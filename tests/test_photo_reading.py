@@ -1,13 +1,13 @@
 """Reading photos back: the originals byte for byte, previews upright and without metadata, the camera's time."""
 import hashlib
 import io
-import threading
 from datetime import datetime, timezone
 
 import pytest
 from PIL import ExifTags, Image
 
 from tests.field_support import create_site, file_inspection, gps_exif, image_bytes
+from tests.support import concurrently
 from volunteer_api.timestamps import format_utc
 
 INSPECTIONS = "/api/v1/inspections"
@@ -176,18 +176,11 @@ def test_a_preview_asked_for_before_the_job_ran_is_made_on_demand_once_even_by_c
     for made in uploads.rglob("*.preview-*"):
         made.unlink()  # as if the job had not run yet
     url = f"{INSPECTIONS}/{inspection['id']}/photos/{photo['id']}/preview?size=320"
-    barrier, answers = threading.Barrier(8), []
-
     def fetch():
-        barrier.wait()
         response = app.test_client().get(url, headers=volunteer.headers)
-        answers.append((response.status_code, response.data))
+        return response.status_code, response.data
 
-    threads = [threading.Thread(target=fetch) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    answers = concurrently(8, fetch)
     assert [status for status, _ in answers] == [200] * 8 and len({body for _, body in answers}) == 1
     files = [path.name for path in uploads.rglob("*") if path.is_file()]
     assert sorted(files) == sorted([photo["sha256"], f"{photo['sha256']}.preview-320.jpg"])  # no temp file left

@@ -1,14 +1,13 @@
 """The review loop: an inspector returns an inspection, its volunteer completes and resubmits it, and the
 district is alerted again; the history and /sync tell each state change."""
 import io
-import threading
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.alert_helpers import alert_counts, flag_inspection, make_site, make_user
 from tests.field_support import create_site, file_inspection, image_bytes
-from tests.support import wait_for
+from tests.support import concurrently, wait_for
 from tests.test_alert_channels import alert_app, smtp  # noqa: F401 - fixtures
 from volunteer_api.alerts.models import Alert
 from volunteer_api.extensions import db
@@ -27,7 +26,7 @@ def flagged(client, volunteer, site):
 
 
 def review(client, account, inspection_id, decision, comment="Checked."):
-    return client.post(f"{INSPECTIONS}/{inspection_id}/review", headers=account.headers,
+    return client.post(f"{INSPECTIONS}/{inspection_id}/review", headers={**account.headers, "Accept-Language": "en"},
                        json={"decision": decision, "comment": comment})
 
 
@@ -126,6 +125,16 @@ def test_the_history_tells_every_state_change_oldest_first(client, inspector, vo
         assert client.get(f"{INSPECTIONS}/{flagged['id']}/history", headers=outsider.headers).status_code == 404
 
 
+def test_a_returned_flag_stays_open_on_its_site_until_decided(client, inspector, volunteer, site, flagged):
+    open_flags = lambda: client.get(f"/api/v1/sites/{site['id']}", headers=inspector.headers).get_json()["open_flags"]  # noqa: E731
+    assert open_flags() == 1
+    review(client, inspector, flagged["id"], "returned", comment="More, please.")
+    assert open_flags() == 1
+    resubmit(client, volunteer, flagged["id"])
+    review(client, inspector, flagged["id"], "dismissed")
+    assert open_flags() == 0
+
+
 def test_a_savings_reports_history(client, inspector, volunteer, make_volunteer, site):
     import uuid
 
@@ -178,18 +187,8 @@ def test_20_concurrent_resubmissions_give_one_200_and_one_alert_per_inspector(ap
                                                                               flagged, run_jobs):
     inspectors = [make_inspector(["taraz"]) for _ in range(3)]
     review(client, inspectors[0], flagged["id"], "returned", comment="Add the photos.")
-    barrier, statuses = threading.Barrier(20), []
-
-    def go():
-        barrier.wait()
-        statuses.append(app.test_client().post(f"{INSPECTIONS}/{flagged['id']}/resubmit", headers=volunteer.headers,
-                                               json={"notes": "Done."}).status_code)
-
-    threads = [threading.Thread(target=go) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    statuses = concurrently(20, lambda: app.test_client().post(
+        f"{INSPECTIONS}/{flagged['id']}/resubmit", headers=volunteer.headers, json={"notes": "Done."}).status_code)
     assert sorted(statuses) == [200] + [409] * 19
     expected = {int(account.id): 1 for account in inspectors}
     with app.app_context():

@@ -143,7 +143,8 @@ def state_history(*, object_type: str, object_id, actions) -> list[dict]:
 
     `actions` are the audit actions that count as state changes ("inspection.returned"); the history
     names them by their last part ("returned"). `by` is the actor (id, full name, role), None for the
-    system; `comment` is what the actor wrote with the change (the audit event's `after.comment`).
+    system; `comment` is what the actor wrote with the change (the audit event's `after.comment`; events
+    written before that key existed carry a review's comment as `review_comment`).
     One query over the (object_type, object_id, id) index, the actors joined.
     """
     rows = db.session.execute(
@@ -157,7 +158,7 @@ def state_history(*, object_type: str, object_id, actions) -> list[dict]:
     return [
         {"at": created_at, "action": action.rsplit(".", 1)[-1],
          "by": {"id": actor_id, "full_name": full_name, "role": role} if actor_id is not None else None,
-         "comment": (after or {}).get("comment")}
+         "comment": (after or {}).get("comment", (after or {}).get("review_comment"))}
         for created_at, action, after, actor_id, full_name, role in rows
     ]
 

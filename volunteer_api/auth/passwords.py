@@ -70,11 +70,13 @@ def _common_passwords() -> frozenset[str]:
 def password_weakness(password: str) -> str | None:
     """Why a password someone chose may not be used (translated), or None when it may.
 
-    At least MIN_PASSWORD_LENGTH characters; not one of the commonly used passwords; and not easy to
-    guess for zxcvbn (keyboard walks, repeats, dates, common words with digits).
+    At least MIN_PASSWORD_LENGTH characters (at most MAX_PASSWORD_LENGTH); not one of the commonly used
+    passwords; and not easy to guess for zxcvbn (keyboard walks, repeats, dates, common words with digits).
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         return str(_l("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return str(_l("A password may have at most %(count)s characters.", count=MAX_PASSWORD_LENGTH))
     if password.lower() in _common_passwords():
         return str(_l("This password is one of the most commonly used ones; choose another."))
     if zxcvbn(password[:ZXCVBN_MAX_LENGTH])["score"] < MIN_PASSWORD_SCORE:

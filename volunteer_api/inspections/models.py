@@ -12,6 +12,8 @@ SEVERITIES = ("none", "low", "medium", "high", "critical")
 INSPECTION_STATUSES = ("submitted", "returned", "confirmed", "dismissed")
 # A review decides once: confirmed or dismissed for good, or returned to the volunteer to complete it.
 REVIEW_DECISIONS = ("confirmed", "dismissed", "returned")
+# Not decided yet: awaiting review, or back with the volunteer to complete (a site's open flags count both).
+UNDECIDED_STATUSES = ("submitted", "returned")
 
 
 class Inspection(db.Model):

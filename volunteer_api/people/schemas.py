@@ -11,8 +11,6 @@ NAME = validate.Length(min=1, max=200)
 
 
 def _strong_password(value: str) -> None:
-    if len(value) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(str(_l("A password may have at most %(count)s characters.", count=MAX_PASSWORD_LENGTH)))
     weakness = password_weakness(value)
     if weakness:
         raise ValidationError(weakness)

@@ -72,7 +72,7 @@ class SiteSchema(Schema):
     status = fields.String(required=True)
     created_at = RFC3339DateTime(required=True)
     updated_at = RFC3339DateTime(required=True)
-    open_flags = fields.Integer(dump_default=0, metadata={"description": "Flagged inspections not yet reviewed"})
+    open_flags = fields.Integer(dump_default=0, metadata={"description": "Flagged inspections not yet decided (awaiting review, or returned to their volunteer)"})
     approved_savings_kzt = KZT(attribute="approved_savings_tiyn", dump_default=0,
                                metadata={"description": "Approved savings, as last totalled by the workers"})
     distance_m = fields.Float(metadata={"description": "Only with ?near=: geodesic distance from that point"})

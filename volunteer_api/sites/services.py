@@ -13,7 +13,7 @@ from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..ids import parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
-from ..inspections.models import Inspection
+from ..inspections.models import UNDECIDED_STATUSES, Inspection
 from ..money import format_tiyn
 from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..savings.models import SavingsTotal
@@ -90,7 +90,7 @@ def _load(site_id) -> Site:
 
 
 def _open_flag_condition():
-    return and_(Inspection.site_id == Site.id, Inspection.flagged.is_(True), Inspection.status == "submitted")
+    return and_(Inspection.site_id == Site.id, Inspection.flagged.is_(True), Inspection.status.in_(UNDECIDED_STATUSES))
 
 
 def with_counters(sites: list[Site]) -> list[Site]:
@@ -100,7 +100,7 @@ def with_counters(sites: list[Site]) -> list[Site]:
         return sites
     flags = dict(db.session.execute(
         select(Inspection.site_id, func.count())
-        .where(Inspection.site_id.in_(ids), Inspection.flagged.is_(True), Inspection.status == "submitted")
+        .where(Inspection.site_id.in_(ids), Inspection.flagged.is_(True), Inspection.status.in_(UNDECIDED_STATUSES))
         .group_by(Inspection.site_id)
     ).all())
     # The workers keep the totals; a site nobody saved money on has no row yet.
