@@ -165,7 +165,7 @@ def test_sync_tells_the_phone_each_status_change_in_commit_order(client, inspect
 
 
 def test_a_returned_inspection_is_emailed_to_a_volunteer_with_an_address(alert_app, smtp):  # noqa: F811
-    from volunteer_api.inspections.services import review_inspection
+    from volunteer_api.inspections.services import return_inspection
     from volunteer_api.people.models import User
 
     mailbox, smtp_port = smtp
@@ -174,7 +174,7 @@ def test_a_returned_inspection_is_emailed_to_a_volunteer_with_an_address(alert_a
         inspector = make_user("inspector")
         volunteer = make_user("volunteer", email="aliya@example.kz")
         inspection_id = flag_inspection(volunteer_id=volunteer, site_id=make_site())
-        review_inspection(str(inspection_id), reviewer=db.session.get(User, inspector), decision="returned",
+        return_inspection(str(inspection_id), reviewer=db.session.get(User, inspector),
                           comment="Нужна фотография крыши.")
         wait_for(lambda: any(rcpt == ["aliya@example.kz"] for rcpt, _ in mailbox.messages), timeout=10)
         mail = next(mail for rcpt, mail in mailbox.messages if rcpt == ["aliya@example.kz"])

@@ -173,8 +173,9 @@ def logout(session: AuthSession) -> None:
     db.session.commit()
 
 
-def change_password(*, user: User, session: AuthSession, current_password: str, new_password: str) -> None:
-    """Set a password of the account's own choosing; every other session of the account ends at once.
+def change_password(*, user: User, current_password: str, new_password: str, keep_session_id: str | None = None) -> None:
+    """Set a password of the account's own choosing; every session of the account but `keep_session_id`
+    (the caller's own) ends at once.
 
     The new password was checked by the schema (NewPassword). A wrong current password is a 422 (it takes
     a live session to try one, and every try counts against the caller's write limit). Audited without
@@ -186,7 +187,7 @@ def change_password(*, user: User, session: AuthSession, current_password: str, 
         raise Invalid(errors={"new_password": [str(_l("The new password must differ from the current one."))]})
     user.password_hash = hash_password(new_password)
     user.must_change_password, user.failed_logins, user.locked_until = False, 0, None
-    ended = revoke_all_sessions(user.id, reason="password_changed", keep_session_id=session.id)
+    ended = revoke_all_sessions(user.id, reason="password_changed", keep_session_id=keep_session_id)
     record_event(action="auth.password_changed", object_type="user", object_id=user.id, actor_id=user.id,
                  after={"other_sessions_ended": ended})
     db.session.commit()

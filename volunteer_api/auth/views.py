@@ -86,7 +86,7 @@ class ChangePassword(MethodView):
                                        "easy to guess (`errors` says which and why)")
     def post(self, data):
         """Change your password (at least 10 characters, not a common one); your other sessions end at once."""
-        services.change_password(user=g.current_user, session=g.auth_session, **data)
+        services.change_password(user=g.current_user, keep_session_id=g.auth_session.id, **data)
 
 
 @blp.route("/me")

@@ -170,6 +170,11 @@ def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -
     return inspection
 
 
+def return_inspection(inspection_id, *, reviewer, comment: str) -> Inspection:
+    """Send a submitted inspection back to its volunteer to complete (review_inspection with `returned`)."""
+    return review_inspection(inspection_id, reviewer=reviewer, decision="returned", comment=comment)
+
+
 def resubmit_inspection(inspection_id, *, user, notes: str | None = None) -> Inspection:
     """Send a returned inspection back to review (its author only), once per return.
 
