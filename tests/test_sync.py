@@ -65,7 +65,7 @@ def test_sync_since_a_cursor_returns_only_what_changed(client, app, admin, volun
     inspection = file_inspection(client, volunteer, school["id"], severity="high")
     saving = add_saving(app, volunteer, school["id"])
     cursor = sync(client, volunteer)["next_cursor"]
-    assert sync(client, volunteer, cursor) == {"sites": [], "inspections": [], "savings": [],
+    assert sync(client, volunteer, cursor) == {"sites": [], "inspections": [], "savings": [], "removed": [],
                                                "next_cursor": cursor, "has_more": False}
 
     client.patch(f"/api/v1/sites/{clinic['id']}", headers=admin.headers, json={"status": "suspended"})

@@ -16,7 +16,7 @@ from ..inspections.models import Inspection
 from ..money import format_tiyn
 from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..savings.models import SavingsTotal
-from ..sync.services import next_change_seq, reserve_change_seqs
+from ..sync.services import next_change_seq, record_site_departure, reserve_change_seqs
 from .models import Site
 
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
@@ -71,6 +71,9 @@ def update_site(site_id, **changes) -> Site:
     if after != before:
         record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
         site.change_seq = next_change_seq()
+        if after["district"] != before["district"]:
+            # The old district's phones learn of the move with the same change number.
+            record_site_departure(site_id=site.id, district=before["district"], change_seq=site.change_seq)
     db.session.commit()
     return with_counters([site])[0]
 
