@@ -123,6 +123,8 @@ class TestingConfig(BaseConfig):
         self.PASSWORD_MEMORY_COST_KIB = 1024
         # Tests call the sweeps when they mean to; a test of the embedded schedule turns it on.
         self.EMBEDDED_SCHEDULER = _bool("EMBEDDED_SCHEDULER", False)
+        # The tests' push service is a local HTTP server.
+        self.WEB_PUSH_ENDPOINT_HOSTS = [*self.WEB_PUSH_ENDPOINT_HOSTS, "127.0.0.1"]
 
 
 class ProductionConfig(BaseConfig):

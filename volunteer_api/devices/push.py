@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import tempfile
+import warnings
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -88,15 +89,18 @@ def fcm_message(*, token: str, payload: dict):
     """The FCM HTTP v1 message for one native device: a visible notification plus the alert's data."""
     from firebase_admin import messaging
 
-    return messaging.Message(
-        token=token,
-        notification=messaging.Notification(title=payload["title"], body=payload["body"]),
-        # FCM data values must be strings.
-        data={key: str(value) for key, value in payload.items() if value is not None},
-        android=messaging.AndroidConfig(priority="high", ttl=timedelta(seconds=PUSH_TTL_SECONDS)),
-        apns=messaging.APNSConfig(headers={"apns-priority": "10",
-                                           "apns-expiration": str(PUSH_TTL_SECONDS)}),
-    )
+    with warnings.catch_warnings():
+        # firebase-admin 7.7 deprecates `token` for Firebase installation ids (`fid`); the apps register
+        # FCM registration tokens, which the HTTP v1 API still takes as `token`.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return messaging.Message(
+            token=token,
+            notification=messaging.Notification(title=payload["title"], body=payload["body"]),
+            # FCM data values must be strings.
+            data={key: str(value) for key, value in payload.items() if value is not None},
+            android=messaging.AndroidConfig(priority="high", ttl=timedelta(seconds=PUSH_TTL_SECONDS)),
+            apns=messaging.APNSConfig(headers={"apns-priority": "10"}),
+        )
 
 
 @cache

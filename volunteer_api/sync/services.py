@@ -124,8 +124,9 @@ def sync_changes(*, user, since: str | None, limit: int) -> dict:
                    .where(Inspection.volunteer_id == user.id, Inspection.change_seq > after))
     savings = select(SavingsReport).where(SavingsReport.volunteer_id == user.id, SavingsReport.change_seq > after)
     queries = [("sites", Site, sites), ("inspections", Inspection, inspections), ("savings", SavingsReport, savings)]
-    if districts is not None:
-        # A departure of a site that is back in the caller's districts is superseded by the site's later change.
+    if districts is not None and since:
+        # A first sync has nothing to drop. A departure of a site that is back in the caller's districts
+        # is superseded by the site's later change.
         departures = (select(SiteDeparture).outerjoin(Site, Site.id == SiteDeparture.site_id)
                       .where(SiteDeparture.district.in_(districts), SiteDeparture.change_seq > after,
                              or_(Site.id.is_(None), Site.district.not_in(districts))))
