@@ -86,6 +86,10 @@ MATRIX = {
     ("POST", f"{V1}/devices"): SIGNED_IN,
     # volunteer_owner's device: the owner removes it; to everyone else it does not exist.
     ("DELETE", f"{V1}/devices/<id:device_id>"): "401 ok 404 404 404 404",
+    # The volunteers' app: static files; what it shows comes from the API as whoever signed in.
+    ("GET", "/app/"): PUBLIC,
+    ("GET", "/app/sw.js"): PUBLIC,
+    ("GET", "/app/<path:asset>"): PUBLIC,
 }
 
 SITE_CSV = ("name,kind,district,address,lat,lon,geofence_radius_m,budget_kzt,contractor,contract_number,"
@@ -200,7 +204,8 @@ def world(app, client, make_admin, make_volunteer, make_inspector, run_jobs):
     run_jobs()
     ids = {"site_id": site["id"], "device_id": device["id"], "inspection_id": inspection["id"], "saving_id": saving["id"],
            "volunteer_id": owner.id, "inspector_id": accounts["inspector_district"].id,
-           "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css"}
+           "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css",
+           "asset": "app.css"}
     return World(app, client, accounts, ids)
 
 

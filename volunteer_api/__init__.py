@@ -83,10 +83,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from .savings.views import blp as savings
     from .sites.views import blp as sites
     from .sync.views import blp as sync
+    from .webapp.views import blp as webapp
 
     for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync, devices):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
+    app.register_blueprint(webapp)
     _import_models()
 
 
