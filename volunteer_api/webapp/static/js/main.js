@@ -20,6 +20,7 @@ let screenMessage = null;
 
 function show(nodes, { focus = true } = {}) {
   main.replaceChildren(...nodes.filter(Boolean));
+  bindLanguageSwitch();
   if (focus) main.focus({ preventScroll: true });
 }
 
@@ -89,7 +90,6 @@ async function render({ focus = true } = {}) {
     show(views.sitesView({ sites, position }), { focus });
   }
   screenMessage = null;
-  bindLanguageSwitch();
 }
 
 function bindLanguageSwitch() {
