@@ -161,7 +161,8 @@ export function t(key, params = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
 }
 
-const LOCALES = { ru: "ru-RU", kk: "kk-KZ", en: "en-GB" };
+// Numbers and dates: Kazakh writes them as Russian does (1,5 км; 02.12.2026), and browsers often lack kk data.
+const LOCALES = { ru: "ru-RU", kk: "ru-RU", en: "en-GB" };
 
 export function formatDistance(metres) {
   if (metres == null) return "";

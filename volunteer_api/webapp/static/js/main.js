@@ -24,8 +24,12 @@ function show(nodes, { focus = true } = {}) {
   if (focus) main.focus({ preventScroll: true });
 }
 
+let toastTimer;
+
 function notify(text) {
   toast.textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toast.textContent = ""; }, 5000);
 }
 
 function route() {
@@ -256,7 +260,10 @@ async function start() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/", type: "module" }).catch(() => null);
   }
-  window.addEventListener("hashchange", () => render());
+  window.addEventListener("hashchange", () => {
+    render();
+    if (route().name === "inspect") locate(true); // each inspection with a fresh position
+  });
   window.addEventListener("online", () => { renderChrome(); sendNow(true); });
   window.addEventListener("offline", () => { renderChrome(); if (route().name === "outbox") render({ focus: false }); });
   onOutboxChange(() => { if (["outbox", "mine"].includes(route().name)) render({ focus: false }); });

@@ -3,7 +3,7 @@
 // a second record: the server answers the same client_uuid with the same inspection, and the same photo
 // bytes on one inspection with the same photo.
 import { ApiError, Offline, SignInNeeded, api, newUuid } from "./api.js";
-import { db } from "./db.js";
+import { db, getAuth } from "./db.js";
 
 export const SYNC_TAG = "vm-outbox";
 const BACKOFF_BASE_MS = 5_000;
@@ -22,6 +22,11 @@ function photoEntries(files) {
   return files.map((file, index) => ({ blob: file, name: file.name || `photo-${index + 1}.jpg`, state: "waiting" }));
 }
 
+// Each entry is its author's: on a shared phone, the next volunteer to sign in neither sees nor sends it.
+async function author() {
+  return (await getAuth())?.user?.id ?? null;
+}
+
 async function put(item) {
   await (await db()).put("outbox", item);
   changed();
@@ -29,25 +34,27 @@ async function put(item) {
 }
 
 export async function queueInspection({ site, body, photos }) {
-  return put({ client_uuid: body.client_uuid, kind: "inspection", site_id: site.id, site_name: site.name,
+  return put({ client_uuid: body.client_uuid, kind: "inspection", user_id: await author(), site_id: site.id, site_name: site.name,
     body, photos: photoEntries(photos), state: "waiting", attempts: 0, next_at: 0,
     created_at: new Date().toISOString() });
 }
 
 export async function queueSaving({ site, body }) {
-  return put({ client_uuid: body.client_uuid, kind: "saving", site_id: site.id, site_name: site.name, body,
+  return put({ client_uuid: body.client_uuid, kind: "saving", user_id: await author(), site_id: site.id, site_name: site.name, body,
     photos: [], state: "waiting", attempts: 0, next_at: 0, created_at: new Date().toISOString() });
 }
 
 // A returned inspection goes back with more photos and a note: its own outbox entry, sent in the same way.
 export async function queueResubmission({ inspection, notes, photos }) {
-  return put({ client_uuid: newUuid(), kind: "resubmit", server_id: inspection.id, site_id: inspection.site_id,
+  return put({ client_uuid: newUuid(), kind: "resubmit", user_id: await author(), server_id: inspection.id, site_id: inspection.site_id,
     site_name: inspection.site_name, body: notes ? { notes } : {}, photos: photoEntries(photos), state: "waiting",
     attempts: 0, next_at: 0, created_at: new Date().toISOString() });
 }
 
+// The signed-in volunteer's entries, newest first.
 export async function outboxItems() {
-  return (await (await db()).getAllFromIndex("outbox", "created_at")).reverse();
+  const me = await author();
+  return (await (await db()).getAllFromIndex("outbox", "created_at")).filter((item) => item.user_id === me).reverse();
 }
 
 function backoff(attempts) {
