@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import BigId, choice, db
+from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 PLATFORMS = ("web", "android", "ios")

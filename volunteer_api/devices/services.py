@@ -9,7 +9,8 @@ from sqlalchemy import delete, select
 
 from ..audit.services import record_event
 from ..errors import Invalid, NotFound
-from ..extensions import db, insert_unless_duplicate, parse_id
+from ..database import db, insert_unless_duplicate
+from ..ids import parse_id
 from ..timestamps import utcnow
 from . import push as push_services
 from .models import PLATFORMS, Device

@@ -9,11 +9,12 @@ from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db, parse_id
+from ..extensions import db
+from ..ids import parse_id
 from ..auth.passwords import generate_password, hash_password
 from ..auth.services import revoke_all_sessions
 from ..pagination import keyset_page
-from ..sync.services import record_coverage_changes
+from ..sync.models import CoverageChange
 from .models import InspectorDistrict, User
 
 IMPORT_COLUMNS = ("full_name", "phone", "email", "district")
@@ -217,7 +218,7 @@ def _save_account_changes(user: User, before: dict, changes: dict) -> User:
     after = snapshot(user)
     moved = set(_covered(before)) ^ set(_covered(after))
     if moved:
-        record_coverage_changes(user_id=user.id, districts=moved)
+        CoverageChange.record(user_id=user.id, districts=moved)
     if after != before:
         deactivated = before["active"] and not after["active"]
         record_event(action=f"{user.role}.{'deactivated' if deactivated else 'updated'}", object_type="user",

@@ -10,13 +10,15 @@ from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Invalid, NotFound
-from ..extensions import db, parse_id
+from ..extensions import db
+from ..ids import parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import Inspection
 from ..money import format_tiyn
 from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..savings.models import SavingsTotal
-from ..sync.services import next_change_seq, record_site_departure, reserve_change_seqs
+from ..change_numbers import next_change_seq, reserve_change_seqs
+from ..sync.models import SiteDeparture
 from .models import Site
 
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
@@ -73,7 +75,7 @@ def update_site(site_id, **changes) -> Site:
         site.change_seq = next_change_seq()
         if after["district"] != before["district"]:
             # The old district's phones learn of the move with the same change number.
-            record_site_departure(site_id=site.id, district=before["district"], change_seq=site.change_seq)
+            SiteDeparture.record(site_id=site.id, district=before["district"], change_seq=site.change_seq)
     db.session.commit()
     return with_counters([site])[0]
 

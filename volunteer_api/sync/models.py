@@ -2,7 +2,7 @@
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import BigId, db
+from ..database import BigId, db
 
 
 class SiteDeparture(db.Model):
@@ -20,6 +20,11 @@ class SiteDeparture(db.Model):
 
     __table_args__ = (db.Index("ix_site_departures_district_change_seq", "district", "change_seq"),)
 
+    @classmethod
+    def record(cls, *, site_id: int, district: str, change_seq: int) -> None:
+        """Add to the caller's transaction that the site left `district` with the change numbered `change_seq`."""
+        db.session.add(cls(site_id=site_id, district=district, change_seq=change_seq))
+
 
 class CoverageChange(db.Model):
     """An account started or stopped covering `district` (a volunteer moved, an inspector was reassigned).
@@ -36,3 +41,8 @@ class CoverageChange(db.Model):
     district: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (db.Index("ix_coverage_changes_user_id_id", "user_id", "id"),)
+
+    @classmethod
+    def record(cls, *, user_id: int, districts) -> None:
+        """Add to the caller's transaction that the account started or stopped covering these districts."""
+        db.session.add_all(cls(user_id=user_id, district=code) for code in sorted(set(districts)))

@@ -1,16 +1,5 @@
-"""Change numbers for the phone's offline sync, and the sync itself.
-
-Every change a phone must learn about (a site created or edited, an inspection filed or reviewed, a
-savings report filed or decided) stamps its row with a number from one counter shared by the three
-tables. `GET /sync?since=N` answers the rows stamped after N, in stamp order, and a cursor for the next call.
-
-The trap is a change numbered N+1 that commits before N: a reader would hand out a cursor past N and N
-would never reach the phone. So numbers are taken in commit order: on PostgreSQL a transaction-scoped
-advisory lock is held from the moment a transaction takes its number until it commits; on SQLite the
-database's single writer lock does the same. Writers serialise only for the short tail of their
-transaction, which is why the number must be taken last.
-"""
-from sqlalchemy import func, or_, select, text, union_all
+"""The phone's offline sync: every change (numbered by change_numbers.py) since the phone's cursor."""
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..errors import Invalid
@@ -19,37 +8,8 @@ from ..inspections.models import Inspection
 from ..pagination import decode_cursor, encode_cursor
 from ..savings.models import SavingsReport
 from ..sites.models import Site
+from ..sites.services import with_counters
 from .models import CoverageChange, SiteDeparture
-
-# pg_advisory_xact_lock key: "vm-sync" as an integer, so it collides with no other lock of the app.
-CHANGE_LOCK_KEY = 0x766D2D73796E63
-CHANGE_SEQUENCE = "sync_change_seq"
-
-
-def next_change_seq() -> int:
-    """A change number for one row: unique across sites, inspections and savings, in commit order.
-
-    Call it inside the transaction that makes the change, after the change is written (it flushes the
-    session) and as the last step before `commit()`; set `row.change_seq` to it and commit. On
-    PostgreSQL it holds a lock until the transaction ends, so take no other lock after it.
-    """
-    return reserve_change_seqs(1)[0]
-
-
-def reserve_change_seqs(count: int) -> list[int]:
-    """`count` ascending change numbers for rows written in this transaction (see next_change_seq)."""
-    db.session.flush()
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOCK_KEY})
-        values = db.session.scalars(
-            text(f"SELECT nextval('{CHANGE_SEQUENCE}') FROM generate_series(1, :count)"), {"count": count}
-        ).all()
-        return sorted(values)
-    # SQLite: a write statement takes the database's writer lock (held to commit) before we read the top.
-    db.session.execute(text("UPDATE sites SET change_seq = change_seq WHERE 0"))
-    tops = union_all(*(select(func.max(model.change_seq).label("top")) for model in (Site, Inspection, SavingsReport)))
-    top = db.session.scalar(select(func.max(tops.subquery().c.top))) or 0
-    return list(range(top + 1, top + 1 + count))
 
 
 def encode_sync_cursor(seq: int, coverage_change_id: int) -> str:
@@ -75,16 +35,6 @@ def caller_districts(user) -> list[str] | None:
     if user.role == "inspector":
         return user.districts
     return None
-
-
-def record_coverage_changes(*, user_id: int, districts) -> None:
-    """Remember that the account started or stopped covering these districts (in the caller's transaction)."""
-    db.session.add_all(CoverageChange(user_id=user_id, district=code) for code in sorted(set(districts)))
-
-
-def record_site_departure(*, site_id: int, district: str, change_seq: int) -> None:
-    """Remember that the site left `district` with the change numbered `change_seq` (the site's new number)."""
-    db.session.add(SiteDeparture(site_id=site_id, district=district, change_seq=change_seq))
 
 
 def _sites_gone_from(districts: list[str], *, after: int, kept: list[str]) -> list[int]:
@@ -141,8 +91,6 @@ def sync_changes(*, user, since: str | None, limit: int) -> dict:
     answer = {name: [row for _, kind, row in page if kind == name] for name in ("sites", "inspections", "savings")}
     removed_ids = dict.fromkeys(dropped_sites + [row.site_id for _, kind, row in page if kind == "removed"])
     answer["removed"] = [{"type": "site", "id": str(site_id)} for site_id in removed_ids]
-    from ..sites.services import with_counters  # sites imports this module for its change numbers
-
     with_counters(answer["sites"])
     answer["next_cursor"] = encode_sync_cursor(page[-1][0] if page else after, last_coverage_change)
     answer["has_more"] = has_more
