@@ -6,7 +6,10 @@ const CACHE = "vm-app-__SHELL_VERSION__";
 const SHELL = ["__SHELL_FILES__"];
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  // "reload": past the HTTP cache, so a new shell never keeps a stale copy of a long-cached vendor file.
+  event.waitUntil(caches.open(CACHE)
+    .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
+    .then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
