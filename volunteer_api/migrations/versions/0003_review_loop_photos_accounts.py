@@ -1,7 +1,7 @@
 """the review loop, photo times, forced password changes, refresh retries
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01 23:30:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import volunteer_api.timestamps
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
