@@ -45,7 +45,8 @@ def noise_jpeg(max_bytes: int) -> bytes:
 
 def seed(database_url: str, upload_dir: str) -> dict:
     """An admin, a volunteer, a site, an inspection with one 10 MB photo and its previews."""
-    os.environ.update(DATABASE_URL=database_url, UPLOAD_DIR=upload_dir, RATELIMIT_ENABLED="false")
+    os.environ.update(DATABASE_URL=database_url, UPLOAD_DIR=upload_dir, RATELIMIT_ENABLED="false",
+                      EMBEDDED_SCHEDULER="false")
     os.environ.pop("REDIS_URL", None)
     from volunteer_api import create_app
     from volunteer_api.inspections import services as inspections
@@ -98,6 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with scratch_postgres("vm_bench_photos") as database_url, tempfile.TemporaryDirectory() as upload_dir:
+        migrate(database_url)
         ids = seed(database_url, upload_dir)
         env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
                "DATABASE_URL": database_url, "UPLOAD_DIR": upload_dir, "RATELIMIT_ENABLED": "false",
