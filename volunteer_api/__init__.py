@@ -2,7 +2,7 @@
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -16,7 +16,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import jobs, observability, security
     from .auth.access import init_jwt_handlers
     from .errors import register_error_handlers
-    from .extensions import IdConverter, api, babel, db, jwt, limiter, migrate
+    from .extensions import IdConverter, api, babel, csrf, db, jwt, limiter, migrate
 
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["id"] = IdConverter
@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_language)
     security.register_retry_after_cleanup(app)  # before the limiter: see its docstring
     limiter.init_app(app)
+    csrf.init_app(app)
     api.init_app(app)
     _document_security(api)
     register_error_handlers(app)
@@ -53,7 +54,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def select_language() -> str:
-    return request.accept_languages.best_match(LANGUAGES) or "ru"
+    """A page's chosen language (the console's switch sets g.page_language), else Accept-Language."""
+    return g.get("page_language") or request.accept_languages.best_match(LANGUAGES) or "ru"
 
 
 def _ensure_sqlite_directory(uri: str) -> None:
@@ -70,7 +72,9 @@ def _package_dir():
 
 
 def _register_blueprints(app: Flask, api) -> None:
+    from . import web
     from .alerts.views import blp as alerts
+    from .console.views import blp as console
     from .audit.views import blp as audit
     from .auth.views import blp as auth
     from .districts.views import blp as districts
@@ -84,6 +88,8 @@ def _register_blueprints(app: Flask, api) -> None:
     for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
+    web.init_app(app)
+    app.register_blueprint(console)
     _import_models()
 
 

@@ -7,6 +7,7 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import BigInteger, Enum, Integer, MetaData, update
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.routing import BaseConverter
@@ -32,6 +33,8 @@ migrate = Migrate()
 jwt = JWTManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
+# CSRF for the console's cookie session only (WTF_CSRF_CHECK_DEFAULT=False; the console calls protect()).
+csrf = CSRFProtect()
 
 
 class ProblemApi(Api):

@@ -1,0 +1,133 @@
+"""The console's pages: thin views over the services the API calls (no business rule is written here)."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import LANGUAGES
+from ..auth.access import public
+from ..auth.services import normalize_login
+from ..errors import DomainError
+from ..extensions import client_address, csrf, limiter
+from ..security import accept_form_posts
+from ..web import page_csp
+from . import formatting
+from . import session as console_session
+from .session import page_roles
+
+blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+STAFF = ("inspector", "admin")
+accept_form_posts(blp.name)
+blp.record_once(lambda state: formatting.init_app(state.app))
+
+
+@blp.before_request
+def _before():
+    g.page_language = console_session.chosen_language()
+    if request.method == "POST":
+        csrf.protect()  # every form and every htmx request carries the session's CSRF token
+
+
+@blp.after_request
+def _page_headers(response):
+    tiles = current_app.config.get("MAP_TILES_URL")
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(tiles)) if tiles else None
+    response.headers["Content-Security-Policy"] = page_csp(img_hosts=(origin,) if origin else ())
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Cookie"
+    return response
+
+
+@blp.context_processor
+def _page_context():
+    return {"current_language": str(get_locale())}
+
+
+def _error_page(status: int, message):
+    return render_template("console/error.html", status=status, message=message), status
+
+
+@blp.errorhandler(CSRFError)
+def _csrf_failed(_error):
+    return _error_page(400, _l("The page had expired. Go back, reload it and try again."))
+
+
+@blp.errorhandler(DomainError)
+def _domain_error(error):
+    return _error_page(error.status, error.detail or "")
+
+
+@blp.errorhandler(HTTPException)
+def _http_error(error):
+    messages = {403: _l("This page is not for your role."), 404: _l("There is no such page, or it is not yours.")}
+    return _error_page(error.code or 500, messages.get(error.code, error.description))
+
+
+def _form_login_key() -> str:
+    login = request.form.get("login", "")
+    normalized = normalize_login(login) if login else None
+    return "login:" + (normalized[1] if normalized else login.strip().lower()[:254])
+
+
+def _sign_in_failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the console: never an open redirect to another site."""
+    if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("console.home")
+
+
+@blp.route("/sign-in", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address,
+               deduct_when=_sign_in_failed, scope="login-address")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_form_login_key,
+               deduct_when=_sign_in_failed, scope="login-account")
+def sign_in_page():
+    """Sign in with the same login and password as the API; the same limits and lockout apply."""
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            console_session.sign_in(login=request.form.get("login", ""), password=request.form.get("password", ""))
+        except DomainError as exc:
+            error, status = exc.detail, exc.status
+        except HTTPException as exc:
+            if exc.code != 403:
+                raise
+            error, status = _l("The console is for inspectors and administrators; volunteers use the app."), 403
+        else:
+            return redirect(_safe_next(request.args.get("next")), 303)
+    idle = request.args.get("idle") == "1"
+    return render_template("console/sign_in.html", error=error, idle=idle,
+                           login=request.form.get("login", "")), status
+
+
+@blp.post("/sign-out")
+@page_roles(*STAFF)
+def sign_out():
+    """Sign out: the session ends at once, as the API's logout ends a token's."""
+    console_session.sign_out()
+    return redirect(url_for("console.sign_in_page"), 303)
+
+
+@blp.post("/language")
+@public
+def choose_language():
+    """Remember the language picked on the switch."""
+    language = request.form.get("language")
+    if language in LANGUAGES:
+        session["lang"] = language
+    return redirect(_safe_next(request.form.get("next")), 303)
+
+
+@blp.get("/")
+@page_roles(*STAFF)
+def home():
+    """The start page: the review queue."""
+    return render_template("console/home.html")
