@@ -21,7 +21,7 @@ _FORM_BLUEPRINTS: set[str] = set()
 
 
 def accept_form_posts(blueprint_name: str) -> None:
-    """Let a blueprint of pages receive HTML form posts (application/x-www-form-urlencoded)."""
+    """Let a blueprint of pages (and the blueprints nested in it) receive HTML form posts."""
     _FORM_BLUEPRINTS.add(blueprint_name)
 
 SECURITY_HEADERS = {
@@ -158,7 +158,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def require_known_media_type():
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.is_json):
-            form_post = request.mimetype == FORM_BODY_TYPE and request.blueprint in _FORM_BLUEPRINTS
+            form_post = request.mimetype == FORM_BODY_TYPE and not _FORM_BLUEPRINTS.isdisjoint(request.blueprints)
             if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json") and not form_post:
                 raise UnsupportedMediaType()
         reject_unstorable_text()

@@ -1,9 +1,10 @@
 """How the console shows amounts and times: tenge as `1 250 000,50 ₸` (ru, kk), times in Asia/Almaty."""
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+
+from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal
 from flask_babel import get_locale
 
@@ -25,6 +26,11 @@ def local_time(moment: datetime | None, style: str = "medium") -> str:
     if moment is None:
         return "—"
     return format_datetime(moment.astimezone(LOCAL_TIME), format=style, locale=str(get_locale()))
+
+
+def duration(span: timedelta) -> str:
+    """A span of time in words, to the minute (`3 часа`, `2 күн`)."""
+    return format_timedelta(abs(span), granularity="minute", threshold=1.1, locale=str(get_locale()))
 
 
 def local_iso(moment: datetime | None) -> str:

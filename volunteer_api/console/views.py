@@ -10,18 +10,24 @@ from werkzeug.exceptions import HTTPException
 from .. import LANGUAGES
 from ..auth.access import public
 from ..auth.services import normalize_login
-from ..errors import DomainError
+from ..errors import DomainError, handle_unexpected
 from ..extensions import client_address, csrf, limiter
 from ..security import accept_form_posts
 from ..web import page_csp
-from . import formatting
+from . import formatting, labels, review_pages
 from . import session as console_session
 from .session import page_roles
 
 blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 STAFF = ("inspector", "admin")
 accept_form_posts(blp.name)
-blp.record_once(lambda state: formatting.init_app(state.app))
+blp.register_blueprint(review_pages.blp)
+
+
+@blp.record_once
+def _template_helpers(state):
+    for module in (formatting, labels, review_pages):
+        module.init_app(state.app)
 
 
 @blp.before_request
@@ -43,7 +49,15 @@ def _page_headers(response):
 
 @blp.context_processor
 def _page_context():
-    return {"current_language": str(get_locale())}
+    return {"current_language": str(get_locale()), "admin_nav": ADMIN_NAV if _is_admin() else ()}
+
+
+def _is_admin() -> bool:
+    return getattr(g.get("current_user"), "role", None) == "admin"
+
+
+# The administrators' sections of the top navigation: (endpoint, nav key, text).
+ADMIN_NAV = ()
 
 
 def _error_page(status: int, message):
@@ -58,6 +72,12 @@ def _csrf_failed(_error):
 @blp.errorhandler(DomainError)
 def _domain_error(error):
     return _error_page(error.status, error.detail or "")
+
+
+@blp.errorhandler(Exception)
+def _unexpected(error):
+    handle_unexpected(error)  # logs it with the traceback
+    return _error_page(500, _l("Something went wrong on our side; it has been logged."))
 
 
 @blp.errorhandler(HTTPException)
@@ -80,7 +100,7 @@ def _safe_next(target: str | None) -> str:
     """Only a path inside the console: never an open redirect to another site."""
     if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("console.home")
+    return url_for("console.review.queue")
 
 
 @blp.route("/sign-in", methods=["GET", "POST"])
@@ -126,8 +146,3 @@ def choose_language():
     return redirect(_safe_next(request.form.get("next")), 303)
 
 
-@blp.get("/")
-@page_roles(*STAFF)
-def home():
-    """The start page: the review queue."""
-    return render_template("console/home.html")

@@ -254,3 +254,9 @@ def create_admin(*, login: str, password: str, full_name: str) -> User:
     record_event(action="admin.created", object_type="user", object_id=user.id, after=snapshot(user))
     db.session.commit()
     return user
+
+
+def users_by_id(ids) -> dict[int, User]:
+    """The accounts with these ids, in one query (for naming the people of a page of reports)."""
+    ids = {int(i) for i in ids if i is not None}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
