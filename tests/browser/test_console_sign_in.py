@@ -18,7 +18,7 @@ def test_an_inspector_signs_in_and_out_and_the_page_asks_no_other_host(page, ins
     expect(page).to_have_url(re.compile(r"/console/sign-in"))
     axe_check(page)
     sign_in(page, inspector.login)
-    expect(page.locator("h1")).to_have_text("Очередь")
+    expect(page.locator("h1")).to_have_text("Очередь на рассмотрение")
     axe_check(page)
     page.get_by_role("button", name="Выйти").click()
     expect(page).to_have_url(re.compile(r"/console/sign-in"))
