@@ -1,4 +1,5 @@
 """The words the console shows for the API's fixed codes (flag reasons, statuses, kinds, categories)."""
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 FLAG_REASONS = {
@@ -51,9 +52,15 @@ def label(table: dict, code) -> str:
     return str(table.get(code, code))
 
 
+def district_options(districts) -> list[tuple[str, str]]:
+    """(code, name in the page's language) for a district <select>."""
+    language = str(get_locale())
+    return [(d.code, d.name_in(language)) for d in districts]
+
+
 def init_app(app) -> None:
     app.jinja_env.globals.update(
         label=label, FLAG_REASONS=FLAG_REASONS, SEVERITIES=SEVERITIES, INSPECTION_STATUSES=INSPECTION_STATUSES,
         CHECKLIST=CHECKLIST, SAVING_CATEGORIES=SAVING_CATEGORIES, SAVING_STATUSES=SAVING_STATUSES,
         SITE_KINDS=SITE_KINDS, SITE_STATUSES=SITE_STATUSES, ALERT_KINDS=ALERT_KINDS, JOB_STATUSES=JOB_STATUSES,
-        HISTORY_ACTIONS=HISTORY_ACTIONS)
+        HISTORY_ACTIONS=HISTORY_ACTIONS, district_options=district_options)

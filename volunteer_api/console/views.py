@@ -14,7 +14,7 @@ from ..errors import DomainError, handle_unexpected
 from ..extensions import client_address, csrf, limiter
 from ..security import accept_form_posts
 from ..web import page_csp
-from . import formatting, labels, review_pages
+from . import admin_pages, formatting, labels, review_pages
 from . import session as console_session
 from .session import page_roles
 
@@ -22,6 +22,7 @@ blp = Blueprint("console", __name__, url_prefix="/console", template_folder="tem
 STAFF = ("inspector", "admin")
 accept_form_posts(blp.name)
 blp.register_blueprint(review_pages.blp)
+blp.register_blueprint(admin_pages.blp)
 
 
 @blp.record_once
@@ -57,7 +58,13 @@ def _is_admin() -> bool:
 
 
 # The administrators' sections of the top navigation: (endpoint, nav key, text).
-ADMIN_NAV = ()
+ADMIN_NAV = (
+    ("console.admin.volunteers", "volunteers", _l("Volunteers")),
+    ("console.admin.inspectors", "inspectors", _l("Inspectors")),
+    ("console.admin.sites_register", "sites", _l("Sites")),
+    ("console.admin.audit_trail", "audit", _l("Audit")),
+    ("console.admin.dead_jobs", "jobs", _l("Failed jobs")),
+)
 
 
 def _error_page(status: int, message):

@@ -136,7 +136,43 @@
     });
   }
 
+  /* Buttons that change an account ask first (deactivate, reset a password). */
+  function setUpClickConfirmations() {
+    document.querySelectorAll("[data-confirm-click]").forEach(function (button) {
+      if (!button.dataset.confirmClick) { return; }
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.dataset.confirmClick)) { event.preventDefault(); }
+      });
+    });
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
+  /* The totals: Chart.js draws what the table beside it lists (the table is the accessible version). */
+  function setUpChart(canvas) {
+    if (typeof window.Chart === "undefined") { return; }
+    var spec = JSON.parse(canvas.dataset.chart);
+    var money = new Intl.NumberFormat(document.documentElement.lang === "en" ? "en" : "ru", { maximumFractionDigits: 0 });
+    new window.Chart(canvas, {
+      type: spec.type,
+      data: {
+        labels: spec.data.labels,
+        datasets: [
+          { label: spec.series.approved, data: spec.data.approved, backgroundColor: "#116329", borderColor: "#116329" },
+          { label: spec.series.pending, data: spec.data.pending, backgroundColor: "#d4a72c", borderColor: "#d4a72c" }
+        ]
+      },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        scales: { y: { beginAtZero: true, ticks: { callback: function (v) { return money.format(v) + " ₸"; } } } }
+      }
+    });
+  }
+
   function start() {
+    setUpClickConfirmations();
+    document.querySelectorAll("canvas[data-chart]").forEach(setUpChart);
     document.querySelectorAll("table[data-triage]").forEach(setUpTriageTable);
     if (document.querySelector("[data-key]")) { setUpDecisionKeys(); }
     document.querySelectorAll("form[data-confirm-decision]").forEach(setUpConfirmations);
