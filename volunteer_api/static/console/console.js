@@ -96,26 +96,32 @@
     } else {
       element.classList.add("plain");
     }
-    (data.districts || []).forEach(function (d) {
-      window.L.circleMarker([d.lat, d.lon], { radius: 3, color: "#57606a", weight: 1 })
-        .bindTooltip(d.name, { permanent: true, direction: "right", className: "district-label" }).addTo(map);
-    });
     var layers = [];
+    var bounds = window.L.latLngBounds([]);
     if (data.site) {
+      bounds.extend(window.L.latLng(data.site.lat, data.site.lon).toBounds(2 * data.site.radius));
       layers.push(window.L.circle([data.site.lat, data.site.lon], { radius: data.site.radius, color: "#0b5cad", weight: 2, fillOpacity: 0.08 })
         .bindTooltip(data.site.name));
       layers.push(window.L.circleMarker([data.site.lat, data.site.lon], { radius: 5, color: "#0b5cad", fillOpacity: 1 }));
     }
     if (data.point) {
+      bounds.extend(window.L.latLng(data.point.lat, data.point.lon).toBounds(2 * Math.max(data.point.accuracy, 10)));
       layers.push(window.L.circle([data.point.lat, data.point.lon], { radius: Math.max(data.point.accuracy, 1), color: "#a40e26", weight: 1, dashArray: "4 4", fillOpacity: 0.05 }));
       layers.push(window.L.circleMarker([data.point.lat, data.point.lon], { radius: 6, color: "#a40e26", fillOpacity: 1 }));
     }
     (data.sites || []).forEach(function (s) {
+      bounds.extend([s.lat, s.lon]);
       layers.push(window.L.circleMarker([s.lat, s.lon], { radius: 5, color: "#0b5cad", fillOpacity: 0.8 }).bindTooltip(s.name));
     });
-    var group = window.L.featureGroup(layers).addTo(map);
-    if (layers.length) { map.fitBounds(group.getBounds().pad(0.3), { maxZoom: 16 }); }
-    else { map.setView([data.centre ? data.centre.lat : 43.2, data.centre ? data.centre.lon : 71.5], 7); }
+    var group = window.L.featureGroup(layers);
+    // The view first (from the coordinates: a circle knows its bounds only once on a map), then the layers.
+    if (bounds.isValid()) { map.fitBounds(bounds.pad(0.3), { maxZoom: 16 }); }
+    else { map.setView([43.0, 71.4], 7); }
+    group.addTo(map);
+    (data.districts || []).forEach(function (d) {
+      window.L.circleMarker([d.lat, d.lon], { radius: 3, color: "#57606a", weight: 1 })
+        .bindTooltip(d.name, { permanent: true, direction: "right", className: "district-label" }).addTo(map);
+    });
     if (data.pick) { setUpPicker(map, data.pick); }
   }
 
@@ -179,6 +185,7 @@
     var dialog = document.getElementById("lightbox");
     if (dialog) { setUpLightbox(dialog); }
     document.querySelectorAll("[data-map]").forEach(setUpMap);
+    document.documentElement.setAttribute("data-ready", "");  // tests wait for this before pressing keys
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
