@@ -15,7 +15,7 @@ from ..csv_import import read_csv_rows
 from ..districts.services import list_districts
 from ..errors import DomainError, Invalid, flatten_errors
 from ..inspections import services as inspections
-from ..jobs import list_jobs, retry_dead_job
+from ..operations.services import list_jobs, retry_dead_job
 from ..people import services as people
 from ..people.schemas import InspectorCreateSchema, VolunteerCreateSchema
 from ..savings import exports

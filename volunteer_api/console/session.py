@@ -10,11 +10,12 @@ from functools import wraps
 from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden as ForbiddenPage
 
-from .. import LANGUAGES
+from ..i18n import LANGUAGES
 from ..auth import services as auth_services
 from ..auth.access import ACCESS_RULE, load_session
 from ..errors import Unauthorized
-from ..extensions import client_address, db
+from ..extensions import db
+from ..observability import client_address
 from ..timestamps import utcnow
 
 CONSOLE_ROLES = ("inspector", "admin")

@@ -7,11 +7,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import LANGUAGES
+from ..i18n import LANGUAGES
 from ..auth.access import public
 from ..auth.services import normalize_login
 from ..errors import DomainError, handle_unexpected
-from ..extensions import client_address, csrf, limiter
+from ..extensions import csrf, limiter
+from ..observability import client_address
 from ..security import accept_form_posts
 from ..web import page_csp
 from . import admin_pages, formatting, labels, review_pages
