@@ -21,11 +21,15 @@ def tenge(tiyn: int | None) -> str:
     return f"{format_decimal(amount, format='#,##0.00', locale=str(get_locale()))}\u00a0₸"
 
 
-def local_time(moment: datetime | None, style: str = "medium") -> str:
-    """An aware UTC time in Almaty, in the language's own words (`14 мая 2026 г., 10:30`)."""
+# Day, month in the language's words, year, and the time to the minute: `14 мая 2026 г., 10:30`.
+DATE_TIME = "d MMM y, HH:mm"
+
+
+def local_time(moment: datetime | None, pattern: str = DATE_TIME) -> str:
+    """An aware UTC time in Almaty, in the language's own words."""
     if moment is None:
         return "—"
-    return format_datetime(moment.astimezone(LOCAL_TIME), format=style, locale=str(get_locale()))
+    return format_datetime(moment.astimezone(LOCAL_TIME), format=pattern, locale=str(get_locale()))
 
 
 def duration(span: timedelta) -> str:

@@ -44,6 +44,7 @@ HISTORY_ACTIONS = {
     "inspection.resubmitted": _l("Resubmitted"), "inspection.confirmed": _l("Confirmed"),
     "inspection.dismissed": _l("Dismissed"), "inspection.photo_added": _l("Photo added"),
 }
+IMPORT_COLUMNS = {"full_name": _l("Full name"), "phone": _l("Phone"), "email": _l("E-mail"), "district": _l("District")}
 JOB_STATUSES = {"pending": _l("Waiting"), "done": _l("Done"), "dead": _l("Failed")}
 
 
@@ -63,4 +64,4 @@ def init_app(app) -> None:
         label=label, FLAG_REASONS=FLAG_REASONS, SEVERITIES=SEVERITIES, INSPECTION_STATUSES=INSPECTION_STATUSES,
         CHECKLIST=CHECKLIST, SAVING_CATEGORIES=SAVING_CATEGORIES, SAVING_STATUSES=SAVING_STATUSES,
         SITE_KINDS=SITE_KINDS, SITE_STATUSES=SITE_STATUSES, ALERT_KINDS=ALERT_KINDS, JOB_STATUSES=JOB_STATUSES,
-        HISTORY_ACTIONS=HISTORY_ACTIONS, district_options=district_options)
+        HISTORY_ACTIONS=HISTORY_ACTIONS, IMPORT_COLUMNS=IMPORT_COLUMNS, district_options=district_options)

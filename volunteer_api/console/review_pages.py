@@ -248,7 +248,7 @@ def photo_caption(photo, item) -> str:
     taken = getattr(photo, "exif_taken_at", None)
     if taken is not None:
         minutes = round(abs((taken - item.captured_at).total_seconds()) / 60)
-        parts.append(str(_l("taken %(time)s, %(minutes)s min from the reported time", time=local_time(taken, "short"),
+        parts.append(str(_l("taken %(time)s, %(minutes)s min from the reported time", time=local_time(taken),
                             minutes=minutes)))
     return "; ".join(parts)
 
