@@ -1,5 +1,8 @@
 """The inspectors' screens through Flask's test client: the queue, an inspection, a saving, the inbox."""
+import json
+import re
 import uuid
+from html import unescape
 
 from tests.console.conftest import page_text
 from tests.field_support import FIVE_KM_NORTH, create_site, file_inspection
@@ -144,3 +147,24 @@ def test_polling_the_unread_count_does_not_keep_a_session_alive(app, console, in
     browser.get("/console/inbox/unread-count")
     with browser.client.session_transaction(path="/console/") as session:
         assert session["seen"] == seen
+
+
+def test_a_configured_tile_server_is_the_only_other_origin_the_page_may_load_images_from(app, client, console, admin,
+                                                                                          inspector, volunteer,
+                                                                                          monkeypatch):
+    site = create_site(client, admin)
+    item = flagged(client, volunteer, site["id"])
+    monkeypatch.setitem(app.config, "MAP_TILES_URL", "https://tiles.example.kz/{z}/{x}/{y}.png")
+    response = console(inspector).get(f"/console/inspections/{item['id']}")
+    assert "img-src 'self' data: blob: https://tiles.example.kz;" in response.headers["Content-Security-Policy"]
+    assert "tiles.example.kz/{z}/{x}/{y}.png" in page_text(response)
+
+
+def test_without_a_tile_server_the_map_gets_the_district_centres(client, console, admin, inspector, volunteer):
+    site = create_site(client, admin)
+    item = flagged(client, volunteer, site["id"])
+    html = page_text(console(inspector).get(f"/console/inspections/{item['id']}"))
+    data = json.loads(unescape(re.search(r"data-map='([^']*)'", html).group(1)))
+    assert data["tiles"] is None
+    assert {"name": "Меркенский район", "lat": 42.87, "lon": 73.18} in data["districts"]
+    assert data["point"]["accuracy"] == 10.0 and data["site"]["radius"] == 300

@@ -109,10 +109,14 @@
       layers.push(window.L.circle([data.point.lat, data.point.lon], { radius: Math.max(data.point.accuracy, 1), color: "#a40e26", weight: 1, dashArray: "4 4", fillOpacity: 0.05 }));
       layers.push(window.L.circleMarker([data.point.lat, data.point.lon], { radius: 6, color: "#a40e26", fillOpacity: 1 }));
     }
+    // Many sites: clustered (leaflet.markercluster) where the page loads it.
+    var siteLayer = window.L.markerClusterGroup ? window.L.markerClusterGroup({ showCoverageOnHover: false }) : null;
     (data.sites || []).forEach(function (s) {
       bounds.extend([s.lat, s.lon]);
-      layers.push(window.L.circleMarker([s.lat, s.lon], { radius: 5, color: "#0b5cad", fillOpacity: 0.8 }).bindTooltip(s.name));
+      var marker = window.L.circleMarker([s.lat, s.lon], { radius: 6, color: "#0b5cad", fillOpacity: 0.8 }).bindTooltip(s.name);
+      if (siteLayer) { siteLayer.addLayer(marker); } else { layers.push(marker); }
     });
+    if (siteLayer) { layers.push(siteLayer); }
     var group = window.L.featureGroup(layers);
     // The view first (from the coordinates: a circle knows its bounds only once on a map), then the layers.
     if (bounds.isValid()) { map.fitBounds(bounds.pad(0.3), { maxZoom: 16 }); }
