@@ -168,3 +168,11 @@ def test_without_a_tile_server_the_map_gets_the_district_centres(client, console
     assert data["tiles"] is None
     assert {"name": "Меркенский район", "lat": 42.87, "lon": 73.18} in data["districts"]
     assert data["point"]["accuracy"] == 10.0 and data["site"]["radius"] == 300
+
+
+def test_an_inspection_links_its_neighbours_in_the_queue(client, console, admin, inspector, volunteer):
+    site = create_site(client, admin)
+    first, middle, last = (flagged(client, volunteer, site["id"]) for _ in range(3))
+    html = page_text(console(inspector).get(f"/console/inspections/{middle['id']}"))
+    assert f'/console/inspections/{first["id"]}" rel="prev" data-key="k"' in html
+    assert f'/console/inspections/{last["id"]}" rel="next" data-key="j"' in html

@@ -91,11 +91,12 @@ def _queue_args(source) -> dict:
     return {k: v for k, v in source.items() if k in INSPECTION_FILTERS + ("status",) and v}
 
 
-def _next_in_queue(inspection_id: int, queue_args: dict):
-    """The id of the queue's next inspection after this one (oldest first), or None at the end."""
-    later, _ = inspections.list_review_queue(user=g.current_user, limit=1, cursor=encode_cursor([int(inspection_id)]),
+def _neighbour_in_queue(inspection_id: int, queue_args: dict, *, previous: bool = False):
+    """The id of the queue's next (or previous) inspection beside this one, or None at that end."""
+    found, _ = inspections.list_review_queue(user=g.current_user, limit=1, cursor=encode_cursor([int(inspection_id)]),
+                                             newest_first=previous,
                                              **{**dict.fromkeys(INSPECTION_FILTERS), **queue_args})
-    return later[0].id if later else None
+    return found[0].id if found else None
 
 
 @blp.get("/inspections/<id:inspection_id>")
@@ -113,7 +114,8 @@ def _inspection_page(inspection_id, queue_args: dict, *, error=None, status: int
     return render_template(
         "console/inspection.html", nav="queue", item=item, site=site, volunteer=volunteer, history=_history(item),
         photos=list(item.photos), decisions=_decision_names(), can_decide=can_decide,
-        deadline=_deadline(item.received_at), next_id=_next_in_queue(item.id, queue_args), queue_args=queue_args,
+        deadline=_deadline(item.received_at), next_id=_neighbour_in_queue(item.id, queue_args),
+        previous_id=_neighbour_in_queue(item.id, queue_args, previous=True), queue_args=queue_args,
         error=error, map_data=_map_data(site, item), done=request.args.get("done")), status
 
 
@@ -153,7 +155,7 @@ def review_inspection(inspection_id):
         return _inspection_page(inspection_id, queue_args, error=_l("Choose a decision."), status=422)
     if not comment:
         return _inspection_page(inspection_id, queue_args, error=_l("Write a comment for the decision."), status=422)
-    next_id = _next_in_queue(inspection_id, queue_args)
+    next_id = _neighbour_in_queue(inspection_id, queue_args)
     try:
         inspections.review_inspection(inspection_id, reviewer=g.current_user, decision=decision, comment=comment)
     except DomainError as exc:

@@ -232,13 +232,14 @@ def _review_queue_query(user, *, district: str | None = None, site_id: str | Non
     return query
 
 
-def list_review_queue(*, user, limit: int, cursor: str | None, **filters) -> tuple[list[Inspection], str | None]:
-    """The reviewer's queue of flagged inspections, oldest first, by keyset.
+def list_review_queue(*, user, limit: int, cursor: str | None, newest_first: bool = False,
+                      **filters) -> tuple[list[Inspection], str | None]:
+    """The reviewer's queue of flagged inspections, oldest first (or newest first: the way back), by keyset.
 
     Filters: district, site_id, flag_reason, severity, status (default submitted).
     """
     return keyset_page(_review_queue_query(user, **filters), key_columns=[Inspection.id], limit=limit,
-                       cursor=cursor, descending=False)
+                       cursor=cursor, descending=newest_first)
 
 
 def count_review_queue(*, user, **filters) -> int:
