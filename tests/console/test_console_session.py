@@ -102,3 +102,14 @@ def test_the_language_switch_is_remembered(console, language, heading):
 
 def test_russian_is_the_default(console):
     assert 'lang="ru"' in page_text(console().get("/console/sign-in", headers={"Accept-Language": "de"}))
+
+
+def test_console_and_api_sign_ins_count_against_the_same_limit(app, console, client, inspector):
+    limit = int(app.config["LOGIN_LIMIT_PER_ACCOUNT"].split()[0])
+    browser = console()
+    for _ in range(limit):
+        assert browser.sign_in(inspector.login, "not the password").status_code == 401
+    response = browser.sign_in(inspector.login, "not the password")
+    assert response.status_code == 429 and "Слишком много запросов" in page_text(response)
+    assert client.post("/api/v1/auth/login", json={"login": inspector.login, "password": inspector.password}
+                       ).status_code == 429

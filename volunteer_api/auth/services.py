@@ -32,6 +32,15 @@ def normalize_login(login: str) -> tuple[str, str] | None:
         return None
 
 
+def login_limit_key(login) -> str | None:
+    """The sign-in rate-limit bucket of one login, normalised so every spelling of a phone shares it
+    (the API and the console count into the same buckets); None when no login was sent."""
+    if not isinstance(login, str):
+        return None
+    normalized = normalize_login(login)
+    return "login:" + (normalized[1] if normalized else login.strip().lower()[:254])
+
+
 def find_login_user(login: str) -> User | None:
     key = normalize_login(login)
     if key is None:

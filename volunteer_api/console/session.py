@@ -8,12 +8,13 @@ from datetime import datetime, timedelta, timezone
 from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import Forbidden as ForbiddenPage
 
 from ..i18n import LANGUAGES
 from ..auth import services as auth_services
 from ..auth.access import ACCESS_RULE, load_session
-from ..errors import Unauthorized
+from ..errors import Forbidden, Unauthorized
 from ..extensions import db
 from ..observability import client_address
 from ..timestamps import utcnow
@@ -28,8 +29,8 @@ def sign_in(*, login: str, password: str):
     """
     user = auth_services.check_credentials(login=login, password=password)
     if user.role not in CONSOLE_ROLES:
-        db.session.commit()
-        raise ForbiddenPage()
+        db.session.commit()  # check_credentials reset the failure count: keep it
+        raise Forbidden(_l("The console is for inspectors and administrators; volunteers use the app."))
     auth_session = auth_services.open_session(user, address=client_address(),
                                               user_agent=request.headers.get("User-Agent"))
     language = session.get("lang")

@@ -7,11 +7,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..i18n import LANGUAGES
 from ..auth.access import public
-from ..auth.services import normalize_login
-from ..errors import DomainError, handle_unexpected
+from ..auth.services import login_limit_key
+from ..errors import STATUS_DETAILS, DomainError, handle_unexpected
 from ..extensions import csrf, limiter
+from ..i18n import LANGUAGES
 from ..observability import client_address
 from ..security import accept_form_posts
 from ..web import page_csp
@@ -91,13 +91,11 @@ def _unexpected(error):
 @blp.errorhandler(HTTPException)
 def _http_error(error):
     messages = {403: _l("This page is not for your role."), 404: _l("There is no such page, or it is not yours.")}
-    return _error_page(error.code or 500, messages.get(error.code, error.description))
+    return _error_page(error.code or 500, messages.get(error.code) or STATUS_DETAILS.get(error.code, error.description))
 
 
 def _form_login_key() -> str:
-    login = request.form.get("login", "")
-    normalized = normalize_login(login) if login else None
-    return "login:" + (normalized[1] if normalized else login.strip().lower()[:254])
+    return login_limit_key(request.form.get("login")) or f"login:{client_address()}"
 
 
 def _sign_in_failed(response) -> bool:
@@ -113,10 +111,10 @@ def _safe_next(target: str | None) -> str:
 
 @blp.route("/sign-in", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address,
-               deduct_when=_sign_in_failed, scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_form_login_key,
-               deduct_when=_sign_in_failed, scope="login-account")
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
+                      key_func=client_address, deduct_when=_sign_in_failed)
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
+                      key_func=_form_login_key, deduct_when=_sign_in_failed)
 def sign_in_page():
     """Sign in with the same login and password as the API; the same limits and lockout apply."""
     error, status = None, 200
@@ -125,10 +123,6 @@ def sign_in_page():
             console_session.sign_in(login=request.form.get("login", ""), password=request.form.get("password", ""))
         except DomainError as exc:
             error, status = exc.detail, exc.status
-        except HTTPException as exc:
-            if exc.code != 403:
-                raise
-            error, status = _l("The console is for inspectors and administrators; volunteers use the app."), 403
         else:
             return redirect(_safe_next(request.args.get("next")), 303)
     idle = request.args.get("idle") == "1"
