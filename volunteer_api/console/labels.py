@@ -1,6 +1,9 @@
 """The words the console shows for the API's fixed codes (flag reasons, statuses, kinds, categories)."""
+from flask import g
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+from ..districts.services import list_districts
 
 FLAG_REASONS = {
     "off_site": _l("Off site"),
@@ -59,9 +62,18 @@ def district_options(districts) -> list[tuple[str, str]]:
     return [(d.code, d.name_in(language)) for d in districts]
 
 
+def district_name(code: str | None) -> str:
+    """A district's name in the page's language (the table read once per request)."""
+    if "district_names" not in g:
+        language = str(get_locale())
+        g.district_names = {d.code: d.name_in(language) for d in list_districts()}
+    return g.district_names.get(code, code or "—")
+
+
 def init_app(app) -> None:
     app.jinja_env.globals.update(
         label=label, FLAG_REASONS=FLAG_REASONS, SEVERITIES=SEVERITIES, INSPECTION_STATUSES=INSPECTION_STATUSES,
         CHECKLIST=CHECKLIST, SAVING_CATEGORIES=SAVING_CATEGORIES, SAVING_STATUSES=SAVING_STATUSES,
         SITE_KINDS=SITE_KINDS, SITE_STATUSES=SITE_STATUSES, ALERT_KINDS=ALERT_KINDS, JOB_STATUSES=JOB_STATUSES,
-        HISTORY_ACTIONS=HISTORY_ACTIONS, IMPORT_COLUMNS=IMPORT_COLUMNS, district_options=district_options)
+        HISTORY_ACTIONS=HISTORY_ACTIONS, IMPORT_COLUMNS=IMPORT_COLUMNS, district_options=district_options,
+        district_name=district_name)
