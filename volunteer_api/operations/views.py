@@ -68,6 +68,7 @@ class Jobs(MethodView):
     @roles("admin")
     @api_blp.arguments(JobListArgsSchema, location="query")
     @api_blp.response(200, page_schema(JobSchema))
+    @api_blp.doc(operationId="listJobs")
     def get(self, args):
         """List background jobs, newest first (`?status=dead` for the dead-letter ones)."""
         items, next_cursor = services.list_jobs(**args)
@@ -80,6 +81,7 @@ class JobRetry(MethodView):
     @api_blp.response(200, JobSchema)
     @api_blp.alt_response(404, description="No such job")
     @api_blp.alt_response(409, description="The job is not dead")
+    @api_blp.doc(operationId="retryJob")
     def post(self, job_id):
         """Retry a dead job with a fresh set of attempts."""
         return services.retry_dead_job(job_id=job_id)

@@ -1,9 +1,9 @@
 """The savings endpoints' HTTP contract."""
 from marshmallow import Schema, fields, validate
-from webargs.fields import DelimitedList
 
 from ..money import KZT
 from ..pagination import MAX_LIMIT, PageArgsSchema
+from ..schemas import QueryList
 from ..timestamps import RFC3339DateTime
 from .models import SAVING_CATEGORIES, SAVING_STATUSES
 
@@ -59,10 +59,11 @@ class SavingListArgsSchema(PageArgsSchema):
 
 
 class TotalsArgsSchema(Schema):
-    by = DelimitedList(
+    by = QueryList(
         fields.String(validate=validate.OneOf(BREAKDOWNS)),
         load_default=(),
-        metadata={"description": "Extra breakdowns, comma-separated: site, volunteer, category, month. "
+        metadata={"description": "Extra breakdowns: site, volunteer, category, month (`by=site,month` or "
+                                 "`by=site&by=month`). "
                                  "`month` is the month (UTC) in which a saving was approved."},
     )
     limit = fields.Integer(
