@@ -96,6 +96,9 @@ def problem(status: int, detail=None, *, errors: dict | None = None, headers: di
     if errors:
         body["errors"] = errors
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    if status == 401:
+        # RFC 9110: a 401 names the scheme that would work; ours is a bearer token (the JWT).
+        response.headers["WWW-Authenticate"] = "Bearer"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
