@@ -54,3 +54,52 @@ def test_serving_twice_upgrades_again_and_create_admin_for_an_existing_login_say
     assert again.returncode == 1
     assert again.stderr.strip() == "Error: This e-mail belongs to another account."
     assert "Traceback" not in again.stdout + again.stderr
+
+
+def all_messages(errors) -> list[str]:
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in all_messages(value)]
+    if isinstance(errors, list):
+        return [m for value in errors for m in all_messages(value)]
+    return [errors]
+
+
+BAD_SITE = {"name": "", "kind": "castle", "district": "taraz", "location": {"lat": 91, "lon": 71.3667},
+            "budget_kzt": 12.5, "planned_completion": "someday", "colour": "red"}
+BAD_VOLUNTEER = {"full_name": "A" * 201, "phone": "12345", "district": "atlantis", "email": "not-an-email"}
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_every_field_message_of_a_422_is_in_the_callers_language_marshmallows_own_included(client, admin, language):
+    headers = {**admin.headers, "Accept-Language": language}
+    site = client.post("/api/v1/sites", headers=headers, json=BAD_SITE).get_json()
+    missing = client.post("/api/v1/sites", headers=headers, json={"kind": "school"}).get_json()
+    volunteer = client.post("/api/v1/volunteers", headers=headers, json=BAD_VOLUNTEER).get_json()
+    district = client.post("/api/v1/volunteers", headers=headers,
+                           json={"full_name": "Aida", "phone": "+77011234567", "district": "atlantis"}).get_json()
+    totals = client.get("/api/v1/savings/totals?by=galaxy", headers=headers).get_json()
+    errors = {**site["errors"], **missing["errors"], **volunteer["errors"], **district["errors"], **totals["errors"]}
+    for field in ("name", "kind", "location.lat", "budget_kzt", "planned_completion", "colour",
+                  "full_name", "phone", "email", "district", "by.0"):
+        assert field in errors, field
+    english = [m for m in all_messages(errors) if not any("а" <= ch.lower() <= "я" or ch in "әғқңөұүһі" for ch in m)]
+    assert english == []
+
+
+def test_english_callers_keep_the_libraries_own_words(client, admin):
+    errors = client.post("/api/v1/sites", headers={**admin.headers, "Accept-Language": "en"}, json=BAD_SITE).get_json()["errors"]
+    assert errors["kind"][0].startswith("Must be one of: school, kindergarten")
+    assert errors["colour"] == ["Unknown field."]
+
+
+def test_a_library_message_with_values_is_translated_around_them(app):
+    from flask_babel import force_locale
+
+    from volunteer_api.i18n import translate_message
+
+    with app.test_request_context(), force_locale("ru"):
+        assert translate_message("Must be greater than or equal to 0 and less than or equal to 100.") == \
+            "Должно быть не меньше 0 и не больше 100."
+        assert translate_message("Must be greater than 5.") == "Должно быть больше 5."
+        assert translate_message("Shorter than minimum length 10.") == "Короче минимума (10)."
+        assert translate_message("Something only we say.") == "Something only we say."

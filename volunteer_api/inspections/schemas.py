@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, post_dump, validate
 
 from ..geo import DeviceLocationSchema
+from ..ids import Id
 from ..pagination import PageArgsSchema
 from ..timestamps import RFC3339DateTime
 from .models import INSPECTION_STATUSES, SEVERITIES
@@ -19,7 +20,7 @@ class ChecklistSchema(Schema):
 
 class InspectionCreateSchema(Schema):
     client_uuid = fields.UUID(required=True, metadata={"description": "Made on the phone; a retry sends the same one"})
-    site_id = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    site_id = Id(required=True)
     captured_at = RFC3339DateTime(required=True)
     location = fields.Nested(DeviceLocationSchema, required=True)
     checklist = fields.Nested(ChecklistSchema, required=True)
@@ -87,8 +88,8 @@ class InspectionSchema(Schema):
 
 
 class InspectionListArgsSchema(PageArgsSchema):
-    site_id = fields.String(validate=validate.Length(min=1, max=20))
-    volunteer_id = fields.String(validate=validate.Length(min=1, max=20))
+    site_id = Id()
+    volunteer_id = Id()
     district = fields.String(validate=validate.Length(min=1, max=32))
     flagged = fields.Boolean()
     status = fields.String(validate=validate.OneOf(INSPECTION_STATUSES))

@@ -1,4 +1,5 @@
 """The people endpoints' HTTP contract."""
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..pagination import PageArgsSchema
@@ -95,7 +96,7 @@ class InspectorCreateSchema(Schema):
     @validates("districts")
     def unique_districts(self, value, **kwargs):
         if len(set(value)) != len(value):
-            raise ValidationError("A district is listed twice.")
+            raise ValidationError(str(_l("A district is listed twice.")))
 
 
 class InspectorSchema(Schema):
@@ -119,7 +120,7 @@ class InspectorUpdateSchema(ChangesSchema):
     @validates("districts")
     def unique_districts(self, value, **kwargs):
         if len(set(value)) != len(value):
-            raise ValidationError("A district is listed twice.")
+            raise ValidationError(str(_l("A district is listed twice.")))
 
 
 class InspectorListArgsSchema(PageArgsSchema):

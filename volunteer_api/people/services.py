@@ -44,7 +44,7 @@ def _ensure_contacts_free(*, phone: str | None, email: str | None, exclude_id: i
     if taken:
         field = "phone" if phone and taken.phone == phone else "email"
         detail = _l("This phone belongs to another account.") if field == "phone" else _l("This e-mail belongs to another account.")
-        raise Conflict(detail, errors={field: ["Already registered."]})
+        raise Conflict(detail, errors={field: [str(_l("Already registered."))]})
 
 
 def _flush_or_conflict() -> None:
@@ -146,9 +146,9 @@ def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
     taken_emails = {row.email for row in taken}
     for label, data in valid:
         if data["phone"] in taken_phones:
-            errors.setdefault(label, {})["phone"] = ["Already registered."]
+            errors.setdefault(label, {})["phone"] = [str(_l("Already registered."))]
         if data["email"] in taken_emails:
-            errors.setdefault(label, {})["email"] = ["Already registered."]
+            errors.setdefault(label, {})["email"] = [str(_l("Already registered."))]
 
 
 def list_volunteers(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
@@ -225,7 +225,7 @@ def create_inspector(*, full_name: str, phone: str | None, email: str | None, di
     """Register an inspector of the agency for the given districts."""
     if not phone and not email:
         raise Invalid(_l("An inspector signs in by phone or e-mail."),
-                      errors={"phone": ["Give a phone or an e-mail."], "email": ["Give a phone or an e-mail."]})
+                      errors={"phone": [str(_l("Give a phone or an e-mail."))], "email": [str(_l("Give a phone or an e-mail."))]})
     require_districts(districts, field="districts")
     _ensure_contacts_free(phone=phone, email=email)
     user = User(role="inspector", full_name=full_name.strip(), phone=phone, email=email, language=language,

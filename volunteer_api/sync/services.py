@@ -1,4 +1,5 @@
 """The phone's offline sync: every change (numbered by change_numbers.py) since the phone's cursor."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,7 +21,7 @@ def decode_sync_cursor(cursor: str | None) -> int:
         return 0
     (seq,) = decode_cursor(cursor, (int,))
     if not isinstance(seq, int) or seq < 0:
-        raise Invalid(errors={"since": ["Not a cursor /sync gave out."]})
+        raise Invalid(errors={"since": [str(_l("Not a cursor /sync gave out."))]})
     return seq
 
 
