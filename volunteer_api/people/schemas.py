@@ -84,6 +84,33 @@ class VolunteerImportResultSchema(Schema):
     volunteers = fields.List(fields.Nested(CreatedVolunteerSchema), required=True)
 
 
+class VolunteerPreviewValuesSchema(Schema):
+    """A row's values as the import would store them (phone as +7XXXXXXXXXX, e-mail lower-cased), or, when
+    the row breaks a rule of their format, as the file has them."""
+
+    full_name = fields.String(required=True, metadata={"example": "Айгерим Нурланова"})
+    phone = fields.String(required=True, metadata={"example": "+77011234567"})
+    email = fields.String(required=True, allow_none=True, metadata={"example": "aigerim@example.kz"})
+    district = fields.String(required=True, metadata={"example": "taraz"})
+
+
+class VolunteerImportPreviewRowSchema(Schema):
+    row = fields.Integer(required=True, metadata={"description": "The row's line in the file (the header is 1)."})
+    values = fields.Nested(VolunteerPreviewValuesSchema, required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                         metadata={"description": "Messages by field; empty when the row would be created."})
+
+
+class VolunteerImportPreviewSchema(Schema):
+    """A dry run of an import: nothing was written, and no password exists yet."""
+
+    dry_run = fields.Boolean(required=True, metadata={"example": True})
+    total = fields.Integer(required=True, metadata={"description": "Rows in the file (blank lines skipped)."})
+    valid = fields.Integer(required=True, metadata={"description": "Rows that would be created."})
+    invalid = fields.Integer(required=True, metadata={"description": "Rows with errors: the import would refuse the file."})
+    rows = fields.List(fields.Nested(VolunteerImportPreviewRowSchema), required=True)
+
+
 class InspectorCreateSchema(Schema):
     full_name = fields.String(required=True, validate=NAME)
     phone = Phone(load_default=None, allow_none=True)

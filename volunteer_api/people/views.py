@@ -1,3 +1,4 @@
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,6 +14,7 @@ from .schemas import (
     InspectorSchema,
     InspectorUpdateSchema,
     VolunteerCreateSchema,
+    VolunteerImportPreviewSchema,
     VolunteerImportResultSchema,
     VolunteerListArgsSchema,
     VolunteerSchema,
@@ -62,12 +64,20 @@ class VolunteerImport(MethodView):
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(201, VolunteerImportResultSchema)
+    @blp.alt_response(200, schema=VolunteerImportPreviewSchema,
+                      description="`dry_run=true`: every row as it would be created, with its errors; nothing is written")
     @blp.doc(operationId="importVolunteers")
     def post(self, args, _files):
-        """Register every volunteer of a CSV (full_name,phone,email,district), all or nothing."""
-        created = services.import_volunteers(content=uploaded_file_bytes(), dry_run=args["dry_run"])
-        volunteers = [WithInitialPassword(user, password) if password else user for user, password in created]
-        return {"created": 0 if args["dry_run"] else len(created), "dry_run": args["dry_run"], "volunteers": volunteers}
+        """Register every volunteer of a CSV (full_name,phone,email,district; commas or semicolons), all or nothing.
+
+        With `dry_run=true`, answer 200 with a preview of each row instead (no account, no password).
+        """
+        if args["dry_run"]:
+            preview = services.preview_volunteer_import(content=uploaded_file_bytes())
+            return current_app.json.response(VolunteerImportPreviewSchema().dump(preview))
+        created = services.import_volunteers(content=uploaded_file_bytes())
+        volunteers = [WithInitialPassword(user, password) for user, password in created]
+        return {"created": len(created), "dry_run": False, "volunteers": volunteers}
 
 
 @blp.route("/volunteers/<id:volunteer_id>")
