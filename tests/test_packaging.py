@@ -1,0 +1,36 @@
+"""`pip install .` (not editable) ships what a deployment needs: the compiled catalogs, the templates."""
+import io
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from babel.messages.mofile import read_mo
+
+from tests.conftest import BACKEND, PROJECT_ROOT
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the package is the same whatever the database; built once per run")
+def test_a_wheel_built_from_a_clean_checkout_carries_the_compiled_russian_and_kazakh_catalogs(tmp_path):
+    checkout = tmp_path / "checkout"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        if (PROJECT_ROOT / name).is_file():  # a file deleted in the work tree but not yet in git is gone
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT_ROOT / name, checkout / name)
+    assert not list(checkout.rglob("*.mo"))  # as in git: no compiled catalog
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(tmp_path),
+         str(checkout)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel_path,) = tmp_path.glob("volunteer_monitor-*.whl")
+    with zipfile.ZipFile(wheel_path) as wheel:
+        names = set(wheel.namelist())
+        catalogs = {language: read_mo(io.BytesIO(wheel.read(f"volunteer_api/translations/{language}/LC_MESSAGES/messages.mo")))
+                    for language in ("ru", "kk")}
+    assert catalogs["ru"].get("Not found").string == "Не найдено"
+    assert catalogs["kk"].get("Not found").string
+    assert "volunteer_api/operations/templates/operations/home.html" in names
+    assert "volunteer_api/migrations/versions/0001_initial_schema.py" in names
