@@ -34,3 +34,15 @@ def test_a_wheel_built_from_a_clean_checkout_carries_the_compiled_russian_and_ka
     assert catalogs["kk"].get("Not found").string
     assert "volunteer_api/operations/templates/operations/home.html" in names
     assert "volunteer_api/migrations/versions/0001_initial_schema.py" in names
+
+
+def test_serve_installs_only_what_serving_needs_and_says_what_it_does():
+    """scripts/serve (read, not run: a run installs from the registry for minutes)."""
+    script = (PROJECT_ROOT / "scripts" / "serve").read_text()
+    installs = [line.strip() for line in script.splitlines() if "pip install" in line]
+    assert installs and all("[" not in line for line in installs)  # no [test] or [bench] extras
+    commands = [line for line in script.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("scripts/bootstrap" in line for line in commands)  # bootstrap brings the test tools
+    steps = [line.strip() for line in script.splitlines() if line.strip().startswith("echo ")]
+    assert any("Installing" in step for step in steps) and any("schema" in step for step in steps)
+    assert "sys.version_info < (3, 11)" in script and "BIND=${BIND:-" in script
