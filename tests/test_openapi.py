@@ -128,3 +128,36 @@ def test_a_generated_client_signs_in_registers_a_site_files_an_inspection_and_li
 
     listed = list_inspections.sync(client=as_volunteer)
     assert [item.id for item in listed.items] == [filed.parsed.id]
+
+
+def test_every_example_body_is_one_the_api_accepts_and_the_document_shows_it(app, document):
+    from marshmallow import Schema
+
+    from volunteer_api.openapi import EXAMPLES
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    schemas = {cls.__name__.removesuffix("Schema"): cls for cls in subclasses(Schema)
+               if cls.__module__.startswith("volunteer_api.")}
+    with app.test_request_context():
+        for name, example in EXAMPLES.items():
+            schemas[name]().load(example())  # raises if the example breaks a rule of its schema
+    components = document["components"]["schemas"]
+    assert components["SiteCreate"]["example"]["location"] == {"lat": 42.9001, "lon": 71.3667}
+    assert components["InspectionCreate"]["example"]["site_id"] == "1"
+    assert set(EXAMPLES) <= set(components)
+
+
+def test_the_example_bodies_work_as_shown_once_the_first_site_exists(client, admin, volunteer):
+    from volunteer_api.openapi import EXAMPLES
+
+    site = client.post(f"{API}/sites", headers=admin.headers, json=EXAMPLES["SiteCreate"]())
+    assert site.status_code == 201
+    inspection = EXAMPLES["InspectionCreate"]()
+    inspection["site_id"] = site.get_json()["id"]  # "1" in a fresh database
+    assert client.post(f"{API}/inspections", headers=volunteer.headers, json=inspection).status_code == 201
+    saving = {**EXAMPLES["SavingCreate"](), "site_id": site.get_json()["id"]}
+    assert client.post(f"{API}/savings", headers=volunteer.headers, json=saving).status_code == 201
