@@ -46,3 +46,22 @@ def test_serve_installs_only_what_serving_needs_and_says_what_it_does():
     steps = [line.strip() for line in script.splitlines() if line.strip().startswith("echo ")]
     assert any("Installing" in step for step in steps) and any("schema" in step for step in steps)
     assert "sys.version_info < (3, 11)" in script and "BIND=${BIND:-" in script
+
+
+def test_every_setting_the_code_reads_is_in_the_readmes_table():
+    import re
+
+    sources = [PROJECT_ROOT / "config" / "__init__.py", PROJECT_ROOT / "scripts" / "serve",
+               *sorted((PROJECT_ROOT / "volunteer_api").rglob("*.py")), *sorted((PROJECT_ROOT / "workers").rglob("*.py"))]
+    read = set()
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        read |= set(re.findall(r"""(?:environ(?:\.get)?|_int|_bool|_float|_list)\(\s*["']([A-Z][A-Z0-9_]+)["']""", text))
+        read |= set(re.findall(r"""environ\[["']([A-Z][A-Z0-9_]+)["']\]""", text))
+        if path.name == "serve":
+            read |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+):-", text))
+    table = "\n".join(line for line in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+                      if line.startswith("| `"))
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    assert {"DATABASE_URL", "RELAY_INTERVAL_SECONDS", "BIND"} <= read
+    assert sorted(read - documented) == []
