@@ -103,3 +103,14 @@ def test_a_library_message_with_values_is_translated_around_them(app):
         assert translate_message("Must be greater than 5.") == "Должно быть больше 5."
         assert translate_message("Shorter than minimum length 10.") == "Короче минимума (10)."
         assert translate_message("Something only we say.") == "Something only we say."
+
+
+def test_a_json_body_boolean_is_true_or_false_only(client, admin):
+    volunteer = client.post("/api/v1/volunteers", headers=admin.headers,
+                            json={"full_name": "Aida", "phone": "+77014300001", "district": "taraz"}).get_json()
+    for value in (0, 1, "yes", "true"):
+        response = client.patch(f"/api/v1/volunteers/{volunteer['id']}", headers=admin.headers, json={"active": value})
+        assert response.status_code == 422 and "active" in response.get_json()["errors"], value
+    assert client.patch(f"/api/v1/volunteers/{volunteer['id']}", headers=admin.headers,
+                        json={"active": False}).status_code == 200
+    assert client.get("/api/v1/volunteers?active=false", headers=admin.headers).status_code == 200  # a query says it in text

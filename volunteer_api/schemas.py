@@ -33,3 +33,13 @@ class QueryList(fields.List):
         if not items or any(not item for item in items):
             raise ValidationError(str(_l("Give one or more values, separated by commas.")))
         return super()._deserialize(items, attr, data, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """A boolean in a JSON body: `true` or `false` only (marshmallow's Boolean also takes 1, "yes", "on"...,
+    which a query string needs but a JSON body never sends)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # not `in {True}`: 1 == True in Python
+            raise self.make_error("invalid", input=value)
+        return value

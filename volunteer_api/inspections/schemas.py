@@ -4,17 +4,18 @@ from marshmallow import Schema, fields, post_dump, validate
 from ..geo import DeviceLocationSchema
 from ..ids import Id
 from ..pagination import PageArgsSchema
+from ..schemas import JsonBoolean
 from ..timestamps import RFC3339DateTime
 from .models import INSPECTION_STATUSES, SEVERITIES
 
 
 class ChecklistSchema(Schema):
-    work_in_progress = fields.Boolean(required=True)
-    workers_present = fields.Boolean(required=True)
-    safety_violations = fields.Boolean(required=True)
-    quality_issues = fields.Boolean(required=True)
-    schedule_delay = fields.Boolean(required=True)
-    docs_on_site = fields.Boolean(required=True)
+    work_in_progress = JsonBoolean(required=True)
+    workers_present = JsonBoolean(required=True)
+    safety_violations = JsonBoolean(required=True)
+    quality_issues = JsonBoolean(required=True)
+    schedule_delay = JsonBoolean(required=True)
+    docs_on_site = JsonBoolean(required=True)
     progress_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
 
 

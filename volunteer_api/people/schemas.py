@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..pagination import PageArgsSchema
-from ..schemas import ChangesSchema
+from ..schemas import ChangesSchema, JsonBoolean
 from ..timestamps import RFC3339DateTime
 from .phones import normalize_phone
 
@@ -70,7 +70,7 @@ class VolunteerUpdateSchema(ChangesSchema):
     full_name = fields.String(validate=NAME)
     email = LowerEmail(allow_none=True)
     district = fields.String(validate=validate.Length(min=1, max=32))
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class VolunteerListArgsSchema(PageArgsSchema):
@@ -141,7 +141,7 @@ class InspectorUpdateSchema(ChangesSchema):
     email = LowerEmail(allow_none=True)
     districts = fields.List(fields.String(validate=validate.Length(min=1, max=32)),
                             validate=validate.Length(min=1, max=20))
-    active = fields.Boolean()
+    active = JsonBoolean()
     language = fields.String(validate=validate.OneOf(["ru", "kk", "en"]))
 
     @validates("districts")
