@@ -21,6 +21,7 @@ STATUS_TITLES = {
     413: _l("Request too large"),
     415: _l("Unsupported media type"),
     422: _l("Invalid data"),
+    426: _l("Upgrade required"),
     429: _l("Too many requests"),
     500: _l("Internal server error"),
     503: _l("Service unavailable"),
@@ -87,8 +88,9 @@ class Invalid(DomainError):
     status = 422
 
 
-def problem(status: int, detail=None, *, errors: dict | None = None, headers: dict | None = None) -> Response:
-    """Build an application/problem+json response."""
+def problem(status: int, detail=None, *, errors: dict | None = None, headers: dict | None = None,
+            extra: dict | None = None) -> Response:
+    """Build an application/problem+json response (`extra`: the problem type's own members)."""
     body = {
         "type": "about:blank",
         "title": str(STATUS_TITLES.get(status, "Error")),
@@ -97,6 +99,7 @@ def problem(status: int, detail=None, *, errors: dict | None = None, headers: di
     }
     if errors:
         body["errors"] = translate_messages(errors)
+    body.update(extra or {})
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     if status == 401:
         # RFC 9110: a 401 names the scheme that would work; ours is a bearer token (the JWT).
