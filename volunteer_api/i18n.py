@@ -1,7 +1,7 @@
 """The languages of the system (Russian first: the default) and the choice of one for a request."""
 import re
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_babel import gettext
 
 LANGUAGES = ("ru", "kk", "en")
@@ -9,13 +9,14 @@ DEFAULT_LANGUAGE = "ru"
 
 
 def select_language() -> str:
-    """The caller's language from Accept-Language, else Russian (Flask-Babel's locale selector).
+    """A page's chosen language (the console's switch sets g.page_language), else the caller's from
+    Accept-Language, else Russian (Flask-Babel's locale selector).
 
     Outside a request (a worker, a command) there is no caller: Russian, unless the code forces another.
     """
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    return g.get("page_language") or request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
 def N_(message: str) -> str:
