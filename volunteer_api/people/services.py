@@ -77,15 +77,21 @@ def create_volunteer(*, full_name: str, phone: str, email: str | None, district:
     return user, initial_password
 
 
+def check_volunteer_import(*, content: bytes) -> list[dict]:
+    """The rows an import of this CSV would create; the import's 422 naming the bad rows (`row N`) if any."""
+    checked, errors = _check_volunteer_rows(content)
+    if errors:
+        raise Invalid(_l("%(bad)s of %(total)s rows are invalid; nothing was imported.", bad=len(errors),
+                         total=len(checked)), errors=errors)
+    return checked
+
+
 def import_volunteers(*, content: bytes) -> list[tuple[User, str]]:
     """Register every volunteer of a CSV, or none: any bad row is a 422 naming the rows (`row N`, N its line).
 
     Returns each new volunteer with the password generated for it.
     """
-    checked, errors = _check_volunteer_rows(content)
-    if errors:
-        raise Invalid(_l("%(bad)s of %(total)s rows are invalid; nothing was imported.", bad=len(errors),
-                         total=len(checked)), errors=errors)
+    checked = check_volunteer_import(content=content)
     created = []
     for row in checked:
         password, password_hash = generate_password()
