@@ -42,6 +42,8 @@ class BaseConfig:
         self.ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET") or ""
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
         self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
+        # A confirmed violation still unresolved this many days after confirmation alerts its district.
+        self.CASE_ESCALATION_AFTER_DAYS = _int("CASE_ESCALATION_AFTER_DAYS", 30)
         # The outbox relay's beat interval, and how long a published job may wait before it is presumed lost.
         self.PERIODIC_INTERVALS = {"jobs.relay_outbox": float(os.environ["RELAY_INTERVAL_SECONDS"])} \
             if os.environ.get("RELAY_INTERVAL_SECONDS") else {}

@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from .alerts.views import blp as alerts
     from .audit.views import blp as audit
     from .auth.views import blp as auth
+    from .cases.views import blp as cases
     from .districts.views import blp as districts
     from .inspections.views import blp as inspections
     from .operations.views import blp as operations
@@ -81,7 +82,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from .sites.views import blp as sites
     from .sync.views import blp as sync
 
-    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync):
+    for blueprint in (auth, districts, people, sites, inspections, cases, savings, alerts, audit, sync):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
     _import_models()
@@ -93,9 +94,11 @@ def _import_models() -> None:
     from .alerts import models as _alerts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .cases import models as _cases  # noqa: F401
     from .districts import models as _districts  # noqa: F401
     from .inspections import models as _inspections  # noqa: F401
     from .people import models as _people  # noqa: F401
+    from .risk import models as _risk  # noqa: F401
     from .savings import models as _savings  # noqa: F401
     from .sites import models as _sites  # noqa: F401
 

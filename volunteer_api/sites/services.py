@@ -14,7 +14,10 @@ from ..extensions import db, parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import Inspection
 from ..money import format_tiyn
+from ..jobs import enqueue
 from ..pagination import decode_cursor, encode_cursor, keyset_page
+from ..risk.services import RECOMPUTE_JOB as RISK_JOB
+from ..risk.services import risks_of
 from ..savings.models import SavingsTotal
 from ..sync.services import next_change_seq, reserve_change_seqs
 from .models import Site
@@ -55,6 +58,7 @@ def create_site(**data) -> Site:
     db.session.add(site)
     db.session.flush()
     record_event(action="site.created", object_type="site", object_id=site.id, after=snapshot(site))
+    enqueue(RISK_JOB, site_ids=[site.id])
     db.session.commit()
     return with_counters([site])[0]
 
@@ -71,6 +75,7 @@ def update_site(site_id, **changes) -> Site:
     if after != before:
         record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
         site.change_seq = next_change_seq()
+        enqueue(RISK_JOB, site_ids=[site.id])
     db.session.commit()
     return with_counters([site])[0]
 
@@ -93,7 +98,7 @@ def _open_flag_condition():
 
 
 def with_counters(sites: list[Site]) -> list[Site]:
-    """Attach open_flags and approved_savings_tiyn to a page of sites: two queries for the whole page."""
+    """Attach open_flags, approved_savings_tiyn and risk to a page of sites: three queries for the page."""
     ids = [site.id for site in sites]
     if not ids:
         return sites
@@ -107,9 +112,11 @@ def with_counters(sites: list[Site]) -> list[Site]:
         select(SavingsTotal.key, SavingsTotal.approved_tiyn)
         .where(SavingsTotal.scope == "site", SavingsTotal.key.in_([str(i) for i in ids]))
     ).all())
+    risks = risks_of(ids)
     for site in sites:
         site.open_flags = flags.get(site.id, 0)
         site.approved_savings_tiyn = savings.get(str(site.id), 0)
+        site.risk = risks.get(site.id)
     return sites
 
 
@@ -222,5 +229,6 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
     db.session.flush()
     for site in sites:
         record_event(action="site.imported", object_type="site", object_id=site.id, after=snapshot(site))
+    enqueue(RISK_JOB, site_ids=[site.id for site in sites])
     db.session.commit()
     return with_counters(sites), len(valid)
