@@ -76,13 +76,14 @@ def _register_blueprints(app: Flask, api) -> None:
     from .cases.views import blp as cases
     from .districts.views import blp as districts
     from .inspections.views import blp as inspections
+    from .maps.views import blp as maps
     from .operations.views import blp as operations
     from .people.views import blp as people
     from .savings.views import blp as savings
     from .sites.views import blp as sites
     from .sync.views import blp as sync
 
-    for blueprint in (auth, districts, people, sites, inspections, cases, savings, alerts, audit, sync):
+    for blueprint in (auth, districts, people, sites, inspections, cases, maps, savings, alerts, audit, sync):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
     _import_models()

@@ -49,7 +49,7 @@ class OutcomeArgsSchema(Schema):
     @validates_schema
     def from_before_to(self, data, **kwargs):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError(_l("from must not be after to."), field_name="from")
+            raise ValidationError(_l("The end date is before the start date."), field_name="to")
 
 
 _FIX_RATE = {"description": "fixed ÷ confirmed, two decimals; null when nothing was confirmed", "example": "0.50"}

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import BigId, choice, db
@@ -67,6 +67,10 @@ class Inspection(db.Model):
         db.Index("ix_inspections_volunteer_change_seq", "volunteer_id", "change_seq"),
         # The outcome figures (confirmed cases of a district) and the sweep for cases left unresolved.
         db.Index("ix_inspections_status_district_reviewed_at", "status", "district", "reviewed_at"),
+        # Open flags per site (sites, the map): a small partial index, only the flags awaiting review.
+        db.Index("ix_inspections_open_flags_site_id", "site_id",
+                 postgresql_where=text("flagged AND status = 'submitted'"),
+                 sqlite_where=text("flagged AND status = 'submitted'")),
     )
 
 

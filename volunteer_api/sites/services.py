@@ -97,25 +97,33 @@ def _open_flag_condition():
     return and_(Inspection.site_id == Site.id, Inspection.flagged.is_(True), Inspection.status == "submitted")
 
 
+def open_flag_counts(site_ids: list[int]) -> dict[int, int]:
+    """Flagged inspections not yet reviewed, per site (the partial index of open flags answers it)."""
+    return dict(db.session.execute(
+        select(Inspection.site_id, func.count())
+        # A bare `flagged`, not `IS true`: the form PostgreSQL matches to the partial index's predicate.
+        .where(Inspection.site_id.in_(site_ids), Inspection.flagged, Inspection.status == "submitted")
+        .group_by(Inspection.site_id)
+    ).all())
+
+
+def approved_savings(site_ids: list[int]) -> dict[int, int]:
+    """Approved savings in tiyn per site, as the workers last totalled them (no row: none yet)."""
+    return {int(key): tiyn for key, tiyn in db.session.execute(
+        select(SavingsTotal.key, SavingsTotal.approved_tiyn)
+        .where(SavingsTotal.scope == "site", SavingsTotal.key.in_([str(i) for i in site_ids]))
+    ).all()}
+
+
 def with_counters(sites: list[Site]) -> list[Site]:
     """Attach open_flags, approved_savings_tiyn and risk to a page of sites: three queries for the page."""
     ids = [site.id for site in sites]
     if not ids:
         return sites
-    flags = dict(db.session.execute(
-        select(Inspection.site_id, func.count())
-        .where(Inspection.site_id.in_(ids), Inspection.flagged.is_(True), Inspection.status == "submitted")
-        .group_by(Inspection.site_id)
-    ).all())
-    # The workers keep the totals; a site nobody saved money on has no row yet.
-    savings = dict(db.session.execute(
-        select(SavingsTotal.key, SavingsTotal.approved_tiyn)
-        .where(SavingsTotal.scope == "site", SavingsTotal.key.in_([str(i) for i in ids]))
-    ).all())
-    risks = risks_of(ids)
+    flags, savings, risks = open_flag_counts(ids), approved_savings(ids), risks_of(ids)
     for site in sites:
         site.open_flags = flags.get(site.id, 0)
-        site.approved_savings_tiyn = savings.get(str(site.id), 0)
+        site.approved_savings_tiyn = savings.get(site.id, 0)
         site.risk = risks.get(site.id)
     return sites
 
