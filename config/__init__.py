@@ -44,6 +44,8 @@ class BaseConfig:
         self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
         # A confirmed violation still unresolved this many days after confirmation alerts its district.
         self.CASE_ESCALATION_AFTER_DAYS = _int("CASE_ESCALATION_AFTER_DAYS", 30)
+        # A TrueType font with Cyrillic and the Kazakh letters for the monthly report's PDF.
+        self.REPORT_FONT_PATH = os.environ.get("REPORT_FONT_PATH") or "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
         # The outbox relay's beat interval, and how long a published job may wait before it is presumed lost.
         self.PERIODIC_INTERVALS = {"jobs.relay_outbox": float(os.environ["RELAY_INTERVAL_SECONDS"])} \
             if os.environ.get("RELAY_INTERVAL_SECONDS") else {}

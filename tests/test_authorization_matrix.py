@@ -70,6 +70,7 @@ MATRIX = {
     ("POST", f"{V1}/inspections/<id:inspection_id>/resolution"): DISTRICT_REVIEW,
     ("GET", f"{V1}/outcomes"): STAFF,
     ("GET", f"{V1}/map/sites.geojson"): SIGNED_IN,
+    ("GET", f"{V1}/reports/monthly"): ADMIN,
     # Only the author adds photos: another volunteer is told the inspection does not exist.
     ("POST", f"{V1}/inspections/<id:inspection_id>/photos"): "401 ok 404 403 403 403",
     ("GET", f"{V1}/savings"): SIGNED_IN,

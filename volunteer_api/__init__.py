@@ -79,11 +79,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from .maps.views import blp as maps
     from .operations.views import blp as operations
     from .people.views import blp as people
+    from .reports.views import blp as reports
     from .savings.views import blp as savings
     from .sites.views import blp as sites
     from .sync.views import blp as sync
 
-    for blueprint in (auth, districts, people, sites, inspections, cases, maps, savings, alerts, audit, sync):
+    for blueprint in (auth, districts, people, sites, inspections, cases, maps, savings, reports, alerts, audit, sync):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
     _import_models()
@@ -99,6 +100,7 @@ def _import_models() -> None:
     from .districts import models as _districts  # noqa: F401
     from .inspections import models as _inspections  # noqa: F401
     from .people import models as _people  # noqa: F401
+    from .reports import models as _reports  # noqa: F401
     from .risk import models as _risk  # noqa: F401
     from .savings import models as _savings  # noqa: F401
     from .sites import models as _sites  # noqa: F401
