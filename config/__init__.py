@@ -44,6 +44,11 @@ class BaseConfig:
         self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
         # A confirmed violation still unresolved this many days after confirmation alerts its district.
         self.CASE_ESCALATION_AFTER_DAYS = _int("CASE_ESCALATION_AFTER_DAYS", 30)
+        # Public figures (/public/summary, /transparency, the OC4IDS export) may be this old; proxies may cache them.
+        self.PUBLIC_CACHE_SECONDS = _int("PUBLIC_CACHE_SECONDS", 60)
+        # OC4IDS project ids begin with the publisher's registered prefix.
+        self.OC4IDS_PREFIX = os.environ.get("OC4IDS_PREFIX", "oc4ids-vmzhmb")
+        self.OPEN_DATA_PUBLISHER = os.environ.get("OPEN_DATA_PUBLISHER", "Volunteer Monitor, Zhambyl region")
         # A TrueType font with Cyrillic and the Kazakh letters for the monthly report's PDF.
         self.REPORT_FONT_PATH = os.environ.get("REPORT_FONT_PATH") or "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
         # The outbox relay's beat interval, and how long a published job may wait before it is presumed lost.
@@ -111,6 +116,8 @@ class TestingConfig(BaseConfig):
         # Tests log in hundreds of times; production cost stays in the other configs.
         self.PASSWORD_TIME_COST = 1
         self.PASSWORD_MEMORY_COST_KIB = 1024
+        # Each test sees the figures it just made (a test of the cache sets its own).
+        self.PUBLIC_CACHE_SECONDS = _int("PUBLIC_CACHE_SECONDS", 0)
         # Tests call the sweeps when they mean to; a test of the embedded schedule turns it on.
         self.EMBEDDED_SCHEDULER = _bool("EMBEDDED_SCHEDULER", False)
 

@@ -71,6 +71,9 @@ MATRIX = {
     ("GET", f"{V1}/outcomes"): STAFF,
     ("GET", f"{V1}/map/sites.geojson"): SIGNED_IN,
     ("GET", f"{V1}/reports/monthly"): ADMIN,
+    ("GET", f"{V1}/open-data/oc4ids.json"): PUBLIC,
+    ("GET", f"{V1}/public/summary"): PUBLIC,
+    ("GET", "/transparency"): PUBLIC,
     # Only the author adds photos: another volunteer is told the inspection does not exist.
     ("POST", f"{V1}/inspections/<id:inspection_id>/photos"): "401 ok 404 403 403 403",
     ("GET", f"{V1}/savings"): SIGNED_IN,

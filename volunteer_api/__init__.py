@@ -77,6 +77,8 @@ def _register_blueprints(app: Flask, api) -> None:
     from .districts.views import blp as districts
     from .inspections.views import blp as inspections
     from .maps.views import blp as maps
+    from .open_data.views import blp as open_data
+    from .open_data.views import pages as transparency
     from .operations.views import blp as operations
     from .people.views import blp as people
     from .reports.views import blp as reports
@@ -84,9 +86,11 @@ def _register_blueprints(app: Flask, api) -> None:
     from .sites.views import blp as sites
     from .sync.views import blp as sync
 
-    for blueprint in (auth, districts, people, sites, inspections, cases, maps, savings, reports, alerts, audit, sync):
+    for blueprint in (auth, districts, people, sites, inspections, cases, maps, savings, reports, open_data, alerts,
+                      audit, sync):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
+    app.register_blueprint(transparency)
     _import_models()
 
 
