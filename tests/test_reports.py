@@ -18,7 +18,7 @@ from volunteer_api.inspections.models import Inspection
 from volunteer_api.reports import figures as report_figures
 from volunteer_api.reports.models import MonthlyReport
 from volunteer_api.reports.services import build_report, email_monthly_report, make_last_month_report, previous_month
-from volunteer_api.risk.services import recompute_all_risks
+from volunteer_api.risk.services import reassess_all_risks
 from volunteer_api.savings.models import SavingsReport
 from volunteer_api.savings.totals import recompute_totals
 from volunteer_api.timestamps import format_utc
@@ -79,7 +79,7 @@ def last_month(app, client, admin, volunteer, inspector, make_volunteer, run_job
         recompute_totals()
         recompute_outcomes()
         db.session.commit()
-        recompute_all_risks()
+        reassess_all_risks()
     return month
 
 

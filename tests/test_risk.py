@@ -6,7 +6,7 @@ from tests.field_support import FIVE_KM_NORTH, create_site, file_inspection
 from volunteer_api.extensions import db
 from volunteer_api.risk import rules
 from volunteer_api.risk.models import SiteRisk
-from volunteer_api.risk.services import recompute_all_risks
+from volunteer_api.risk.services import reassess_all_risks
 
 V1 = "/api/v1"
 
@@ -64,8 +64,8 @@ def test_the_contractors_record_reaches_its_other_sites_with_the_sweep(app, clie
                     json={"decision": "confirmed", "comment": "Seen."})
     run_jobs()
     with app.app_context():
-        recompute_all_risks(batch_size=2)
-        assert recompute_all_risks() == 0  # nothing changed: nothing rewritten
+        reassess_all_risks(batch_size=2)
+        assert reassess_all_risks() == 0  # nothing changed: nothing rewritten
         assert db.session.scalar(select(func.count()).select_from(SiteRisk)) == 3
     risk = client.get(f"{V1}/sites/{sites[0]['id']}", headers=volunteer.headers).get_json()["risk"]
     assert factor(risk, "contractor_violations") == {"name": "contractor_violations", "part": "likelihood",

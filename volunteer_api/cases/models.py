@@ -3,7 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import BigId, choice, db
+from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 REFERRAL_CHANNELS = ("call_centre_1424", "eotinish", "department", "prosecutor")

@@ -16,12 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select, text
 
 from ..districts.models import District
-from ..extensions import db, dialect_insert
-from ..jobs import job_handler, periodic
+from ..database import advisory_lock, db, dialect_insert
 from ..timestamps import utcnow
 from .models import OutcomeDay, OutcomeFixDays, OutcomeStamp
 
-RECOMPUTE_JOB = "cases.recompute_outcomes"
 # pg_advisory_xact_lock key: one recompute at a time, so an older run never overwrites a newer one.
 RECOMPUTE_LOCK_KEY = 0x0CA5E5  # "cases"
 # Kazakhstan has one time zone, UTC+5, since 2024; a fixed offset gives both databases the same days.
@@ -54,18 +52,10 @@ _FIX_DAYS = """
 """
 
 
-def _lock(dialect: str) -> None:
-    if dialect == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECOMPUTE_LOCK_KEY})
-    else:
-        # SQLite: take the writer lock before reading, as the savings totals do.
-        db.session.execute(text("UPDATE outcome_stamps SET district = district WHERE 0"))
-
-
 def recompute_outcomes(*, district: str | None = None, now: datetime | None = None) -> None:
     """Recompute the stored outcome figures of one district (every district without one); no commit."""
     dialect = db.session.get_bind().dialect.name
-    _lock(dialect)
+    advisory_lock(RECOMPUTE_LOCK_KEY, sqlite_table="outcome_stamps")
     now = now or utcnow()
     day = _DAY[dialect].format(column="i.reviewed_at")
     days = _DAYS_BETWEEN[dialect].format(later=_DAY[dialect].format(column="s.resolved_at"), earlier=day)
@@ -82,13 +72,11 @@ def recompute_outcomes(*, district: str | None = None, now: datetime | None = No
             index_elements=[OutcomeStamp.district], set_={"computed_at": statement.excluded.computed_at}))
 
 
-@job_handler(RECOMPUTE_JOB)
 def recompute_outcomes_job(district: str | None = None) -> None:
     """Recompute a district's outcome figures after a confirmation, referral or resolution."""
     recompute_outcomes(district=district)
 
 
-@periodic("cases.recompute_outcomes_scheduled", every_seconds=300)
 def recompute_outcomes_scheduled() -> None:
     """Reconcile every district's outcome figures on the beat (also catches anything a lost job missed)."""
     recompute_outcomes()

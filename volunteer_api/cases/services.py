@@ -9,10 +9,10 @@ from ..alerts.models import Alert
 from ..alerts.services import create_alerts, district_recipients
 from ..audit.services import record_event
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db, insert_unless_duplicate
+from ..database import db, insert_unless_duplicate
 from ..inspections.models import Inspection
 from ..inspections.services import get_inspection
-from ..jobs import enqueue, periodic
+from ..jobs import enqueue, names
 from ..sites.models import Site
 from ..timestamps import format_utc, utcnow
 from . import outcomes
@@ -56,7 +56,7 @@ def refer_case(inspection_id, *, user, channel: str, case_number: str, referred_
                  before={"referral": None},
                  after={"channel": channel, "case_number": case_number, "referred_at": format_utc(referred_at),
                         "comment": f"{channel} {case_number}"})
-    enqueue(outcomes.RECOMPUTE_JOB, district=inspection.district)
+    enqueue(names.RECOMPUTE_OUTCOMES, district=inspection.district)
     db.session.commit()
     return _reloaded(inspection.id, user)
 
@@ -75,8 +75,8 @@ def resolve_case(inspection_id, *, user, outcome: str, comment: str, resolved_at
     record_event(action="inspection.resolved", object_type="inspection", object_id=inspection.id,
                  before={"resolution": None},
                  after={"outcome": outcome, "resolved_at": format_utc(resolved_at), "comment": comment})
-    enqueue(outcomes.RECOMPUTE_JOB, district=inspection.district)
-    enqueue("risk.recompute_sites", site_ids=[inspection.site_id])
+    enqueue(names.RECOMPUTE_OUTCOMES, district=inspection.district)
+    enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
     db.session.commit()
     return _reloaded(inspection.id, user)
 
@@ -100,7 +100,6 @@ def read_outcomes(*, user, district: str | None, date_from=None, date_to=None) -
     return outcomes.figures(districts=visible, date_from=date_from, date_to=date_to)
 
 
-@periodic("cases.escalate_unresolved", every_seconds=3600)
 def escalate_unresolved_cases() -> int:
     """Alert the district's inspectors, once per case, about every case still unresolved after
     CASE_ESCALATION_AFTER_DAYS days from its confirmation."""

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from sqlalchemy import select
 
-from ..extensions import db
+from ..database import db
 from ..money import format_tiyn
 from ..risk.models import SiteRisk
 from ..sites.models import Site

@@ -18,7 +18,7 @@ from typing import Iterator
 from flask import current_app
 from sqlalchemy import case, func, select
 
-from ..extensions import db
+from ..database import db
 from ..inspections.models import Inspection
 from ..money import format_tiyn
 from ..sites.models import Site

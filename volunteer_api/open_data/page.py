@@ -1,5 +1,5 @@
 """The words of the public /transparency page in Russian, Kazakh and English, and its server-drawn charts."""
-from .. import LANGUAGES
+from ..i18n import LANGUAGES
 
 TEXTS = {
     "title": {"ru": "Прозрачность: общественный мониторинг строительства", "kk": "Ашықтық: құрылысты қоғамдық мониторинг",

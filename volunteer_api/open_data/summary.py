@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ..cases import outcomes
 from ..districts.models import District
-from ..extensions import db
+from ..database import db
 from ..inspections.models import Inspection
 from ..savings.models import SavingsTotal
 from ..savings.totals import OVERALL_KEY

@@ -5,7 +5,7 @@ from flask import Response, current_app, render_template, request, stream_with_c
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import LANGUAGES, select_language
+from ..i18n import LANGUAGES, select_language
 from ..auth.access import public
 from ..money import format_tiyn
 from ..timestamps import format_utc

@@ -12,7 +12,7 @@ from ..alerts.models import Alert
 from ..cases import outcomes
 from ..cases.models import REFERRAL_CHANNELS, OUTCOMES, CaseReferral, CaseResolution
 from ..districts.services import known_district_codes
-from ..extensions import db
+from ..database import db
 from ..inspections.flags import FLAG_RULES
 from ..inspections.models import Inspection, Photo
 from ..risk.models import SiteRisk

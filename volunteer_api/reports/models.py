@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..database import db
 from ..timestamps import UTCDateTime, utcnow
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from ..alerts import channels
 from ..errors import Invalid
-from ..extensions import db, insert_unless_duplicate
-from ..jobs import enqueue, job_handler, periodic
+from ..database import db, insert_unless_duplicate
+from ..jobs import enqueue, names
 from ..people.models import User
 from ..timestamps import utcnow
 from . import figures as report_figures
@@ -19,7 +19,6 @@ from .models import MonthlyReport
 
 log = logging.getLogger(__name__)
 
-EMAIL_JOB = "reports.email_monthly"
 MEDIA_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
 
@@ -51,13 +50,12 @@ def make_monthly_report(month: str) -> MonthlyReport:
     if report is None:  # another worker kept it first
         db.session.rollback()
         return db.session.get(MonthlyReport, month)
-    enqueue(EMAIL_JOB, month=month)
+    enqueue(names.EMAIL_MONTHLY_REPORT, month=month)
     db.session.commit()
     log.info("monthly report %s made (xlsx %s, pdf %s)", month, report.xlsx_sha256, report.pdf_sha256)
     return report
 
 
-@periodic("reports.make_last_month", every_seconds=3600)
 def make_last_month_report() -> str:
     """Make last month's report (Asia/Almaty): the first run on the 1st does it, later runs find it kept."""
     month = previous_month()
@@ -65,7 +63,6 @@ def make_last_month_report() -> str:
     return month
 
 
-@job_handler(EMAIL_JOB)
 def email_monthly_report(*, month: str) -> int:
     """E-mail the month's report, both files attached, to every active admin with an address (SMTP_URL)."""
     report = db.session.get(MonthlyReport, month, with_for_update=True)

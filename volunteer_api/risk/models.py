@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import BigId, choice, db
+from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 from .rules import RISK_LEVELS
 

@@ -1,6 +1,6 @@
 """Assessing every site's risk: inputs gathered in SQL, scored by rules.py, stored by the workers.
 
-A job after each filing or review that changes an input (`risk.recompute_sites`) rescores those sites
+A job after each filing or review that changes an input (`risk.reassess_sites`) rescores those sites
 within seconds; the scheduled sweep rescores every site in keyset batches, which also carries a
 contractor's changed record to its other sites. Only rows whose assessment changed are rewritten.
 """
@@ -8,16 +8,14 @@ from datetime import date
 
 from sqlalchemy import case, func, select
 
-from ..extensions import db, dialect_insert
+from ..database import db, dialect_insert
 from ..inspections.models import Inspection
-from ..jobs import job_handler, periodic
 from ..sites.models import Site
 from ..timestamps import utcnow
 from . import rules
 from .models import SiteRisk
 
 BATCH = 2000
-RECOMPUTE_JOB = "risk.recompute_sites"
 
 
 def _count_where(condition):
@@ -96,15 +94,13 @@ def _store(assessed: list[dict]) -> int:
 _SITE_COLUMNS = (Site.id, Site.kind, Site.budget_tiyn, Site.contractor, Site.planned_completion, Site.status)
 
 
-@job_handler(RECOMPUTE_JOB)
-def recompute_site_risks(site_ids: list[int]) -> int:
+def reassess_site_risks(site_ids: list[int]) -> int:
     """Rescore these sites (a filing or review changed what monitoring saw there)."""
     sites = db.session.execute(select(*_SITE_COLUMNS).where(Site.id.in_(site_ids))).all()
     return _store(assess_sites(sites, today=utcnow().date()))
 
 
-@periodic("risk.recompute_all", every_seconds=900)
-def recompute_all_risks(batch_size: int = BATCH) -> int:
+def reassess_all_risks(batch_size: int = BATCH) -> int:
     """Rescore every site in keyset batches, one commit each; returns the rows that changed."""
     written, last_id, today = 0, 0, utcnow().date()
     by_contractor = contractor_violations()  # once for the sweep, not per batch

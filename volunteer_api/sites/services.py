@@ -10,16 +10,16 @@ from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Invalid, NotFound
-from ..extensions import db, parse_id
+from ..extensions import db
+from ..ids import parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import Inspection
 from ..money import format_tiyn
-from ..jobs import enqueue
+from ..jobs import enqueue, names
 from ..pagination import decode_cursor, encode_cursor, keyset_page
-from ..risk.services import RECOMPUTE_JOB as RISK_JOB
 from ..risk.services import risks_of
 from ..savings.models import SavingsTotal
-from ..sync.services import next_change_seq, reserve_change_seqs
+from ..change_numbers import next_change_seq, reserve_change_seqs
 from .models import Site
 
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
@@ -58,7 +58,7 @@ def create_site(**data) -> Site:
     db.session.add(site)
     db.session.flush()
     record_event(action="site.created", object_type="site", object_id=site.id, after=snapshot(site))
-    enqueue(RISK_JOB, site_ids=[site.id])
+    enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id])
     db.session.commit()
     return with_counters([site])[0]
 
@@ -75,7 +75,7 @@ def update_site(site_id, **changes) -> Site:
     if after != before:
         record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
         site.change_seq = next_change_seq()
-        enqueue(RISK_JOB, site_ids=[site.id])
+        enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id])
     db.session.commit()
     return with_counters([site])[0]
 
@@ -237,6 +237,6 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
     db.session.flush()
     for site in sites:
         record_event(action="site.imported", object_type="site", object_id=site.id, after=snapshot(site))
-    enqueue(RISK_JOB, site_ids=[site.id for site in sites])
+    enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id for site in sites])
     db.session.commit()
     return with_counters(sites), len(valid)
