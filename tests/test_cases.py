@@ -213,3 +213,9 @@ def test_an_unresolved_case_escalates_to_its_district_once(app, client, voluntee
     escalations = [item for item in inbox if item["kind"] == "escalation"]
     assert len(escalations) == 1
     assert escalations[0]["message"] == "A violation at “School No. 7” (Taraz city) was confirmed 30 days ago and is still unresolved."
+
+
+def test_a_time_before_the_first_utc_instant_is_422_not_a_crash(client, volunteer, inspector, site):
+    case = confirmed_case(client, volunteer, inspector, site["id"])
+    response = refer(client, inspector, case["id"], referred_at="0001-01-01T00:01:00+02:00")
+    assert response.status_code == 422 and "referred_at" in response.get_json()["errors"]

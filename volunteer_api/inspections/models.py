@@ -71,6 +71,9 @@ class Inspection(db.Model):
         db.Index("ix_inspections_open_flags_site_id", "site_id",
                  postgresql_where=text("flagged AND status = 'submitted'"),
                  sqlite_where=text("flagged AND status = 'submitted'")),
+        # Confirmed violations per site (risk, open data): only the confirmed ones.
+        db.Index("ix_inspections_confirmed_site_id", "site_id", postgresql_where=text("status = 'confirmed'"),
+                 sqlite_where=text("status = 'confirmed'")),
     )
 
 

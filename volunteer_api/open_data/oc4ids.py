@@ -5,7 +5,7 @@ the location as a GeoJSON point, the status, the contractor as a party (role `su
 monitoring's figures as `metrics` (approved savings; inspections filed and confirmed). Nothing about
 any volunteer or inspector is exported.
 
-Amounts are JSON numbers written with their exact two decimals (no float on the way: see `dumps_exact`).
+Amounts are JSON numbers written with their exact two decimals (no float on the way: see `ExactJSON`).
 """
 import hashlib
 import json
@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import Iterator
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from ..database import db
 from ..inspections.models import Inspection
 from ..money import format_tiyn
 from ..sites.models import Site
-from ..sites.services import approved_savings
+from ..savings.models import SavingsTotal
+from ..sites.services import approved_savings_join
 from ..timestamps import format_utc, utcnow
 
 OC4IDS_VERSION = "0.9"
@@ -47,20 +48,24 @@ class Tiyn:
     value: int
 
 
-def dumps_exact(value) -> str:
+class ExactJSON:
     """Compact JSON in which every Tiyn is the exact number of tenge ("1250000.55" without the quotes).
 
-    A random token per call marks the amounts, so no text in the data can pass for one.
+    A random token per encoder marks the amounts, so no text in the data can pass for one.
     """
-    token = secrets.token_hex(8)
 
-    def encode(obj):
+    def __init__(self):
+        self._token = secrets.token_hex(8)
+        self._marked = re.compile(f'"{self._token}(-?[0-9]+\\.[0-9]{{2}})"')
+
+    def _encode(self, obj):
         if isinstance(obj, Tiyn):
-            return f"{token}{format_tiyn(obj.value)}"
+            return f"{self._token}{format_tiyn(obj.value)}"
         raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
-    text = json.dumps(value, default=encode, ensure_ascii=False, separators=(",", ":"))
-    return re.sub(f'"{token}(-?[0-9]+\\.[0-9]{{2}})"', r"\1", text)
+    def dumps(self, value) -> str:
+        text = json.dumps(value, default=self._encode, ensure_ascii=False, separators=(",", ":"))
+        return self._marked.sub(r"\1", text)
 
 
 def _contractor_party(name: str) -> dict:
@@ -100,11 +105,10 @@ def project(site, *, prefix: str, inspections: int, confirmed: int, approved_tiy
     return entry
 
 
-def _inspection_counts(site_ids: list[int]) -> dict[int, tuple[int, int]]:
-    rows = db.session.execute(
-        select(Inspection.site_id, func.count(), func.count(case((Inspection.status == "confirmed", 1))))
-        .where(Inspection.site_id.in_(site_ids)).group_by(Inspection.site_id))
-    return {site_id: (filed, confirmed) for site_id, filed, confirmed in rows}
+def _inspections_of_site(*conditions):
+    # Correlated: one probe per site of the (site_id, id) index, or of the partial index of confirmed ones.
+    return (select(func.count()).where(Inspection.site_id == Site.id, *conditions)
+            .correlate(Site).scalar_subquery())
 
 
 def projects(*, prefix: str, batch_size: int) -> Iterator[list[dict]]:
@@ -113,15 +117,16 @@ def projects(*, prefix: str, batch_size: int) -> Iterator[list[dict]]:
     while True:
         sites = db.session.execute(
             select(Site.id, Site.name, Site.kind, Site.district, Site.address, Site.lat, Site.lon, Site.budget_tiyn,
-                   Site.contractor, Site.planned_completion, Site.status, Site.updated_at)
+                   Site.contractor, Site.status, Site.updated_at,
+                   _inspections_of_site().label("inspections"),
+                   _inspections_of_site(Inspection.status == "confirmed").label("confirmed"),
+                   func.coalesce(SavingsTotal.approved_tiyn, 0).label("approved_tiyn"))
+            .outerjoin(SavingsTotal, approved_savings_join())
             .where(Site.id > last_id).order_by(Site.id).limit(batch_size)).all()
         if not sites:
             return
-        ids = [site.id for site in sites]
-        counts, savings = _inspection_counts(ids), approved_savings(ids)
-        yield [project(site, prefix=prefix, inspections=counts.get(site.id, (0, 0))[0],
-                       confirmed=counts.get(site.id, (0, 0))[1], approved_tiyn=savings.get(site.id, 0))
-               for site in sites]
+        yield [project(site, prefix=prefix, inspections=site.inspections, confirmed=site.confirmed,
+                       approved_tiyn=site.approved_tiyn) for site in sites]
         last_id = sites[-1].id
 
 
@@ -136,9 +141,10 @@ def stream_project_package(*, published_at: datetime | None = None) -> Iterator[
         "license": LICENSE_URL,
         "version": OC4IDS_VERSION,
     }
-    yield dumps_exact(package)[:-1] + ',"projects":['
+    encoder = ExactJSON()
+    yield encoder.dumps(package)[:-1] + ',"projects":['
     separator = ""
     for batch in projects(prefix=config["OC4IDS_PREFIX"], batch_size=BATCH):
-        yield separator + ",".join(dumps_exact(entry) for entry in batch)
+        yield separator + ",".join(encoder.dumps(entry) for entry in batch)
         separator = ","
     yield "]}"

@@ -22,8 +22,8 @@ def _count_where(condition):
     return func.count(case((condition, 1)))
 
 
-def _inputs(site_ids: list[int]) -> dict[int, dict[str, int]]:
-    """What monitoring saw at these sites, one aggregate over their inspections."""
+def _inputs(sites_condition) -> dict[int, dict[str, int]]:
+    """What monitoring saw at the sites `sites_condition` (on Inspection.site_id) selects, one aggregate."""
     delay = Inspection.checklist["schedule_delay"].as_boolean()
     rows = db.session.execute(
         select(Inspection.site_id,
@@ -32,7 +32,7 @@ def _inputs(site_ids: list[int]) -> dict[int, dict[str, int]]:
                _count_where((Inspection.mock_location.is_(True)) | (Inspection.on_site.is_(False))).label("suspect_filings"),
                _count_where(delay.is_(True)).label("reported_delays"),
                _count_where(Inspection.status == "returned").label("returned_inspections"))
-        .where(Inspection.site_id.in_(site_ids)).group_by(Inspection.site_id)
+        .where(sites_condition).group_by(Inspection.site_id)
     ).all()
     return {row.site_id: row._asdict() for row in rows}
 
@@ -48,9 +48,12 @@ def contractor_violations(contractors: set[str] | None = None) -> dict[str, int]
     return dict(db.session.execute(statement).all())
 
 
-def assess_sites(sites: list, *, today: date, by_contractor: dict[str, int] | None = None) -> list[dict]:
+def assess_sites(sites: list, *, today: date, by_contractor: dict[str, int] | None = None,
+                 consecutive: bool = False) -> list[dict]:
     """The assessment of each (id, kind, budget_tiyn, contractor, planned_completion, status) site row."""
-    seen = _inputs([site.id for site in sites])
+    # A batch of consecutive ids reads its inspections by a range of the index, not a list of ids.
+    seen = _inputs(Inspection.site_id.between(sites[0].id, sites[-1].id) if consecutive
+                   else Inspection.site_id.in_([site.id for site in sites]))
     if by_contractor is None:
         by_contractor = contractor_violations({site.contractor for site in sites if site.contractor})
     assessed = []
@@ -71,14 +74,15 @@ def assess_sites(sites: list, *, today: date, by_contractor: dict[str, int] | No
     return assessed
 
 
-def _store(assessed: list[dict]) -> int:
+def _store(assessed: list[dict], *, consecutive: bool = False) -> int:
     """Upsert assessments, rewriting a row only when its assessment changed; returns rows written."""
     if not assessed:
         return 0
     now = utcnow()
+    ids = [item["site_id"] for item in assessed]
     stored = {row.site_id: row for row in db.session.execute(
         select(SiteRisk.site_id, SiteRisk.score, SiteRisk.level, SiteRisk.factors)
-        .where(SiteRisk.site_id.in_([item["site_id"] for item in assessed])))}
+        .where(SiteRisk.site_id.between(ids[0], ids[-1]) if consecutive else SiteRisk.site_id.in_(ids)))}
     changed = [{**item, "computed_at": now} for item in assessed
                if (old := stored.get(item["site_id"])) is None
                or (old.score, old.level, old.factors) != (item["score"], item["level"], item["factors"])]
@@ -109,7 +113,8 @@ def reassess_all_risks(batch_size: int = BATCH) -> int:
             select(*_SITE_COLUMNS).where(Site.id > last_id).order_by(Site.id).limit(batch_size)).all()
         if not sites:
             return written
-        written += _store(assess_sites(sites, today=today, by_contractor=by_contractor))
+        written += _store(assess_sites(sites, today=today, by_contractor=by_contractor, consecutive=True),
+                          consecutive=True)
         db.session.commit()
         last_id = sites[-1].id
 

@@ -4,7 +4,7 @@ import math
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, and_, cast, exists, func, select
 
 from ..audit.services import record_event
 from ..csv_import import read_csv_rows
@@ -105,6 +105,18 @@ def open_flag_counts(site_ids: list[int]) -> dict[int, int]:
         .where(Inspection.site_id.in_(site_ids), Inspection.flagged, Inspection.status == "submitted")
         .group_by(Inspection.site_id)
     ).all())
+
+
+def open_flags_column():
+    """A site's open flags as a correlated subquery (one probe of the partial index per site)."""
+    return (select(func.count()).where(Inspection.site_id == Site.id, Inspection.flagged,
+                                       Inspection.status == "submitted")
+            .correlate(Site).scalar_subquery())
+
+
+def approved_savings_join():
+    """The ON clause joining a site to its row of the workers' savings totals (none: nothing approved yet)."""
+    return and_(SavingsTotal.scope == "site", SavingsTotal.key == cast(Site.id, String))
 
 
 def approved_savings(site_ids: list[int]) -> dict[int, int]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-01 23:26:55.361558
+Create Date: 2026-12-01 23:44:55.374579
 
 """
 from alembic import op
@@ -89,6 +89,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('inspection_id', name=op.f('pk_case_resolutions'))
     )
     with op.batch_alter_table('inspections', schema=None) as batch_op:
+        batch_op.create_index('ix_inspections_confirmed_site_id', ['site_id'], unique=False, postgresql_where=sa.text("status = 'confirmed'"), sqlite_where=sa.text("status = 'confirmed'"))
         batch_op.create_index('ix_inspections_open_flags_site_id', ['site_id'], unique=False, postgresql_where=sa.text("flagged AND status = 'submitted'"), sqlite_where=sa.text("flagged AND status = 'submitted'"))
         batch_op.create_index('ix_inspections_status_district_reviewed_at', ['status', 'district', 'reviewed_at'], unique=False)
 
@@ -98,6 +99,7 @@ def downgrade():
     with op.batch_alter_table('inspections', schema=None) as batch_op:
         batch_op.drop_index('ix_inspections_status_district_reviewed_at')
         batch_op.drop_index('ix_inspections_open_flags_site_id', postgresql_where=sa.text("flagged AND status = 'submitted'"), sqlite_where=sa.text("flagged AND status = 'submitted'"))
+        batch_op.drop_index('ix_inspections_confirmed_site_id', postgresql_where=sa.text("status = 'confirmed'"), sqlite_where=sa.text("status = 'confirmed'"))
 
     op.drop_table('case_resolutions')
     op.drop_table('case_referrals')
