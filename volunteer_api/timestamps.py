@@ -1,9 +1,13 @@
 """Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+
+# Kazakhstan has one time zone, UTC+5, since March 2024 (Asia/Almaty): the days and months people count in.
+ALMATY = timezone(timedelta(hours=5), "Asia/Almaty")
 
 
 def utcnow() -> datetime:

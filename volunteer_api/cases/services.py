@@ -8,8 +8,9 @@ from sqlalchemy import String, cast, exists, literal, select
 from ..alerts.models import Alert
 from ..alerts.services import create_alerts, district_recipients
 from ..audit.services import record_event
-from ..errors import Conflict, Invalid, NotFound
 from ..database import db, insert_unless_duplicate
+from ..districts.services import known_district_codes
+from ..errors import Conflict, Invalid, NotFound
 from ..inspections.models import Inspection
 from ..inspections.services import get_inspection
 from ..jobs import enqueue, names
@@ -88,8 +89,6 @@ def _reloaded(inspection_id: int, user) -> Inspection:
 
 def read_outcomes(*, user, district: str | None, date_from=None, date_to=None) -> dict:
     """The stored outcome figures an inspector (their districts) or an admin (all) may see."""
-    from ..districts.services import known_district_codes
-
     visible = sorted(known_district_codes()) if user.role == "admin" else sorted(user.districts)
     if district is not None:
         if district not in known_district_codes():

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from ..i18n import LANGUAGES, select_language
 from ..auth.access import public
 from ..money import format_tiyn
-from ..timestamps import format_utc
+from ..timestamps import ALMATY, format_utc
 from . import oc4ids, page
 from .schemas import PublicSummarySchema
 from .summary import public_summary
@@ -80,6 +80,4 @@ def transparency():
 
 
 def _almaty(value) -> str:
-    from ..reports.figures import ALMATY
-
     return value.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M (UTC+5)")

@@ -18,9 +18,9 @@ from ..inspections.models import Inspection, Photo
 from ..risk.models import SiteRisk
 from ..savings.models import SavingsReport
 from ..sites.models import Site
+from ..timestamps import ALMATY
 
 FLAG_REASONS = tuple(name for name, _ in FLAG_RULES)
-ALMATY = timezone(timedelta(hours=5))  # one time zone, UTC+5, since 2024
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime, date, date]:

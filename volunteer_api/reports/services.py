@@ -12,7 +12,7 @@ from ..errors import Invalid
 from ..database import db, insert_unless_duplicate
 from ..jobs import enqueue, names
 from ..people.models import User
-from ..timestamps import utcnow
+from ..timestamps import ALMATY, utcnow
 from . import figures as report_figures
 from . import render
 from .models import MonthlyReport
@@ -23,7 +23,7 @@ MEDIA_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadshee
 
 
 def current_month(now: datetime | None = None) -> str:
-    return (now or utcnow()).astimezone(report_figures.ALMATY).strftime("%Y-%m")
+    return (now or utcnow()).astimezone(ALMATY).strftime("%Y-%m")
 
 
 def previous_month(now: datetime | None = None) -> str:
