@@ -8,13 +8,22 @@ MAP = "/api/v1/map/sites.geojson"
 
 
 @pytest.fixture
-def sites(client, admin, run_jobs):
+def sites(app_ctx, client, admin, run_jobs):
     made = [create_site(client, admin, name="School No. 1"),
             create_site(client, admin, name="Road", kind="road", budget_kzt="1000000.00"),
             create_site(client, admin, name="Merke clinic", kind="clinic", district="merke",
                         location={"lat": 42.87, "lon": 73.18})]
-    run_jobs()
+    run_jobs(lambda: _assessed() == 3)
     return made
+
+
+def _assessed() -> int:
+    from volunteer_api.database import db
+    from volunteer_api.risk.models import SiteRisk
+
+    count = db.session.query(SiteRisk).count()
+    db.session.remove()
+    return count
 
 
 def read_map(client, account, **query) -> geojson.FeatureCollection:
@@ -33,7 +42,7 @@ def test_the_map_is_a_valid_feature_collection_longitude_first(client, monkeypat
 
     monkeypatch.setattr(services, "BATCH", 2)  # three sites: two batches, joined by one comma
     file_inspection(client, volunteer, sites[0]["id"], severity="high")
-    run_jobs()
+    run_jobs(lambda: read_map(client, volunteer)["features"][0]["properties"]["risk_level"] == "medium")
     collection = read_map(client, volunteer)
     assert [feature["properties"]["name"] for feature in collection["features"]] == [
         "School No. 1", "Road", "Merke clinic"]
