@@ -10,8 +10,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the application: settings from the environment, then `overrides` (tests)."""
     from . import observability, security
     from .auth.access import init_jwt_handlers
+    from .devices.views import register_version_gate
     from .errors import register_error_handlers
-    from .extensions import api, babel, db, jwt, limiter, migrate
+    from .extensions import api, babel, csrf, db, jwt, limiter, migrate
     from .i18n import select_language
     from .ids import IdConverter
     from .jobs import dispatch
@@ -40,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_language)
     security.register_retry_after_cleanup(app)  # before the limiter: see its docstring
     limiter.init_app(app)
+    csrf.init_app(app)
     api.init_app(app)
     _document_security(api)
     register_error_handlers(app)
@@ -47,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.init_app(app)
     dispatch.init_app(app, jobs=JOBS, sweeps=SWEEPS)
     _register_blueprints(app, api)
+    register_version_gate(app)
     _register_commands(app)
     return app
 
@@ -65,8 +68,11 @@ def _package_dir():
 
 
 def _register_blueprints(app: Flask, api) -> None:
+    from . import web
     from .alerts.views import blp as alerts
+    from .console.views import blp as console
     from .audit.views import blp as audit
+    from .devices.views import blp as devices
     from .auth.views import blp as auth
     from .cases.views import blp as cases
     from .districts.views import blp as districts
@@ -81,12 +87,16 @@ def _register_blueprints(app: Flask, api) -> None:
     from .savings.views import blp as savings
     from .sites.views import blp as sites
     from .sync.views import blp as sync
+    from .webapp.views import blp as webapp
 
     for blueprint in (auth, districts, people, sites, inspections, cases, maps, savings, reports, open_data, alerts,
-                      audit, sync, jobs):
+                      audit, sync, jobs, devices):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
     app.register_blueprint(transparency)
+    web.init_app(app)
+    app.register_blueprint(console)
+    app.register_blueprint(webapp)
     _import_models()
 
 
@@ -97,6 +107,7 @@ def _import_models() -> None:
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .cases import models as _cases  # noqa: F401
+    from .devices import models as _devices  # noqa: F401
     from .districts import models as _districts  # noqa: F401
     from .inspections import models as _inspections  # noqa: F401
     from .people import models as _people  # noqa: F401
@@ -104,6 +115,7 @@ def _import_models() -> None:
     from .risk import models as _risk  # noqa: F401
     from .savings import models as _savings  # noqa: F401
     from .sites import models as _sites  # noqa: F401
+    from .sync import models as _sync  # noqa: F401
 
 
 def _document_security(api) -> None:

@@ -14,6 +14,7 @@ from ..ids import parse_id
 from ..auth.passwords import generate_password, hash_password
 from ..auth.services import revoke_all_sessions
 from ..pagination import keyset_page
+from ..sync.models import CoverageChange
 from .models import InspectorDistrict, User
 
 IMPORT_COLUMNS = ("full_name", "phone", "email", "district")
@@ -151,14 +152,26 @@ def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
             errors.setdefault(label, {})["email"] = ["Already registered."]
 
 
-def list_volunteers(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
-    """Volunteers, newest first, by keyset."""
+def list_volunteers(*, district: str | None = None, active: bool | None = None, search: str | None = None,
+                    limit: int, cursor: str | None):
+    """Volunteers, newest first, by keyset; `search` matches a part of the name or phone, or the badge number."""
     query = select(User).where(User.role == "volunteer")
+    if search and search.strip():
+        needle = search.strip()
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        matches = [User.full_name.ilike(f"%{_escape_like(needle)}%", escape="\\"), User.badge_number == needle]
+        if len(digits) >= 3:
+            matches.append(User.phone.like(f"%{digits}%"))
+        query = query.where(or_(*matches))
     if district is not None:
         query = query.where(User.district == district)
     if active is not None:
         query = query.where(User.active == active)
     return keyset_page(query, key_columns=[User.id], limit=limit, cursor=cursor)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_inspectors(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
@@ -200,6 +213,11 @@ def update_inspector(inspector_id, **changes) -> User:
     return _save_account_changes(user, before, changes)
 
 
+def _covered(state: dict) -> list[str]:
+    """The districts an account's snapshot covers: a volunteer's one, an inspector's several."""
+    return state.get("districts") or ([state["district"]] if state.get("district") else [])
+
+
 def _save_account_changes(user: User, before: dict, changes: dict) -> User:
     """Apply field changes to an account, audit what really changed, commit. Deactivation ends its sessions."""
     if changes.get("email"):
@@ -210,6 +228,9 @@ def _save_account_changes(user: User, before: dict, changes: dict) -> User:
         raise Invalid(_l("An inspector signs in by phone or e-mail."), errors={"email": ["The account needs a login."]})
     _flush_or_conflict()
     after = snapshot(user)
+    moved = set(_covered(before)) ^ set(_covered(after))
+    if moved:
+        CoverageChange.record(user_id=user.id, districts=moved)
     if after != before:
         deactivated = before["active"] and not after["active"]
         record_event(action=f"{user.role}.{'deactivated' if deactivated else 'updated'}", object_type="user",
@@ -255,3 +276,9 @@ def create_admin(*, login: str, password: str, full_name: str) -> User:
     record_event(action="admin.created", object_type="user", object_id=user.id, after=snapshot(user))
     db.session.commit()
     return user
+
+
+def users_by_id(ids) -> dict[int, User]:
+    """The accounts with these ids, in one query (for naming the people of a page of reports)."""
+    ids = {int(i) for i in ids if i is not None}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}

@@ -20,6 +20,7 @@ from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..risk.services import risks_of
 from ..savings.models import SavingsTotal
 from ..change_numbers import next_change_seq, reserve_change_seqs
+from ..sync.models import SiteDeparture
 from .models import Site
 
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
@@ -76,6 +77,9 @@ def update_site(site_id, **changes) -> Site:
         record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
         site.change_seq = next_change_seq()
         enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id])
+        if after["district"] != before["district"]:
+            # The old district's phones learn of the move with the same change number.
+            SiteDeparture.record(site_id=site.id, district=before["district"], change_seq=site.change_seq)
     db.session.commit()
     return with_counters([site])[0]
 
@@ -252,3 +256,9 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
     enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id for site in sites])
     db.session.commit()
     return with_counters(sites), len(valid)
+
+
+def sites_by_id(ids) -> dict[int, Site]:
+    """The sites with these ids, in one query (for naming the sites of a page of reports)."""
+    ids = {int(i) for i in ids}
+    return {site.id: site for site in db.session.scalars(select(Site).where(Site.id.in_(ids)))} if ids else {}

@@ -1,7 +1,7 @@
 """cases, outcomes, site risks and monthly reports
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01 23:44:55.374579
 
 """
@@ -12,8 +12,8 @@ import volunteer_api.timestamps
 
 
 # revision identifiers, used by Alembic.
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
