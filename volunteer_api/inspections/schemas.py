@@ -1,6 +1,7 @@
 """The inspections endpoints' HTTP contract."""
 from marshmallow import Schema, fields, post_dump, validate
 
+from ..cases.schemas import CaseSchema
 from ..geo import DeviceLocationSchema
 from ..ids import Id
 from ..pagination import PageArgsSchema
@@ -85,6 +86,9 @@ class InspectionSchema(Schema):
     reviewed_at = RFC3339DateTime(allow_none=True, required=True)
     review_comment = fields.String(allow_none=True, required=True)
     photos = fields.List(fields.Nested(PhotoSchema), required=True)
+    case = fields.Nested(CaseSchema, allow_none=True, required=True,
+                         metadata={"description": "A confirmed inspection is a case: its referral and resolution "
+                                                  "(each null until recorded). Null before confirmation."})
     updated_at = RFC3339DateTime(required=True)
 
 
