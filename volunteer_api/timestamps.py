@@ -1,9 +1,14 @@
 """Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+
+# Kazakhstan has one time zone, UTC+5, since March 2024 (Asia/Almaty): the days and months people count in.
+ALMATY = timezone(timedelta(hours=5), "Asia/Almaty")
 
 
 def utcnow() -> datetime:
@@ -41,7 +46,8 @@ class RFC3339DateTime(fields.DateTime):
     """A datetime that must carry an offset; normalised to UTC; dumped with `Z`."""
 
     default_error_messages = {
-        "naive": "A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00.",
+        "naive": _l("A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00."),
+        "range": _l("The time is out of range."),
     }
 
     def __init__(self, **kwargs):
@@ -54,7 +60,10 @@ class RFC3339DateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise self.make_error("naive")
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError as exc:  # 0001-01-01T00:00:00+02:00 lies before the first UTC time Python has
+            raise self.make_error("range") from exc
 
 
 def parse_rfc3339(value: str) -> datetime:
@@ -62,7 +71,7 @@ def parse_rfc3339(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationError("Not a valid RFC 3339 time.") from exc
+        raise ValidationError(str(_l("Not a valid RFC 3339 time."))) from exc
     if parsed.tzinfo is None:
         raise ValidationError(RFC3339DateTime.default_error_messages["naive"])
     return parsed.astimezone(timezone.utc)

@@ -38,6 +38,7 @@ class Login(MethodView):
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Wrong login or password")
     @blp.alt_response(429, description="Too many failed attempts for this login or address")
+    @blp.doc(operationId="signIn")
     def post(self, credentials):
         """Sign in by phone or e-mail and password."""
         _, tokens = services.login(**credentials, address=client_address(),
@@ -57,6 +58,7 @@ class Refresh(MethodView):
         "derived again from the session's row."))
     @blp.alt_response(401, description="No, an invalid, a revoked, or a retired refresh token past the 60-second "
                                        "retry window (which also ends the session)")
+    @blp.doc(operationId="refreshSession")
     def post(self):
         """Exchange a refresh token for a new access token and a new refresh token (retry-safe for 60 s)."""
         user = authenticate(token="refresh")
@@ -68,6 +70,7 @@ class Logout(MethodView):
     @any_session_token
     @blp.response(204)
     @blp.alt_response(401, description="No valid token")
+    @blp.doc(operationId="signOut")
     def post(self):
         """Sign out: the session's access and refresh tokens stop working at once."""
         authenticate(token="any")
@@ -82,6 +85,7 @@ class ChangePassword(MethodView):
     @blp.response(204)
     @blp.alt_response(422, description="The current password is wrong, or the new one is too short, common or "
                                        "easy to guess (`errors` says which and why)")
+    @blp.doc(operationId="changePassword")
     def post(self, data):
         """Change your password (at least 10 characters, not a common one); your other sessions end at once."""
         services.change_password(user=g.current_user, keep_session_id=g.auth_session.id, **data)
@@ -92,6 +96,7 @@ class Me(MethodView):
     @roles("admin", "inspector", "volunteer")
     @allowed_before_password_change
     @blp.response(200, UserSchema)
+    @blp.doc(operationId="getCurrentUser")
     def get(self):
         """Read the signed-in user."""
         return g.current_user

@@ -1,28 +1,31 @@
 """The inspections endpoints' HTTP contract."""
 from marshmallow import Schema, fields, post_dump, validate
 
+from ..cases.schemas import CaseSchema
 from ..geo import DeviceLocationSchema
+from ..ids import Id
 from ..pagination import PageArgsSchema
 from ..people.schemas import VolunteerSummarySchema
 from ..sites.schemas import SiteSummarySchema
+from ..schemas import JsonBoolean
 from ..timestamps import RFC3339DateTime
 from .models import INSPECTION_STATUSES, REVIEW_DECISIONS, SEVERITIES
 from .photos import PREVIEW_SIZES
 
 
 class ChecklistSchema(Schema):
-    work_in_progress = fields.Boolean(required=True)
-    workers_present = fields.Boolean(required=True)
-    safety_violations = fields.Boolean(required=True)
-    quality_issues = fields.Boolean(required=True)
-    schedule_delay = fields.Boolean(required=True)
-    docs_on_site = fields.Boolean(required=True)
+    work_in_progress = JsonBoolean(required=True)
+    workers_present = JsonBoolean(required=True)
+    safety_violations = JsonBoolean(required=True)
+    quality_issues = JsonBoolean(required=True)
+    schedule_delay = JsonBoolean(required=True)
+    docs_on_site = JsonBoolean(required=True)
     progress_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
 
 
 class InspectionCreateSchema(Schema):
     client_uuid = fields.UUID(required=True, metadata={"description": "Made on the phone; a retry sends the same one"})
-    site_id = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    site_id = Id(required=True)
     captured_at = RFC3339DateTime(required=True)
     location = fields.Nested(DeviceLocationSchema, required=True)
     checklist = fields.Nested(ChecklistSchema, required=True)
@@ -105,12 +108,15 @@ class InspectionSchema(Schema):
     review_comment = fields.String(allow_none=True, required=True)
     resubmissions = fields.Integer(required=True, metadata={"description": "How often it was resubmitted after a return"})
     photos = fields.List(fields.Nested(PhotoSchema), required=True)
+    case = fields.Nested(CaseSchema, allow_none=True, required=True,
+                         metadata={"description": "A confirmed inspection is a case: its referral and resolution "
+                                                  "(each null until recorded). Null before confirmation."})
     updated_at = RFC3339DateTime(required=True)
 
 
 class InspectionListArgsSchema(PageArgsSchema):
-    site_id = fields.String(validate=validate.Length(min=1, max=20))
-    volunteer_id = fields.String(validate=validate.Length(min=1, max=20))
+    site_id = Id()
+    volunteer_id = Id()
     district = fields.String(validate=validate.Length(min=1, max=32))
     flagged = fields.Boolean()
     status = fields.String(validate=validate.OneOf(INSPECTION_STATUSES))

@@ -32,14 +32,15 @@ MAX_AGE = timedelta(days=30)
 MAX_PHOTOS = 20
 
 
-# The inspections the API answers with carry their photos: one extra query per page, not per row.
-WITH_PHOTOS = selectinload(Inspection.photos)
+# The inspections the API answers with carry their photos and case: extra queries per page, not per row.
+WITH_PHOTOS = (selectinload(Inspection.photos), selectinload(Inspection.referral),
+               selectinload(Inspection.resolution))
 # ... and who filed them about which site: joined into the same query, no extra one at all.
-WITH_SUMMARIES = (WITH_PHOTOS, joinedload(Inspection.volunteer, innerjoin=True),
+WITH_SUMMARIES = (*WITH_PHOTOS, joinedload(Inspection.volunteer, innerjoin=True),
                   joinedload(Inspection.site, innerjoin=True))
 # The audit actions that change an inspection's state, as its history names them (the part after the dot).
 HISTORY_ACTIONS = ("inspection.filed", "inspection.returned", "inspection.resubmitted", "inspection.confirmed",
-                   "inspection.dismissed")
+                   "inspection.dismissed", "inspection.referred", "inspection.resolved")
 
 
 def snapshot(inspection: Inspection) -> dict:
@@ -95,6 +96,8 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
                  after=snapshot(inspection), actor_id=volunteer_id)
     if inspection.flagged:
         enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
+    if inspection.flagged or checklist.get("schedule_delay"):  # else no input of the site's risk changed
+        enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
     inspection.change_seq = next_change_seq()
     commit_keeping_loaded_state()
     return inspection, True
@@ -165,6 +168,9 @@ def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -
         # Numbered by the round: a second return after a resubmission is a new event for the volunteer.
         enqueue(names.NOTIFY_INSPECTION_RETURNED, inspection_id=inspection.id,
                 round=inspection.resubmissions + 1, comment=comment)
+    if decision == "confirmed":  # a new case
+        enqueue(names.RECOMPUTE_OUTCOMES, district=inspection.district)
+    enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
     inspection.change_seq = next_change_seq()
     db.session.commit()
     return inspection

@@ -62,6 +62,7 @@ class Inspections(MethodView):
     @roles(*EVERYONE)
     @blp.arguments(InspectionListArgsSchema, location="query")
     @blp.response(200, page_schema(InspectionSchema))
+    @blp.doc(operationId="listInspections")
     def get(self, args):
         """List inspections, newest first: a volunteer's own, an inspector's districts', or all for admins."""
         items, next_cursor = services.list_inspections(user=current_user(), **args)
@@ -72,6 +73,7 @@ class Inspections(MethodView):
     @blp.response(201, InspectionSchema, description="Filed")
     @blp.alt_response(200, schema=InspectionSchema, description="A retry with the same client_uuid and body: the inspection filed first")
     @blp.alt_response(409, description="The client_uuid was used with another body")
+    @blp.doc(operationId="fileInspection")
     def post(self, data):
         """File a geotagged inspection (idempotent on client_uuid)."""
         inspection, created = services.file_inspection(volunteer_id=current_user().id, **data)
@@ -82,6 +84,7 @@ class Inspections(MethodView):
 class InspectionById(MethodView):
     @roles(*EVERYONE)
     @blp.response(200, InspectionSchema)
+    @blp.doc(operationId="getInspection")
     def get(self, inspection_id):
         """Read an inspection."""
         return services.get_inspection(inspection_id, user=current_user())
@@ -93,6 +96,7 @@ class InspectionReview(MethodView):
     @blp.arguments(InspectionReviewSchema)
     @blp.response(200, InspectionSchema)
     @blp.alt_response(409, description="Already reviewed")
+    @blp.doc(operationId="reviewInspection")
     def post(self, data, inspection_id):
         """Confirm, dismiss or return an inspection (inspector of its district, or admin).
 
@@ -108,6 +112,7 @@ class InspectionResubmit(MethodView):
     @blp.arguments(InspectionResubmitSchema)
     @blp.response(200, InspectionSchema)
     @blp.alt_response(409, description="The inspection is not returned (already resubmitted, or never returned)")
+    @blp.doc(operationId="resubmitInspection")
     def post(self, data, inspection_id):
         """Resubmit your returned inspection for review, once per return; its inspectors are alerted again."""
         return services.resubmit_inspection(inspection_id, user=current_user(), **data)
@@ -117,6 +122,7 @@ class InspectionResubmit(MethodView):
 class InspectionHistory(MethodView):
     @roles(*EVERYONE)
     @blp.response(200, HistorySchema)
+    @blp.doc(operationId="listInspectionHistory")
     def get(self, inspection_id):
         """List every state change of an inspection, oldest first: filed, returned, resubmitted, decided."""
         return {"items": services.inspection_history(inspection_id, user=current_user())}
@@ -126,6 +132,7 @@ class InspectionHistory(MethodView):
 class InspectionPhotos(MethodView):
     @roles(*EVERYONE)
     @blp.response(200, PhotoListSchema)
+    @blp.doc(operationId="listInspectionPhotos")
     def get(self, inspection_id):
         """List the photos of an inspection, in upload order."""
         return {"items": services.list_photos(inspection_id, user=current_user())}
@@ -137,6 +144,7 @@ class InspectionPhotos(MethodView):
     @blp.alt_response(409, description="The inspection was already decided")
     @blp.alt_response(413, description="Over 10 MB, or too many pixels")
     @blp.alt_response(415, description="Not a JPEG, PNG or WebP image")
+    @blp.doc(operationId="attachPhoto")
     def post(self, _files, inspection_id):
         """Attach a photo to your inspection before it is decided (JPEG, PNG or WebP, at most 10 MB)."""
         photo, created = services.add_photo(inspection_id, user=current_user(), stream=uploaded_file().stream,
@@ -147,7 +155,7 @@ class InspectionPhotos(MethodView):
 @blp.route("/inspections/<id:inspection_id>/photos/<id:photo_id>")
 class InspectionPhoto(MethodView):
     @roles(*EVERYONE)
-    @blp.doc(responses=ORIGINAL_RESPONSES)
+    @blp.doc(operationId="getInspectionPhoto", responses=ORIGINAL_RESPONSES)
     def get(self, inspection_id, photo_id):
         """Download a photo's original bytes, exactly as uploaded (ETag: its SHA-256)."""
         photo: Photo = services.get_photo(inspection_id, photo_id, user=current_user())
@@ -159,7 +167,7 @@ class InspectionPhoto(MethodView):
 class InspectionPhotoPreview(MethodView):
     @roles(*EVERYONE)
     @blp.arguments(PreviewArgsSchema, location="query")
-    @blp.doc(responses=PREVIEW_RESPONSES)
+    @blp.doc(operationId="getInspectionPhotoPreview", responses=PREVIEW_RESPONSES)
     def get(self, args, inspection_id, photo_id):
         """Download a JPEG preview of a photo (320 or 1280 px), upright and without metadata (no GPS)."""
         photo: Photo = services.get_photo(inspection_id, photo_id, user=current_user())

@@ -10,14 +10,23 @@ RECOMPUTE_TOTALS = "savings.recompute_totals"
 NOTIFY_INSPECTION_RETURNED = "alerts.notify_inspection_returned"
 NOTIFY_INSPECTION_RESUBMITTED = "alerts.notify_inspection_resubmitted"
 MAKE_PHOTO_PREVIEWS = "photos.make_previews"
+RECOMPUTE_OUTCOMES = "cases.recompute_outcomes"
+REASSESS_SITE_RISKS = "risk.reassess_sites"
+EMAIL_MONTHLY_REPORT = "reports.email_monthly"
 
 JOB_NAMES = frozenset({NOTIFY_INSPECTION_FLAGGED, NOTIFY_SAVINGS_PENDING, DELIVER_ALERT, RECOMPUTE_TOTALS,
-                       NOTIFY_INSPECTION_RETURNED, NOTIFY_INSPECTION_RESUBMITTED, MAKE_PHOTO_PREVIEWS})
+                       NOTIFY_INSPECTION_RETURNED, NOTIFY_INSPECTION_RESUBMITTED, MAKE_PHOTO_PREVIEWS,
+                       RECOMPUTE_OUTCOMES, REASSESS_SITE_RISKS, EMAIL_MONTHLY_REPORT})
 
 # Sweeps: run on a schedule (the Celery beat, or the embedded schedule without a broker).
 RELAY_OUTBOX = "jobs.relay_outbox"
 SEAL_AUDIT_CHAIN = "audit.seal_chain"
 ESCALATE_UNREVIEWED = "alerts.escalate_unreviewed"
 RECONCILE_TOTALS = "savings.recompute_totals_scheduled"
+RECONCILE_OUTCOMES = "cases.recompute_outcomes_scheduled"
+ESCALATE_UNRESOLVED_CASES = "cases.escalate_unresolved"
+REASSESS_ALL_RISKS = "risk.reassess_all"
+MAKE_MONTHLY_REPORT = "reports.make_last_month"
 
-SWEEP_NAMES = frozenset({RELAY_OUTBOX, SEAL_AUDIT_CHAIN, ESCALATE_UNREVIEWED, RECONCILE_TOTALS})
+SWEEP_NAMES = frozenset({RELAY_OUTBOX, SEAL_AUDIT_CHAIN, ESCALATE_UNREVIEWED, RECONCILE_TOTALS, RECONCILE_OUTCOMES,
+                         ESCALATE_UNRESOLVED_CASES, REASSESS_ALL_RISKS, MAKE_MONTHLY_REPORT})

@@ -1,7 +1,7 @@
 """the review loop, photo times, forced password changes, refresh retries
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 23:30:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import volunteer_api.timestamps
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
@@ -20,6 +20,16 @@ OLD_INSPECTION_STATUSES = ('submitted', 'confirmed', 'dismissed')
 NEW_INSPECTION_STATUSES = ('submitted', 'returned', 'confirmed', 'dismissed')
 OLD_ALERT_KINDS = ('inspection_flagged', 'savings_pending', 'escalation', 'milestone')
 NEW_ALERT_KINDS = OLD_ALERT_KINDS + ('inspection_returned', 'inspection_resubmitted')
+
+
+OLD_OPEN_FLAGS = "flagged AND status = 'submitted'"
+# A returned flag is still open: it waits for the volunteer, then for a decision.
+NEW_OPEN_FLAGS = "flagged AND status IN ('submitted', 'returned')"
+
+
+def _open_flags_index(batch_op, predicate):
+    batch_op.create_index('ix_inspections_open_flags_site_id', ['site_id'], unique=False,
+                          postgresql_where=sa.text(predicate), sqlite_where=sa.text(predicate))
 
 
 def _enum(values, name):
@@ -42,9 +52,15 @@ def upgrade():
     with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('previous_refresh_jti', sa.String(length=36), nullable=True))
         batch_op.add_column(sa.Column('rotated_at', volunteer_api.timestamps.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('inspections', schema=None) as batch_op:
+        batch_op.drop_index('ix_inspections_open_flags_site_id')
+        _open_flags_index(batch_op, NEW_OPEN_FLAGS)
 
 
 def downgrade():
+    with op.batch_alter_table('inspections', schema=None) as batch_op:
+        batch_op.drop_index('ix_inspections_open_flags_site_id')
+        _open_flags_index(batch_op, OLD_OPEN_FLAGS)
     with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
         batch_op.drop_column('rotated_at')
         batch_op.drop_column('previous_refresh_jti')
