@@ -79,13 +79,13 @@ def inspector(make_inspector) -> Account:
 def make_site(app):
     """A site row made directly through the model, for the tests of other domains; returns its id."""
 
-    def make(district: str = "taraz", name: str = "School No. 12") -> str:
+    def make(district: str = "taraz", name: str = "School No. 12", budget_tiyn: int = 500_000_000_00) -> str:
         from volunteer_api.extensions import db
         from volunteer_api.sites.models import Site
 
         with app.app_context():
             site = Site(name=name, kind="school", district=district, lat=42.9, lon=71.37,
-                        budget_tiyn=500_000_000_00)
+                        budget_tiyn=budget_tiyn)
             db.session.add(site)
             db.session.commit()
             return str(site.id)

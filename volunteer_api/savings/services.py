@@ -13,6 +13,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import change_status_once, db, parse_id
 from ..idempotency import file_once, filed_before
 from ..jobs import enqueue
+from ..money import format_tiyn
 from ..pagination import keyset_page
 from ..people.models import User
 from ..sites.models import Site
@@ -40,20 +41,29 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     """File a volunteer's savings report; a retry with the same client_uuid returns the first one.
 
     Returns (report, created). A volunteer may report savings on any site. An unknown site is a 422 on
-    `site_id` (the body names it; the URL names nothing missing).
+    `site_id` (the body names it; the URL names nothing missing); an amount above the site's budget a
+    422 on `amount_kzt`.
     """
     client_uuid = str(client_uuid).lower()
     body = {"client_uuid": client_uuid, "site_id": str(site_id), "amount_tiyn": amount_tiyn, "category": category,
             "description": description, "evidence_url": evidence_url}
     site_pk = parse_id(site_id)
     site = db.session.get(Site, site_pk) if site_pk else None
+    refusal = None
     if site is None:
-        # The site may have gone since a first attempt that was filed: a retry still answers the stored report.
+        refusal = Invalid(errors={"site_id": [str(_l("No such site."))]})
+    elif amount_tiyn > site.budget_tiyn:
+        # Money saved cannot exceed the money spent: such a report is a typo or an attempt on the totals.
+        refusal = Invalid(errors={"amount_kzt": [str(_l("The amount exceeds the site's budget of %(budget)s KZT.",
+                                                        budget=format_tiyn(site.budget_tiyn)))]})
+    if refusal is not None:
+        # The site may have gone (or its budget changed) since a first attempt that was filed: a retry
+        # still answers the stored report.
         stored = filed_before(SavingsReport, volunteer_id=volunteer_id, client_uuid=client_uuid, body=body,
                               conflict=_reused_uuid)
         if stored is not None:
             return stored, False
-        raise Invalid(errors={"site_id": [str(_l("No such site."))]})
+        raise refusal
 
     report, created = file_once(SavingsReport, dict(
         site_id=site.id, district=site.district, amount_tiyn=amount_tiyn, category=category,
