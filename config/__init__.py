@@ -1,4 +1,6 @@
 """Settings per environment, read from the environment variables the contract names."""
+import hashlib
+import hmac
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -63,6 +65,19 @@ class BaseConfig:
         self.LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
         self.WRITE_LIMIT_PER_USER = os.environ.get("WRITE_LIMIT_PER_USER", "120 per minute")
 
+        # The audit chain's HMAC key: a secret the database does not hold. Without AUDIT_KEY (development,
+        # tests) it is derived from SECRET_KEY; production refuses to start without its own.
+        self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or hmac.new(
+            self.SECRET_KEY.encode(), b"volunteer-monitor audit chain", hashlib.sha256).hexdigest()
+        self.AUDIT_KEY_DERIVED = not os.environ.get("AUDIT_KEY")
+        # A legitimate event is sealed seconds after it is written; one older than the sealed head by
+        # more than this was inserted back-dated and is refused.
+        self.AUDIT_SEAL_GRACE_SECONDS = _int("AUDIT_SEAL_GRACE_SECONDS", 300)
+        # Signed checkpoints of the chain's head also go to this file, one JSON line each.
+        self.AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE") or str(instance / "audit-anchors.jsonl")
+        if os.environ.get("AUDIT_CHECKPOINT_SECONDS"):
+            self.PERIODIC_INTERVALS["audit.anchor_chain"] = float(os.environ["AUDIT_CHECKPOINT_SECONDS"])
+
         self.JWT_SECRET_KEY = self.SECRET_KEY
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("ACCESS_TOKEN_MINUTES", 15))
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int("REFRESH_TOKEN_DAYS", 30))
@@ -122,6 +137,12 @@ class ProductionConfig(BaseConfig):
             )
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("APP_ENV=production needs DATABASE_URL")
+        audit_key = os.environ.get("AUDIT_KEY", "")
+        if len(audit_key) < MIN_SECRET_LENGTH or audit_key == secret:
+            # Derived from SECRET_KEY, the chain's key would sit wherever the token secret does.
+            raise RuntimeError(
+                f"APP_ENV=production needs AUDIT_KEY: a random value of at least {MIN_SECRET_LENGTH} characters, "
+                "not the SECRET_KEY (it keys the audit chain; keep it out of the database's reach)")
         if os.environ.get("ALERT_WEBHOOK_URL") and len(os.environ.get("ALERT_WEBHOOK_SECRET", "")) < MIN_SECRET_LENGTH:
             # An empty or short key would let anyone forge the signed alerts the receiver trusts.
             raise RuntimeError(

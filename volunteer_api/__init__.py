@@ -27,6 +27,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.json.sort_keys = False
     if app.config["APP_ENV"] != "testing":
         observability.configure_logging()
+        if app.config.get("AUDIT_KEY_DERIVED"):
+            app.logger.warning("AUDIT_KEY is not set: the audit chain is keyed with a key derived from SECRET_KEY "
+                               "(development only; production requires its own AUDIT_KEY)")
     _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -22,6 +22,14 @@ MESSAGES = {
         "kk": "«{site_name}» нысанының ({district}) белгіленген тексеруі {hours} сағаттан астам қаралмады.",
         "en": "A flagged inspection of “{site_name}” ({district}) has not been reviewed for over {hours} hours.",
     },
+    "audit_checkpoint": {
+        "ru": "Контрольная точка журнала аудита: событие № {seq} (всего {event_count}), хэш {head_hash}, "
+              "{created_at}. Подпись: {mac}. Сохраните это письмо: по нему проверка обнаружит удалённые события.",
+        "kk": "Аудит журналының бақылау нүктесі: № {seq} оқиға (барлығы {event_count}), хэш {head_hash}, "
+              "{created_at}. Қолтаңба: {mac}. Бұл хатты сақтаңыз: тексеру ол арқылы жойылған оқиғаларды табады.",
+        "en": "Audit trail checkpoint: event No. {seq} ({event_count} in all), hash {head_hash}, {created_at}. "
+              "Signature: {mac}. Keep this message: verification uses it to catch deleted events.",
+    },
     "milestone": {
         "ru": "Подтверждённая экономия бюджета достигла {amount} ₸.",
         "kk": "Расталған бюджет үнемі {amount} ₸ жетті.",
@@ -35,6 +43,8 @@ SUBJECTS = {
                         "en": "Savings report awaits verification"},
     "escalation": {"ru": "Инспекция не рассмотрена", "kk": "Тексеру қаралмады", "en": "Inspection not reviewed"},
     "milestone": {"ru": "Рубеж экономии", "kk": "Үнемдеу межесі", "en": "Savings milestone"},
+    "audit_checkpoint": {"ru": "Контрольная точка аудита", "kk": "Аудиттің бақылау нүктесі",
+                         "en": "Audit checkpoint"},
 }
 
 FLAG_REASONS = {
