@@ -64,6 +64,13 @@ class BaseConfig:
         self.LOGIN_LOCKOUT_AFTER_FAILURES = _int("LOGIN_LOCKOUT_AFTER_FAILURES", 10)
         self.LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
         self.WRITE_LIMIT_PER_USER = os.environ.get("WRITE_LIMIT_PER_USER", "120 per minute")
+        # Per account and Almaty calendar day (0: no limit). A busy volunteer visits a dozen sites a day
+        # with a few photos each; these leave ten times that and stop a script filling the disk.
+        self.DAILY_QUOTAS = {
+            "inspections": _int("QUOTA_INSPECTIONS_PER_DAY", 100),
+            "savings": _int("QUOTA_SAVINGS_PER_DAY", 20),
+            "photo_bytes": _int("QUOTA_PHOTO_MB_PER_DAY", 1024) * 1024 * 1024,
+        }
 
         # The audit chain's HMAC key: a secret the database does not hold. Without AUDIT_KEY (development,
         # tests) it is derived from SECRET_KEY; production refuses to start without its own.

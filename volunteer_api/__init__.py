@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask, api) -> None:
 def _import_models() -> None:
     """Every table must be in the metadata, for Alembic and for `flask db check`."""
     from . import jobs  # noqa: F401 - the outbox table
+    from . import quotas  # noqa: F401 - the daily usage table
     from .alerts import models as _alerts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401

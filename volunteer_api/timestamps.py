@@ -1,9 +1,14 @@
 """Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+
+# Where the users are: Kazakhstan keeps one zone, UTC+5, since 2024 (tzdata's Asia/Almaty).
+LOCAL_ZONE = ZoneInfo("Asia/Almaty")
 
 
 def utcnow() -> datetime:

@@ -15,6 +15,7 @@ from ..idempotency import file_once, filed_before
 from ..jobs import enqueue
 from ..money import format_tiyn
 from ..pagination import keyset_page
+from ..quotas import use_quota
 from ..people.models import User
 from ..sites.models import Site
 from ..sync.services import next_change_seq
@@ -71,6 +72,7 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     ), volunteer_id=volunteer_id, client_uuid=client_uuid, body=body, conflict=_reused_uuid)
     if not created:
         return report, False
+    use_quota(user_id=volunteer_id, kind="savings")
     record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report))
     enqueue("alerts.notify_savings_pending", saving_id=report.id)
     # Pending totals change too: recompute the keys this report touches (totals.recompute_totals_job).
