@@ -44,6 +44,10 @@ class BaseConfig:
         self.ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET") or ""
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
         self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
+        # Past the first ALERT_BURST_AFTER flagged inspections of one site in a window, the rest of the
+        # window's join one alert per recipient (0 turns coalescing off).
+        self.ALERT_BURST_AFTER = _int("ALERT_BURST_AFTER", 3)
+        self.ALERT_BURST_WINDOW_MINUTES = _int("ALERT_BURST_WINDOW_MINUTES", 10)
         # The outbox relay's beat interval, and how long a published job may wait before it is presumed lost.
         self.PERIODIC_INTERVALS = {"jobs.relay_outbox": float(os.environ["RELAY_INTERVAL_SECONDS"])} \
             if os.environ.get("RELAY_INTERVAL_SECONDS") else {}

@@ -12,6 +12,11 @@ MESSAGES = {
         "kk": "«{site_name}» нысанын ({district}) тексеру белгіленді: {reasons}.",
         "en": "An inspection of “{site_name}” ({district}) was flagged: {reasons}.",
     },
+    "inspection_flagged_burst": {
+        "ru": "Объект «{site_name}» ({district}): ещё {count} отмеченных инспекций за {window_minutes} мин.",
+        "kk": "«{site_name}» нысаны ({district}): {window_minutes} мин ішінде тағы {count} белгіленген тексеру.",
+        "en": "“{site_name}” ({district}): {count} more flagged inspections within {window_minutes} minutes.",
+    },
     "savings_pending": {
         "ru": "Отчёт об экономии {amount} ₸ по объекту «{site_name}» ({district}) ждёт проверки.",
         "kk": "«{site_name}» нысаны ({district}) бойынша {amount} ₸ үнемдеу туралы есеп тексеруді күтуде.",
@@ -81,6 +86,8 @@ def render_message(kind: str, params: dict, language: str, district_names: dict[
     amount = params.get("amount_tiyn", params.get("threshold_tiyn"))
     if isinstance(amount, int):
         values["amount"] = format_tiyn(amount)
+    if "inspection_ids" in params:  # a coalesced burst of one site's flagged inspections
+        kind, values["count"] = f"{kind}_burst", len(params["inspection_ids"])
     template = MESSAGES.get(kind, {}).get(language) or kind
     return template.format_map(values)
 
