@@ -15,9 +15,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Date, ForeignKey, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .database import BigId, choice, db, dialect_insert
 from .errors import TooManyRequests
-from .extensions import BigId, choice, db, dialect_insert
-from .jobs import periodic
 from .timestamps import LOCAL_ZONE, utcnow
 
 QUOTA_KINDS = ("inspections", "savings", "photo_bytes")
@@ -76,7 +75,6 @@ def use_quota(*, user_id: int, kind: str, amount: int = 1, now: datetime | None 
                               headers={"Retry-After": str(seconds_until_next_local_day(now))})
 
 
-@periodic("quotas.forget_old_usage", every_seconds=6 * 3600)
 def forget_old_usage() -> int:
     """Delete the usage of days no quota looks at any more; returns the rows deleted."""
     cutoff = local_day(utcnow()) - timedelta(days=KEEP_DAYS)

@@ -7,7 +7,8 @@ from flask_limiter import ApplicationLimit
 from werkzeug.exceptions import BadRequest
 
 from .errors import Invalid, UnsupportedMediaType
-from .extensions import client_address, limiter
+from .extensions import limiter
+from .observability import client_address
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Sign-in has its own limits (per address and per account, counting failures only); a user who

@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from ..alerts import channels
 from ..alerts.messages import render_message, render_subject
-from ..extensions import db
-from ..jobs import RetryLater, enqueue, job_handler, periodic
+from ..database import db
+from ..jobs import RetryLater, enqueue, names
 from ..people.models import User
 from ..timestamps import utcnow
 from .models import AuditCheckpoint
@@ -29,12 +29,10 @@ from .services import chain_head, checkpoint_document, checkpoint_mac, newest_st
 
 log = logging.getLogger(__name__)
 
-SEND_JOB = "audit.send_checkpoint"
 # Read from the end of the anchor file: its newest line is all a verification needs.
 ANCHOR_TAIL_BYTES = 64 * 1024
 
 
-@periodic("audit.anchor_chain", every_seconds=600)
 def anchor_chain() -> dict | None:
     """Seal, then sign the chain's head as a new checkpoint and send it out; None when the head has not moved."""
     seal_chain()
@@ -48,7 +46,7 @@ def anchor_chain() -> dict | None:
     checkpoint.mac = checkpoint_mac(checkpoint_document(checkpoint))
     db.session.add(checkpoint)
     db.session.flush()
-    enqueue(SEND_JOB, checkpoint_id=checkpoint.id)
+    enqueue(names.SEND_AUDIT_CHECKPOINT, checkpoint_id=checkpoint.id)
     document = checkpoint_document(checkpoint)
     db.session.commit()
     # WARNING, not INFO: the anchor must survive a log level that drops routine lines.
@@ -93,7 +91,6 @@ def newest_anchor() -> dict | None:
     return best
 
 
-@job_handler(SEND_JOB)
 def send_checkpoint(*, checkpoint_id: int) -> str:
     """Send a checkpoint to the admins' outside channels: the alert webhook and each admin's e-mail."""
     checkpoint = db.session.get(AuditCheckpoint, checkpoint_id)

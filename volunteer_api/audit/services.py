@@ -28,10 +28,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from ..extensions import db
-from ..jobs import periodic
+from ..database import advisory_lock, db
 from ..pagination import keyset_page
 from ..timestamps import utcnow
 from .models import AuditCheckpoint, AuditEvent
@@ -124,15 +123,6 @@ def _legacy_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _take_sealer_lock() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
-    else:
-        # SQLite has one writer: take the write lock before reading the chain's head, so a second
-        # sealer waits (busy_timeout) instead of reading the same head and colliding on seq.
-        db.session.execute(text("UPDATE audit_events SET seq = seq WHERE 0 = 1"))
-
-
 def chain_head():
     """The newest sealed event's (id, seq, hash, created_at), or None before the first seal."""
     return db.session.execute(
@@ -176,7 +166,8 @@ def _refusal(event: AuditEvent, head_created_at: datetime | None) -> str | None:
 
 def _seal_batch(batch_size: int) -> tuple[int, int]:
     """Seal one batch; returns (events looked at, events sealed)."""
-    _take_sealer_lock()
+    # Before reading the chain's head, so a second sealer waits instead of reading the same head.
+    advisory_lock(SEALER_LOCK_KEY, sqlite_table="audit_events")
     head = chain_head()
     anchor = newest_stored_checkpoint()
     if anchor is not None and (head is None or head.seq < anchor.seq):
@@ -209,7 +200,6 @@ def _seal_batch(batch_size: int) -> tuple[int, int]:
     return len(events), sealed
 
 
-@periodic("audit.seal_chain", every_seconds=2)
 def seal_chain(batch_size: int = SEAL_BATCH) -> int:
     """Seal every committed, properly keyed unsealed event into the hash chain; return how many were sealed."""
     total = 0

@@ -3,7 +3,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..auth.access import any_session_token, authenticate, public, roles
-from ..extensions import client_address, limiter
+from ..extensions import limiter
+from ..observability import client_address
 from ..people.schemas import UserSchema
 from ..security import json_body
 from . import services

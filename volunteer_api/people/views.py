@@ -3,12 +3,11 @@ from flask_smorest import Blueprint
 
 from ..auth.access import roles
 from ..pagination import page_schema
+from ..schemas import ImportArgsSchema, ImportFileSchema
 from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import (
     CreatedVolunteerSchema,
-    ImportArgsSchema,
-    ImportFileSchema,
     InspectorCreateSchema,
     InspectorListArgsSchema,
     InspectorSchema,

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from ..auth.access import roles
 from ..pagination import page_schema
-from ..people.schemas import ImportArgsSchema, ImportFileSchema
+from ..schemas import ImportArgsSchema, ImportFileSchema
 from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import SiteCreateSchema, SiteImportResultSchema, SiteListArgsSchema, SiteSchema, SiteUpdateSchema
