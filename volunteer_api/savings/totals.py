@@ -228,6 +228,7 @@ def recompute_totals_for_saving(*, saving_id: int, now: datetime | None = None) 
     district rows: every report has a district, and every district row is a full aggregate kept by
     these jobs and the reconciliation under the same lock.
     """
+    dialect = db.session.get_bind().dialect.name
     _lock()
     now = now or utcnow()
     # Read after the lock: a decision committed meanwhile (its month) is seen, like its own job would.
