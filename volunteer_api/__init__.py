@@ -116,6 +116,7 @@ def _document_security(api) -> None:
 
 
 def _register_commands(app: Flask) -> None:
-    from .cli import create_admin_command
+    from .cli import backup_command, create_admin_command, restore_command
 
-    app.cli.add_command(create_admin_command)
+    for command in (create_admin_command, backup_command, restore_command):
+        app.cli.add_command(command)

@@ -99,14 +99,21 @@ def photo_path(sha256: str) -> Path:
 
 def store_photo(photo: CheckedPhoto) -> Path:
     """Write the bytes under UPLOAD_DIR/<sha[:2]>/<sha> unless they are there already; atomic (temp + rename)."""
-    path = photo_path(photo.sha256)
+    return store_original(photo.sha256, photo.data)
+
+
+def store_original(sha256: str, data: bytes) -> Path:
+    """Write an original's bytes under their sha256 unless they are there already; atomic (temp + rename).
+
+    The caller vouches that `sha256` is the digest of `data` (checked upload, verified backup)."""
+    path = photo_path(sha256)
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
     try:
         with os.fdopen(handle, "wb") as temp:
-            temp.write(photo.data)
+            temp.write(data)
             temp.flush()
             os.fsync(temp.fileno())
         os.replace(temp_name, path)
