@@ -88,6 +88,17 @@ def _sqlite_path() -> Path:
     return Path(make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database)
 
 
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """SQLite's online backup API: a consistent copy even while another connection writes."""
+    reader, writer = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        with writer:
+            reader.backup(writer)
+    finally:
+        writer.close()
+        reader.close()
+
+
 def back_up(to: Path) -> dict:
     """Write a backup of the database and the photo originals into `to` (new or empty); returns the manifest."""
     to = Path(to)
@@ -102,14 +113,7 @@ def back_up(to: Path) -> dict:
         database_file = PG_DUMP
     else:
         db.session.remove()
-        source = sqlite3.connect(_sqlite_path())
-        target = sqlite3.connect(to / SQLITE_COPY)
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(_sqlite_path(), to / SQLITE_COPY)
         database_file = SQLITE_COPY
     files = {database_file: _sha256_of(to / database_file)}
     # After the dump: every photo it names was on disk before its row committed (originals never change).
@@ -182,14 +186,7 @@ def restore(source: Path) -> RestoreReport:
               f"--dbname={_libpq_environment()['PGDATABASE']}", str(source / PG_DUMP)])
     else:
         db.engine.dispose()
-        backup = sqlite3.connect(source / SQLITE_COPY)
-        target = sqlite3.connect(_sqlite_path())
-        try:
-            with target:
-                backup.backup(target)
-        finally:
-            target.close()
-            backup.close()
+        _sqlite_copy(source / SQLITE_COPY, _sqlite_path())
     db.engine.dispose()  # connections opened before the restore knew no tables
     for relative, sha256 in manifest["files"].items():
         if relative.startswith(f"{PHOTOS}/"):
