@@ -4,8 +4,8 @@ Events sealed before this revision keep their unkeyed SHA-256 links (verified as
 Upgrade once the sealer has caught up (GET /api/v1/audit seals): an event still unsealed at the
 upgrade has no mac, and the keyed sealer refuses it.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 23:50:00
 
 """
@@ -16,8 +16,8 @@ import volunteer_api.timestamps
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """exact totals: summed tiyn as NUMERIC (PostgreSQL) or zero-padded digits (SQLite), never BIGINT
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01 23:30:00
 
 """
@@ -12,8 +12,8 @@ import volunteer_api.money
 
 
 # revision identifiers, used by Alembic.
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
