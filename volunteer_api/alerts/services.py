@@ -372,3 +372,9 @@ def render_for_reader(alerts: list[Alert], language: str) -> list[dict]:
          **({"inspection_ids": alert.params["inspection_ids"]} if "inspection_ids" in alert.params else {})}
         for alert in alerts
     ]
+
+
+def count_unread(*, user: User) -> int:
+    """How many of the user's alerts are unread (the inbox badge)."""
+    return db.session.scalar(select(func.count()).select_from(Alert).where(
+        Alert.recipient_id == user.id, Alert.read_at.is_(None)))
