@@ -41,7 +41,7 @@ def run(args) -> None:
 
     from volunteer_api import create_app
     from volunteer_api.audit.models import AuditEvent
-    from volunteer_api.audit.services import record_event, seal_chain, verify_chain
+    from volunteer_api.audit.services import event_mac, record_event, seal_chain, verify_chain
     from volunteer_api.extensions import db
     from volunteer_api.timestamps import utcnow
 
@@ -90,8 +90,10 @@ def run(args) -> None:
     with app.app_context():
         seal_chain()
         now = utcnow()
-        rows = [{"action": "site.updated", "object_type": "site", "object_id": str(n), "after": {"n": n},
-                 "created_at": now} for n in range(args.backlog)]
+        rows = [{"actor_id": None, "action": "site.updated", "object_type": "site", "object_id": str(n),
+                 "before": None, "after": {"n": n}, "request_id": None, "address": None, "created_at": now}
+                for n in range(args.backlog)]
+        rows = [{**row, "mac": event_mac(row)} for row in rows]  # keyed as record_event keys them
         for start in range(0, len(rows), 5000):
             db.session.execute(insert(AuditEvent), rows[start:start + 5000])
         db.session.commit()

@@ -51,6 +51,7 @@ def main() -> None:
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
         rows += measure_in_process(database_url)
         env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+               "AUDIT_KEY": secrets.token_urlsafe(48),
                "DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATELIMIT_ENABLED": "false",
                "UPLOAD_DIR": str(ROOT / "bench" / "out" / "uploads")}
         port = free_port()
@@ -174,7 +175,7 @@ def settle(database_url: str, timeout: float = 120) -> None:
     with engine.connect() as connection:
         while time.monotonic() < deadline:
             backlog = connection.execute(text(
-                "SELECT (SELECT count(*) FROM audit_events WHERE seq IS NULL)"
+                "SELECT (SELECT count(*) FROM audit_events WHERE seq IS NULL AND seal_refused IS NULL)"
                 " + (SELECT count(*) FROM outbox_jobs WHERE status = 'pending')")).scalar()
             connection.rollback()
             if not backlog:

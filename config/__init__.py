@@ -1,4 +1,6 @@
 """Settings per environment, read from the environment variables the contract names."""
+import hashlib
+import hmac
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -92,6 +94,10 @@ class BaseConfig:
         self.OPEN_DATA_PUBLISHER = os.environ.get("OPEN_DATA_PUBLISHER", "Volunteer Monitor, Zhambyl region")
         # A TrueType font with Cyrillic and the Kazakh letters for the monthly report's PDF.
         self.REPORT_FONT_PATH = os.environ.get("REPORT_FONT_PATH") or "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+        # Past the first ALERT_BURST_AFTER flagged inspections of one site in a window, the rest of the
+        # window's join one alert per recipient (0 turns coalescing off).
+        self.ALERT_BURST_AFTER = _int("ALERT_BURST_AFTER", 3)
+        self.ALERT_BURST_WINDOW_MINUTES = _int("ALERT_BURST_WINDOW_MINUTES", 10)
         self.CELERY = celery_settings(self.REDIS_URL)
         # How often each sweep runs (volunteer_api/jobs/handlers.py names them).
         self.RELAY_INTERVAL_SECONDS = _float("RELAY_INTERVAL_SECONDS", 5)
@@ -103,6 +109,8 @@ class BaseConfig:
         self.RISK_REASSESS_INTERVAL_SECONDS = _float("RISK_REASSESS_INTERVAL_SECONDS", 900)
         # Last month's report is made by the first check on the 1st (Asia/Almaty); later checks find it kept.
         self.MONTHLY_REPORT_CHECK_INTERVAL_SECONDS = _float("MONTHLY_REPORT_CHECK_INTERVAL_SECONDS", 3600)
+        self.AUDIT_CHECKPOINT_SECONDS = _float("AUDIT_CHECKPOINT_SECONDS", 600)
+        self.QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS = _float("QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS", 6 * 3600)
         # A job published this long ago and still pending is presumed lost (a worker died holding it, the
         # broker lost it) and published again. Far below the visibility timeout, so the relay, not Redis's
         # restore of unacked messages, is what recovers work a killed worker held. Too short only costs
@@ -136,6 +144,24 @@ class BaseConfig:
         self.LOGIN_LOCKOUT_AFTER_FAILURES = _int("LOGIN_LOCKOUT_AFTER_FAILURES", 10)
         self.LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
         self.WRITE_LIMIT_PER_USER = os.environ.get("WRITE_LIMIT_PER_USER", "120 per minute")
+        # Per account and Almaty calendar day (0: no limit). A busy volunteer visits a dozen sites a day
+        # with a few photos each; these leave ten times that and stop a script filling the disk.
+        self.DAILY_QUOTAS = {
+            "inspections": _int("QUOTA_INSPECTIONS_PER_DAY", 100),
+            "savings": _int("QUOTA_SAVINGS_PER_DAY", 20),
+            "photo_bytes": _int("QUOTA_PHOTO_MB_PER_DAY", 1024) * 1024 * 1024,
+        }
+
+        # The audit chain's HMAC key: a secret the database does not hold. Without AUDIT_KEY (development,
+        # tests) it is derived from SECRET_KEY; production refuses to start without its own.
+        self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or hmac.new(
+            self.SECRET_KEY.encode(), b"volunteer-monitor audit chain", hashlib.sha256).hexdigest()
+        self.AUDIT_KEY_DERIVED = not os.environ.get("AUDIT_KEY")
+        # A legitimate event is sealed seconds after it is written; one older than the sealed head by
+        # more than this was inserted back-dated and is refused.
+        self.AUDIT_SEAL_GRACE_SECONDS = _int("AUDIT_SEAL_GRACE_SECONDS", 300)
+        # Signed checkpoints of the chain's head also go to this file, one JSON line each.
+        self.AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE") or str(instance / "audit-anchors.jsonl")
 
         self.JWT_SECRET_KEY = self.SECRET_KEY
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("ACCESS_TOKEN_MINUTES", 15))
@@ -226,6 +252,12 @@ class ProductionConfig(BaseConfig):
             )
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("APP_ENV=production needs DATABASE_URL")
+        audit_key = os.environ.get("AUDIT_KEY", "")
+        if len(audit_key) < MIN_SECRET_LENGTH or audit_key == secret:
+            # Derived from SECRET_KEY, the chain's key would sit wherever the token secret does.
+            raise RuntimeError(
+                f"APP_ENV=production needs AUDIT_KEY: a random value of at least {MIN_SECRET_LENGTH} characters, "
+                "not the SECRET_KEY (it keys the audit chain; keep it out of the database's reach)")
         if os.environ.get("ALERT_WEBHOOK_URL") and len(os.environ.get("ALERT_WEBHOOK_SECRET", "")) < MIN_SECRET_LENGTH:
             # An empty or short key would let anyone forge the signed alerts the receiver trusts.
             raise RuntimeError(

@@ -64,6 +64,22 @@ def outbox_drained() -> bool:
     return pending == 0
 
 
+def covered_inspections() -> dict[int, list[str]]:
+    """{recipient_id: the inspection ids their inspection_flagged alerts cover, one entry per covering}.
+
+    An alert covers its subject inspection, or, coalescing a burst about one site, the inspections it lists.
+    """
+    from volunteer_api.alerts.models import Alert
+    from volunteer_api.extensions import db
+
+    covered: dict[int, list[str]] = {}
+    for recipient, subject_id, params in db.session.execute(
+            select(Alert.recipient_id, Alert.subject_id, Alert.params).where(Alert.kind == "inspection_flagged")):
+        covered.setdefault(recipient, []).extend(params.get("inspection_ids") or [subject_id])
+    db.session.rollback()
+    return {recipient: sorted(ids, key=int) for recipient, ids in covered.items()}
+
+
 def alert_counts(kind: str = "inspection_flagged") -> dict[int, int]:
     """{recipient_id: number of alerts of that kind} (inside an app context)."""
     from volunteer_api.alerts.models import Alert

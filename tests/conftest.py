@@ -88,6 +88,9 @@ def service_env(database_url, redis_url, tmp_path_factory):
         # worker held are presumed lost after seconds, not the production half minute.
         "RELAY_INTERVAL_SECONDS": "1",
         "OUTBOX_REPUBLISH_AFTER_SECONDS": "5",
+        # The audit chain's checkpoints go to a file of the run; tests anchor when they mean to.
+        "AUDIT_ANCHOR_FILE": str(tmp_path_factory.mktemp("audit") / "audit-anchors.jsonl"),
+        "AUDIT_CHECKPOINT_SECONDS": "3600",
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -188,6 +191,8 @@ def _clean_state(app, celery_worker):
                     raise
                 time.sleep(0.2)
         limiter.reset()
+    # The tables are empty again: so must be the audit chain's anchors outside them.
+    Path(app.config["AUDIT_ANCHOR_FILE"]).unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -135,3 +135,45 @@ def test_a_pending_savings_report_alerts_the_districts_inspectors(app, client, s
     item = client.get("/api/v1/alerts", headers={**inspector.headers, "Accept-Language": "en"}).get_json()["items"][0]
     assert item["message"] == "A savings report of 250000.00 KZT for “Школа №5” (Taraz city) awaits verification."
     assert item["subject"] == {"type": "saving", "id": str(report.id)}
+
+
+def test_a_burst_about_one_site_is_coalesced_and_still_covers_each_inspection_once(
+        app, client, site, make_inspector, volunteer, run_jobs):
+    from tests.alert_helpers import covered_inspections
+    from volunteer_api.alerts.services import notify_inspection_flagged
+    from volunteer_api.extensions import db
+
+    inspectors = [make_inspector(["taraz"]), make_inspector(["taraz"])]
+    burst = [flag_inspection(volunteer_id=volunteer.id, site_id=site) for _ in range(30)]
+    other_site = make_site(district="taraz", name="Детсад №2")
+    elsewhere = flag_inspection(volunteer_id=volunteer.id, site_id=other_site)
+    everything = sorted((str(i) for i in [*burst, elsewhere]), key=int)
+    run_jobs(lambda: covered_inspections() == {int(i.id): everything for i in inspectors}, timeout=10)
+    # Three alerts one by one, then one for the rest of the window: 4 instead of 30, and one for the other site.
+    assert alert_counts() == {int(i.id): 5 for i in inspectors}
+
+    page = client.get("/api/v1/alerts", headers={**inspectors[0].headers, "Accept-Language": "en"}).get_json()
+    [coalesced] = [item for item in page["items"] if item["subject"]["type"] == "site"]
+    assert coalesced["subject"] == {"type": "site", "id": str(site)} and coalesced["kind"] == "inspection_flagged"
+    assert coalesced["inspection_ids"] == [str(i) for i in burst[3:]]
+    assert coalesced["message"] == "“Школа №5” (Taraz city): 27 more flagged inspections within 10 minutes."
+    singles = [item["subject"] for item in page["items"] if item["subject"]["type"] == "inspection"]
+    assert {s["id"] for s in singles} == {str(i) for i in [*burst[:3], elsewhere]}
+
+    # A job that runs again (at-least-once delivery) covers nothing twice.
+    with app.app_context():
+        for inspection_id in (burst[0], burst[10], burst[29]):
+            notify_inspection_flagged(inspection_id=inspection_id)
+        db.session.commit()
+        assert covered_inspections() == {int(i.id): everything for i in inspectors}
+
+
+def test_coalescing_can_be_turned_off(app, site, volunteer, monkeypatch):
+    from volunteer_api.alerts.services import _burst_window_start
+    from volunteer_api.inspections.models import Inspection
+
+    burst = [flag_inspection(volunteer_id=volunteer.id, site_id=site) for _ in range(6)]
+    last = db.session.get(Inspection, burst[-1])
+    assert _burst_window_start(last) is not None
+    monkeypatch.setitem(app.config, "ALERT_BURST_AFTER", 0)
+    assert _burst_window_start(last) is None

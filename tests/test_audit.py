@@ -1,14 +1,21 @@
 """The audit trail: every change appends an event; the hash chain exposes edits, deletions and forgeries."""
+import json
 import threading
 from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
 from tests.support import next_phone, wait_for
+from tests.test_alert_channels import alert_app, smtp, webhook  # noqa: F401 - fixtures
 from volunteer_api.audit.models import AuditEvent
-from volunteer_api.audit.services import event_hash, record_event, seal_chain, verify_chain
+from volunteer_api.audit.checkpoints import anchor_chain, newest_anchor
+from volunteer_api.audit.models import AuditCheckpoint
+from volunteer_api.audit.services import _legacy_hash, event_hash, event_mac, record_event, seal_chain, verify_chain
 from volunteer_api.extensions import db
+from volunteer_api.timestamps import utcnow
 
 EVENTS = AuditEvent.__table__
 
@@ -113,16 +120,35 @@ def test_the_first_of_several_edits_is_named(app_ctx):
     assert verify_chain()["first_broken_id"] == str(ids[1])
 
 
-def test_an_edit_whose_hash_was_recomputed_breaks_the_next_link(app_ctx):
+def test_an_edit_whose_hash_was_recomputed_without_the_key_is_named(app_ctx):
     ids = append_events(4)
     seal_chain()
     with attacker_with_dba_rights() as connection:
         connection.execute(EVENTS.update().where(EVENTS.c.id == ids[1]).values(after={"n": 999}))
     forged = db.session.get(AuditEvent, ids[1])
-    forged_hash = event_hash(forged, forged.prev_hash)
+    # The attacker knows the scheme (the code is public) but not AUDIT_KEY: the old unkeyed SHA-256.
+    forged_hash = _legacy_hash(forged, forged.prev_hash)
     with attacker_with_dba_rights() as connection:
         connection.execute(EVENTS.update().where(EVENTS.c.id == ids[1]).values(hash=forged_hash))
+    assert verify_chain() == {"ok": False, "first_broken_id": str(ids[1]), "checked": 1, "reason": "hash_mismatch"}
+
+
+def test_an_edit_with_the_key_still_breaks_the_next_link(app_ctx):
+    """Even whoever holds the key must rewrite every later link: the next event names the edit."""
+    ids = append_events(4)
+    seal_chain()
+    forged = db.session.get(AuditEvent, ids[1])
+    values = {"after": {"n": 999}, "mac": event_mac({**_row(forged), "after": {"n": 999}})}
+    with attacker_with_dba_rights() as connection:
+        connection.execute(EVENTS.update().where(EVENTS.c.id == ids[1]).values(**values))
+    forged = db.session.get(AuditEvent, ids[1])
+    with attacker_with_dba_rights() as connection:
+        connection.execute(EVENTS.update().where(EVENTS.c.id == ids[1]).values(hash=event_hash(forged, forged.prev_hash)))
     assert verify_chain() == {"ok": False, "first_broken_id": str(ids[2]), "checked": 2, "reason": "broken_link"}
+
+
+def _row(event: AuditEvent) -> dict:
+    return {column.name: getattr(event, column.name) for column in EVENTS.columns}
 
 
 def test_a_deleted_row_makes_verify_name_the_event_after_the_hole(app_ctx):
@@ -167,13 +193,20 @@ def test_a_forged_row_appended_after_the_head_is_named(app_ctx):
     assert verify_chain() == {"ok": False, "first_broken_id": str(max(ids) + 1), "checked": 2, "reason": "broken_link"}
 
 
+def keyed_event(event_id: int, created_at=None) -> None:
+    """Insert a properly keyed event with an explicit id (standing in for a transaction's own id)."""
+    values = {"id": event_id, "actor_id": None, "action": "site.created", "object_type": "site",
+              "object_id": str(event_id), "before": None, "after": None, "request_id": None, "address": None,
+              "created_at": created_at or utcnow()}
+    db.session.execute(EVENTS.insert().values(**values, mac=event_mac(values)))
+    db.session.commit()
+
+
 def test_an_event_committing_after_a_higher_id_was_sealed_gets_the_next_seq(app_ctx):
     # Explicit ids stand in for two transactions: id 50 committed and was sealed before id 7 committed.
-    db.session.add(AuditEvent(id=50, action="site.created", object_type="site", object_id="50"))
-    db.session.commit()
+    keyed_event(50)
     assert seal_chain() == 1
-    db.session.add(AuditEvent(id=7, action="site.created", object_type="site", object_id="7"))
-    db.session.commit()
+    keyed_event(7)
     assert seal_chain() == 1
     assert sealed_ids() == [50, 7]
     assert verify_chain() == {"ok": True, "checked": 2, "unsealed": 0}
@@ -322,3 +355,158 @@ def test_the_worker_seals_new_events_within_seconds(client, admin, app):
             return db.session.scalar(select(AuditEvent.hash).where(AuditEvent.object_id == volunteer["id"]))
 
     assert len(wait_for(sealed, timeout=10)) == 64
+
+
+def verify_anchored() -> dict:
+    """What GET /audit/verify answers: the chain against the newest checkpoint, the anchor file's too."""
+    seal_chain()
+    return verify_chain(anchor=newest_anchor())
+
+
+def test_a_checkpoint_is_signed_stored_logged_and_written_to_the_anchor_file(app, app_ctx, caplog):
+    ids = append_events(3)
+    with caplog.at_level("WARNING", logger="volunteer_api.audit.checkpoints"):
+        document = anchor_chain()
+    head = db.session.get(AuditEvent, ids[-1])
+    assert document["seq"] == document["event_count"] == 3 and document["head_id"] == str(ids[-1])
+    assert document["head_hash"] == head.hash and len(document["mac"]) == 64
+    stored = db.session.scalar(select(AuditCheckpoint))
+    assert (stored.seq, stored.head_hash, stored.mac) == (3, head.hash, document["mac"])
+    assert any(getattr(record, "audit_checkpoint", None) == document for record in caplog.records)
+    lines = Path(app.config["AUDIT_ANCHOR_FILE"]).read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [document] and newest_anchor() == document
+    assert anchor_chain() is None  # the head has not moved: nothing new to anchor
+    assert verify_anchored() == {"ok": True, "checked": 3, "unsealed": 0}
+
+
+def test_a_forged_anchor_line_is_ignored(app, app_ctx):
+    append_events(2)
+    genuine = anchor_chain()
+    with Path(app.config["AUDIT_ANCHOR_FILE"]).open("a") as handle:
+        handle.write(json.dumps({**genuine, "seq": 99, "mac": "0" * 64}) + "\n")
+    assert newest_anchor() == genuine
+    assert verify_anchored()["ok"] is True
+
+
+def test_deleting_the_newest_events_is_caught_by_the_checkpoint(client, admin, app):
+    with app.app_context():
+        ids = append_events(5)
+        anchor_chain()
+        with attacker_with_dba_rights() as connection:
+            connection.execute(EVENTS.delete().where(EVENTS.c.id.in_(ids[3:])))
+    body = verify(client, admin)
+    assert body["ok"] is False and body["reason"] == "truncated" and body["first_broken_id"] == str(ids[4])
+
+
+def test_deleting_the_newest_events_and_the_checkpoints_is_caught_by_the_anchor_file(app_ctx):
+    ids = append_events(5)
+    anchor_chain()
+    with attacker_with_dba_rights() as connection:
+        connection.execute(EVENTS.delete().where(EVENTS.c.id.in_(ids[3:])))
+        connection.execute(AuditCheckpoint.__table__.delete())
+    body = verify_anchored()
+    assert (body["ok"], body["reason"], body["first_broken_id"]) == (False, "truncated", str(ids[4]))
+
+
+def test_a_back_dated_unsealed_event_is_refused_by_the_sealer(app_ctx):
+    ids = append_events(3)
+    seal_chain()
+    head = db.session.get(AuditEvent, ids[-1])
+    forged_id = max(ids) + 10
+    with attacker_with_dba_rights() as connection:
+        connection.execute(EVENTS.insert().values(
+            id=forged_id, action="saving.approved", object_type="saving", object_id="1", after={"status": "approved"},
+            created_at=head.created_at - timedelta(days=3)))
+    assert seal_chain() == 0
+    assert db.session.get(AuditEvent, forged_id).seq is None
+    assert verify_anchored() == {"ok": False, "first_broken_id": str(forged_id), "checked": 3,
+                                 "reason": "unkeyed_event"}
+
+
+def test_a_replayed_keyed_event_older_than_the_head_is_refused(app_ctx):
+    """A copy of a genuine old event (its mac valid) slipped in after newer events were sealed."""
+    append_events(2)
+    seal_chain()
+    keyed_event(10_000, created_at=utcnow() - timedelta(hours=2))
+    assert seal_chain() == 0
+    body = verify_anchored()
+    assert (body["ok"], body["first_broken_id"], body["reason"]) == (False, "10000", "backdated_event")
+    # The refusal does not stop the chain: later events are still sealed.
+    append_events(1)
+    assert seal_chain() == 1
+
+
+def test_rewriting_a_middle_event_and_nulling_the_seals_after_it_is_caught(app_ctx):
+    ids = append_events(6)
+    anchor_chain()
+    with attacker_with_dba_rights() as connection:
+        connection.execute(EVENTS.update().where(EVENTS.c.id == ids[2]).values(after={"n": 0, "name": "forged"}))
+        connection.execute(EVENTS.update().where(EVENTS.c.id.in_(ids[2:])).values(seq=None, prev_hash=None, hash=None))
+    # The chain is now shorter than its checkpoint: the sealer refuses to build on it.
+    assert seal_chain() == 0
+    body = verify_anchored()
+    assert (body["ok"], body["reason"], body["first_broken_id"]) == (False, "truncated", str(ids[5]))
+
+    # With the database's checkpoints deleted too, the sealer refuses the edited event, re-seals the
+    # rest, and the anchor file still shows the chain is not the one it saw.
+    with attacker_with_dba_rights() as connection:
+        connection.execute(AuditCheckpoint.__table__.delete())
+    seal_chain()
+    assert db.session.get(AuditEvent, ids[2]).seal_refused == "unkeyed_event"
+    body = verify_anchored()
+    assert body["ok"] is False and body["reason"] in ("truncated", "checkpoint_mismatch")
+
+
+def test_rewriting_a_middle_event_after_the_last_checkpoint_is_still_refused(app_ctx):
+    ids = append_events(4)
+    seal_chain()
+    with attacker_with_dba_rights() as connection:
+        connection.execute(EVENTS.update().where(EVENTS.c.id == ids[1]).values(object_id="999"))
+        connection.execute(EVENTS.update().where(EVENTS.c.id.in_(ids[1:])).values(seq=None, prev_hash=None, hash=None))
+    assert seal_chain() == 2
+    assert verify_anchored() == {"ok": False, "first_broken_id": str(ids[1]), "checked": 3, "reason": "unkeyed_event"}
+
+
+def test_verification_can_start_from_a_signed_checkpoint(app_ctx):
+    """Issue 14's incremental verification: a checkpoint's seq and hash stand in for the chain below it."""
+    from volunteer_api.audit.services import verify_chain_since
+
+    ids = append_events(4)
+    checkpoint = anchor_chain()
+    more = append_events(3)
+    seal_chain()
+    assert verify_chain_since(checkpoint) == {"ok": True, "checked": 3, "unsealed": 0, "from_seq": 4}
+    with attacker_with_dba_rights() as connection:
+        connection.execute(EVENTS.update().where(EVENTS.c.id == more[1]).values(action="site.viewed"))
+    assert verify_chain_since(checkpoint)["first_broken_id"] == str(more[1])
+    assert verify_chain_since({**checkpoint, "seq": 2})["reason"] == "bad_checkpoint"
+    assert ids
+
+
+def test_values_that_json_stores_differently_still_verify(app_ctx):
+    # PostgreSQL's jsonb answers 1e16 as an integer and reorders keys; the macs sign the same content.
+    record_event(action="site.updated", object_type="site", object_id=1,
+                 after={"z": 1e16, "a": [1.5, 2.0, {"y": None, "b": True}], "name": "Школа «№7»"})
+    db.session.commit()
+    assert seal_chain() == 1
+    assert verify_chain() == {"ok": True, "checked": 1, "unsealed": 0}
+
+
+def test_a_checkpoint_reaches_the_admins_webhook_and_mailboxes(alert_app, smtp, webhook):
+    from tests.alert_helpers import make_user
+
+    mailbox, smtp_port = smtp
+    received, hook_port = webhook
+    application = alert_app({"SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+                             "ALERT_WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/alerts",
+                             "ALERT_WEBHOOK_SECRET": "test-webhook-secret-0123456789"})
+    with application.app_context():
+        make_user("admin", email="admin@example.kz")
+        append_events(2)
+        document = anchor_chain()
+        wait_for(lambda: mailbox.messages and received, timeout=10)
+        (_headers, body), = received
+        assert json.loads(body) == {"kind": "audit_checkpoint", "checkpoint": document}
+        (rcpt, mail), = mailbox.messages
+        assert rcpt == ["admin@example.kz"] and "Контрольная точка аудита" in mail["Subject"]
+        assert document["head_hash"] in mail.get_content() and document["mac"] in mail.get_content()

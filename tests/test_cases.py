@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.field_support import create_site, file_inspection
-from tests.test_inspections import _concurrently
+from tests.support import concurrently
 from volunteer_api.alerts.models import Alert
 from volunteer_api.audit.models import AuditEvent
 from volunteer_api.cases.outcomes import fix_rate, median_of_histogram, recompute_outcomes
@@ -125,7 +125,7 @@ def test_of_concurrent_referrals_exactly_one_wins(app, client, volunteer, inspec
     def post():
         return refer(app.test_client(), inspector, case["id"]).status_code
 
-    assert sorted(_concurrently(10, post)) == [200] + [409] * 9
+    assert sorted(concurrently(10, post)) == [200] + [409] * 9
 
 
 def outcomes(client, account, **query):

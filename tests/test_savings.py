@@ -49,10 +49,24 @@ def test_bad_amounts_are_422_and_file_nothing(client, app, volunteer, site, amou
     assert count_reports(app) == 0
 
 
-def test_the_largest_allowed_amount_is_kept_exactly(client, volunteer, site):
+def test_the_largest_allowed_amount_is_kept_exactly(client, volunteer, make_site):
+    site = make_site(budget_kzt="1000000000000.00")
     response = file_saving(client, volunteer, site, amount_kzt="1000000000000.00")
     assert response.status_code == 201
     assert response.get_json()["amount_kzt"] == "1000000000000.00"
+
+
+@pytest.mark.parametrize("language, words", [("en", "budget"), ("ru", "бюджет"), ("kk", "бюджет")])
+def test_a_report_above_the_sites_budget_is_422_and_files_nothing(client, app, volunteer, make_site, language,
+                                                                   words):
+    site = make_site(budget_kzt="1000000.00")
+    response = client.post(f"{API}/savings", headers={**volunteer.headers, "Accept-Language": language},
+                           json=saving_body(site, amount_kzt="1000000.01"))
+    assert response.status_code == 422, response.get_json()
+    message = response.get_json()["errors"]["amount_kzt"][0]
+    assert words in message.lower() and "1000000.00" in message
+    assert count_reports(app) == 0
+    assert file_saving(client, volunteer, site, amount_kzt="1000000.00").status_code == 201
 
 
 def count_reports(app) -> int:

@@ -98,3 +98,25 @@ def test_exports_of_an_empty_period_have_only_the_header(client, admin, exported
     assert rows == []
     response = client.get(f"{API}/savings/export.xlsx?from=2030-01-01", headers=admin.headers)
     assert len(list(load_workbook(io.BytesIO(response.get_data()), read_only=True)["savings"].iter_rows())) == 1
+
+
+HOSTILE_TEXTS = ["Экономия;=1+1", "смета, -2+3", "итог;\"=HYPERLINK(\"\"http://evil\"\")\"", "a\t@SUM(A1)",
+                 "строка\n=cmd|' /C calc'!A0", "\r+1", "цена; @x, =y\t-z", "-", "обычный текст; 5 %"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_no_csv_cell_starts_a_formula_whichever_separator_the_reader_splits_on(app, client, admin, make_site,
+                                                                              places, delimiter):  # noqa: F811
+    _sites, volunteers = places
+    site = int(make_site("taraz", name="Школа;=2+2, @A1"))
+    seed_reports(app, [{"site_id": site, "district": "taraz", "volunteer_id": int(volunteers[0].id),
+                        "amount_tiyn": 100 + n, "description": text} for n, text in enumerate(HOSTILE_TEXTS)])
+    text = client.get(f"{API}/savings/export.csv", headers=admin.headers).get_data(as_text=True)[1:]
+    cells = [cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) for cell in row]
+    assert len(cells) > len(HOSTILE_TEXTS)
+    assert [cell for cell in cells if cell.lstrip(" \"").startswith(("=", "+", "-", "@", "\t", "\r"))] == []
+    # Read as intended (","), each text is still there, only disarmed.
+    if delimiter == ",":
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert [row["description"].replace("'", "") for row in rows] == [t.replace("'", "") for t in HOSTILE_TEXTS]
+        assert rows[0]["site_name"] == "Школа;'=2+2,' @A1"

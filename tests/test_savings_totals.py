@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from tests.test_savings import file_saving, site  # noqa: F401 - a fixture shared with the savings tests
+from volunteer_api.savings.models import SavingsReport
 
 API = "/api/v1"
 MILLION_KZT_TIYN = 1_000_000 * 100
@@ -468,3 +469,103 @@ def test_the_recompute_job_is_targeted_with_a_saving_id_and_full_without(app, ma
         db.session.commit()
     assert ("site", str(second_site), 0, 0, 200, 1) in stored_totals(app)
     assert ("overall", "all", 0, 0, 300, 2) in stored_totals(app)
+
+
+def test_totals_stay_exact_past_two_to_the_63_tiyn(app, client, admin, places):
+    """Pending amounts are unbounded in count: 92,300 reports of the largest amount pass 2^63 tiyn."""
+    from volunteer_api.extensions import db
+    from volunteer_api.money import MAX_TIYN
+    from volunteer_api.savings.totals import recompute_totals_for_saving
+
+    sites, volunteers = places
+    taraz = next(s for s, d in sites.items() if d == "taraz")
+    merke = next(s for s, d in sites.items() if d == "merke")
+    count = 2**63 // MAX_TIYN + 100
+    seed_reports(app, [{"site_id": taraz, "district": "taraz", "volunteer_id": int(volunteers[0].id),
+                        "amount_tiyn": MAX_TIYN, "status": "pending"}] * count)
+    # An honest approval elsewhere must still reach the totals.
+    seed_reports(app, [{"site_id": merke, "district": "merke", "volunteer_id": int(volunteers[1].id),
+                        "amount_tiyn": 12_345}])
+    expected = count * MAX_TIYN
+    assert expected > 2**63
+    recompute(app)
+    body = client.get(f"{API}/savings/totals?by=site,volunteer,category", headers=admin.headers).get_json()
+    assert body["pending_kzt"] == f"{expected // 100}.00" and body["pending_count"] == count
+    assert body["approved_kzt"] == "123.45" and body["approved_count"] == 1
+    assert {d["district"]: d["pending_kzt"] for d in body["by_district"]} == {
+        "taraz": f"{expected // 100}.00", "merke": "0.00"}
+    # The largest site comes first in the ranking: the stored totals order as numbers.
+    assert [s["site_id"] for s in body["by_site"]] == [str(merke), str(taraz)]  # by approved, then key
+    assert ("site", str(taraz), 0, 0, expected, count) in stored_totals(app)
+
+    # The targeted job of one of those reports gives the same figures.
+    with app.app_context():
+        db.session.execute(text("DELETE FROM savings_totals"))
+        saving_id = db.session.scalar(select(func.min(SavingsReport.id)))
+        result = recompute_totals_for_saving(saving_id=saving_id)
+        db.session.commit()
+    assert result["failed_keys"] == []
+    assert ("district", "taraz", 0, 0, expected, count) in stored_totals(app)
+    assert ("overall", "all", 0, 0, expected, count) in stored_totals(app)
+
+
+@pytest.fixture
+def refused_total_key(app):
+    """A trigger that makes the database refuse to write one total (say, a corrupt key): returns a setter."""
+    from volunteer_api.extensions import db
+
+    def refuse(key: str) -> None:
+        with app.app_context():
+            if db.session.get_bind().dialect.name == "postgresql":
+                db.session.execute(text(
+                    "CREATE FUNCTION refuse_total_key() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF NEW.key = '{key}' THEN RAISE EXCEPTION 'refused total key'; END IF; RETURN NEW; END $$"))
+                db.session.execute(text("CREATE TRIGGER refuse_total_key BEFORE INSERT OR UPDATE ON savings_totals "
+                                        "FOR EACH ROW EXECUTE FUNCTION refuse_total_key()"))
+            else:
+                for event in ("INSERT", "UPDATE"):
+                    db.session.execute(text(
+                        f"CREATE TRIGGER refuse_total_key_{event.lower()} BEFORE {event} ON savings_totals "
+                        f"WHEN NEW.key = '{key}' BEGIN SELECT RAISE(ABORT, 'refused total key'); END"))
+            db.session.commit()
+
+    yield refuse
+    with app.app_context():
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("DROP TRIGGER IF EXISTS refuse_total_key ON savings_totals"))
+            db.session.execute(text("DROP FUNCTION IF EXISTS refuse_total_key()"))
+        else:
+            for event in ("insert", "update"):
+                db.session.execute(text(f"DROP TRIGGER IF EXISTS refuse_total_key_{event}"))
+        db.session.commit()
+
+
+def test_one_key_that_cannot_be_written_does_not_block_the_others(app, client, admin, places, refused_total_key):
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.totals import recompute_totals_for_saving
+
+    sites, volunteers = places
+    taraz = next(s for s, d in sites.items() if d == "taraz")
+    refused_total_key(str(taraz))
+    seed_reports(app, [{"site_id": taraz, "district": "taraz", "volunteer_id": int(volunteers[0].id),
+                        "amount_tiyn": 5_000}])
+    result = recompute(app)
+    assert result["failed_keys"] == [f"site:{taraz}"]
+    totals = stored_totals(app)
+    assert ("overall", "all", 5_000, 1, 0, 0) in totals and ("district", "taraz", 5_000, 1, 0, 0) in totals
+    assert ("volunteer", volunteers[0].id, 5_000, 1, 0, 0) in totals
+    assert not [row for row in totals if row[:2] == ("site", str(taraz))]
+
+    # The targeted job of a new report: the same key fails, every other key follows the report.
+    seed_reports(app, [{"site_id": taraz, "district": "taraz", "volunteer_id": int(volunteers[1].id),
+                        "amount_tiyn": 7_000, "category": "funds_returned"}])
+    with app.app_context():
+        saving_id = db.session.scalar(select(func.max(SavingsReport.id)))
+        result = recompute_totals_for_saving(saving_id=saving_id)
+        db.session.commit()
+    assert result["failed_keys"] == [f"site:{taraz}"]
+    totals = stored_totals(app)
+    assert ("overall", "all", 12_000, 2, 0, 0) in totals and ("district", "taraz", 12_000, 2, 0, 0) in totals
+    assert ("volunteer", volunteers[1].id, 7_000, 1, 0, 0) in totals
+    assert ("category", "funds_returned", 7_000, 1, 0, 0) in totals
+    assert client.get(f"{API}/savings/totals", headers=admin.headers).get_json()["approved_kzt"] == "120.00"

@@ -64,8 +64,29 @@ def test_production_refuses_to_start_with_a_default_or_short_secret_key(monkeypa
 def test_production_starts_with_a_long_random_secret_key(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/volunteer_monitor")
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("AUDIT_KEY", "a" * 48)
     config = load_config("production")
     assert config.SECRET_KEY == config.JWT_SECRET_KEY == "k" * 48
+    assert config.AUDIT_KEY == "a" * 48 and not config.AUDIT_KEY_DERIVED
+
+
+@pytest.mark.parametrize("audit_key", [None, "short", "k" * 48])
+def test_production_refuses_to_start_without_its_own_strong_audit_key(monkeypatch, audit_key):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/volunteer_monitor")
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    if audit_key is None:
+        monkeypatch.delenv("AUDIT_KEY", raising=False)
+    else:
+        monkeypatch.setenv("AUDIT_KEY", audit_key)
+    with pytest.raises(RuntimeError, match="AUDIT_KEY"):
+        load_config("production")
+
+
+def test_development_derives_an_audit_key_from_the_secret_and_says_so(monkeypatch):
+    monkeypatch.delenv("AUDIT_KEY", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "d" * 40)
+    config = load_config("development")
+    assert config.AUDIT_KEY_DERIVED and len(config.AUDIT_KEY) == 64 and "d" * 8 not in config.AUDIT_KEY
 
 
 def test_a_well_formed_request_id_is_echoed(client):
@@ -189,6 +210,7 @@ def test_production_refuses_a_webhook_without_a_strong_signing_secret(monkeypatc
 
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/whatever")
+    monkeypatch.setenv("AUDIT_KEY", "a" * 48)
     monkeypatch.setenv("ALERT_WEBHOOK_URL", "https://agency.example/hook")
     for secret in ("", "short"):
         monkeypatch.setenv("ALERT_WEBHOOK_SECRET", secret)

@@ -27,6 +27,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.json.sort_keys = False
     if app.config["APP_ENV"] != "testing":
         observability.configure_logging()
+        if app.config.get("AUDIT_KEY_DERIVED"):
+            app.logger.warning("AUDIT_KEY is not set: the audit chain is keyed with a key derived from SECRET_KEY "
+                               "(development only; production requires its own AUDIT_KEY)")
     _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -102,6 +105,7 @@ def _register_blueprints(app: Flask, api) -> None:
 
 def _import_models() -> None:
     """Every table must be in the metadata, for Alembic and for `flask db check`."""
+    from . import quotas as _quotas  # noqa: F401 - the daily usage table
     from .jobs import outbox as _outbox  # noqa: F401
     from .alerts import models as _alerts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
@@ -134,6 +138,7 @@ def _document_security(api) -> None:
 
 
 def _register_commands(app: Flask) -> None:
-    from .cli import create_admin_command
+    from .cli import backup_command, create_admin_command, restore_command
 
-    app.cli.add_command(create_admin_command)
+    for command in (create_admin_command, backup_command, restore_command):
+        app.cli.add_command(command)

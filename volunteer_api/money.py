@@ -3,6 +3,8 @@ from flask_babel import lazy_gettext as _l
 import re
 
 from marshmallow import ValidationError, fields
+from sqlalchemy import Numeric, String
+from sqlalchemy.types import TypeDecorator
 
 TIYN_PER_KZT = 100
 MAX_KZT = 1_000_000_000_000
@@ -58,3 +60,30 @@ class KZT(fields.Field):
             return parse_kzt(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class ExactTiyn(TypeDecorator):
+    """A column of summed tiyn, exact at any size (a total may pass 2^63 tiyn; BIGINT would overflow).
+
+    PostgreSQL: NUMERIC without a precision (arbitrary size). SQLite: its integers stop at 2^63 and its
+    NUMERIC affinity turns larger values into floats, so the digits are stored as text, zero-padded to a
+    fixed width so that ORDER BY and comparisons of the stored text order the numbers too.
+    """
+
+    impl = Numeric
+    cache_ok = True
+    SQLITE_DIGITS = 40
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.SQLITE_DIGITS))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = int(value)
+        return f"{value:0{self.SQLITE_DIGITS}d}" if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else int(value)

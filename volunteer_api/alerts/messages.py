@@ -12,6 +12,11 @@ MESSAGES = {
         "kk": "«{site_name}» нысанын ({district}) тексеру белгіленді: {reasons}.",
         "en": "An inspection of “{site_name}” ({district}) was flagged: {reasons}.",
     },
+    "inspection_flagged_burst": {
+        "ru": "Объект «{site_name}» ({district}): ещё {count} отмеченных инспекций за {window_minutes} мин.",
+        "kk": "«{site_name}» нысаны ({district}): {window_minutes} мин ішінде тағы {count} белгіленген тексеру.",
+        "en": "“{site_name}” ({district}): {count} more flagged inspections within {window_minutes} minutes.",
+    },
     "savings_pending": {
         "ru": "Отчёт об экономии {amount} ₸ по объекту «{site_name}» ({district}) ждёт проверки.",
         "kk": "«{site_name}» нысаны ({district}) бойынша {amount} ₸ үнемдеу туралы есеп тексеруді күтуде.",
@@ -27,6 +32,14 @@ MESSAGES = {
         "ru": "Нарушение на объекте «{site_name}» ({district}) подтверждено {days} дн. назад и до сих пор не устранено.",
         "kk": "«{site_name}» нысанындағы ({district}) бұзушылық {days} күн бұрын расталды және әлі жойылмады.",
         "en": "A violation at “{site_name}” ({district}) was confirmed {days} days ago and is still unresolved.",
+    },
+    "audit_checkpoint": {
+        "ru": "Контрольная точка журнала аудита: событие № {seq} (всего {event_count}), хэш {head_hash}, "
+              "{created_at}. Подпись: {mac}. Сохраните это письмо: по нему проверка обнаружит удалённые события.",
+        "kk": "Аудит журналының бақылау нүктесі: № {seq} оқиға (барлығы {event_count}), хэш {head_hash}, "
+              "{created_at}. Қолтаңба: {mac}. Бұл хатты сақтаңыз: тексеру ол арқылы жойылған оқиғаларды табады.",
+        "en": "Audit trail checkpoint: event No. {seq} ({event_count} in all), hash {head_hash}, {created_at}. "
+              "Signature: {mac}. Keep this message: verification uses it to catch deleted events.",
     },
     "milestone": {
         "ru": "Подтверждённая экономия бюджета достигла {amount} ₸.",
@@ -56,6 +69,8 @@ SUBJECTS = {
     "inspection_resubmitted": {"ru": "Инспекция отправлена повторно", "kk": "Тексеру қайта жіберілді",
                                "en": "Inspection resubmitted"},
     "case_unresolved": {"ru": "Нарушение не устранено", "kk": "Бұзушылық жойылмады", "en": "Violation unresolved"},
+    "audit_checkpoint": {"ru": "Контрольная точка аудита", "kk": "Аудиттің бақылау нүктесі",
+                         "en": "Audit checkpoint"},
 }
 
 FLAG_REASONS = {
@@ -92,6 +107,8 @@ def render_message(kind: str, params: dict, language: str, district_names: dict[
     amount = params.get("amount_tiyn", params.get("threshold_tiyn"))
     if isinstance(amount, int):
         values["amount"] = format_tiyn(amount)
+    if "inspection_ids" in params:  # a coalesced burst of one site's flagged inspections
+        kind, values["count"] = f"{kind}_burst", len(params["inspection_ids"])
     template = MESSAGES.get(params.get("message", kind), {}).get(language) or kind
     return template.format_map(values)
 

@@ -22,3 +22,8 @@ class AlertSchema(Schema):
     read_at = RFC3339DateTime(required=True, allow_none=True)
     subject = fields.Nested(AlertSubjectSchema, required=True)
     message = fields.String(required=True, metadata={"description": "In the reader's Accept-Language."})
+    inspection_ids = fields.List(fields.String(), metadata={
+        "description": "A burst of flagged inspections of one site (subject: the site), coalesced into one "
+                       "alert: the inspections it covers. Within a window of ALERT_BURST_WINDOW_MINUTES the "
+                       "first ALERT_BURST_AFTER flagged inspections of a site alert one by one, later ones join "
+                       "this alert (which turns unread again); each flagged inspection is in exactly one alert."})

@@ -1,10 +1,10 @@
 """Alerts: who is told what, exactly once per event and recipient, and on which channels."""
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, func, literal, select
+from sqlalchemy import String, cast, exists, func, literal, select, update
 
 from ..audit.services import record_event
 from ..devices.models import Device
@@ -113,19 +113,67 @@ def _site_params(site_id) -> dict:
 
 
 def notify_inspection_flagged(*, inspection_id: int) -> int:
-    """Alert the district's inspectors (or the admins) that an inspection was flagged."""
+    """Alert the district's inspectors (or the admins) that an inspection was flagged.
+
+    A burst about one site is coalesced: within one ALERT_BURST_WINDOW_MINUTES window (fixed, aligned
+    on the clock), the first ALERT_BURST_AFTER flagged inspections of a site alert one by one; every
+    later one joins the window's one burst alert of that site, which lists the inspections it covers
+    (and turns unread again). Each flagged inspection is thus in exactly one alert per recipient.
+    """
     inspection = db.session.get(Inspection, inspection_id)
     if inspection is None or not inspection.flagged:
         return 0
-    return create_alerts(
-        kind="inspection_flagged",
-        event_key=f"inspection:{inspection.id}",
-        subject_type="inspection",
-        subject_id=inspection.id,
-        recipients=district_recipients(inspection.district),
-        params={**_site_params(inspection.site_id), "district": inspection.district,
-                "flag_reasons": list(inspection.flag_reasons), "severity": inspection.severity},
-    )
+    recipients = district_recipients(inspection.district)
+    params = {**_site_params(inspection.site_id), "district": inspection.district,
+              "flag_reasons": list(inspection.flag_reasons), "severity": inspection.severity}
+    window_start = _burst_window_start(inspection)
+    if window_start is None:
+        return create_alerts(kind="inspection_flagged", event_key=f"inspection:{inspection.id}",
+                             subject_type="inspection", subject_id=inspection.id, recipients=recipients, params=params)
+    event_key = f"inspection_burst:{inspection.site_id}:{format_utc(window_start)}"
+    added = create_alerts(
+        kind="inspection_flagged", event_key=event_key, subject_type="site", subject_id=inspection.site_id,
+        recipients=recipients,
+        params={**params, "inspection_ids": [str(inspection.id)], "window_start": format_utc(window_start),
+                "window_minutes": current_app.config.get("ALERT_BURST_WINDOW_MINUTES", 10)})
+    _join_burst(event_key, str(inspection.id))
+    return added
+
+
+def _burst_window_start(inspection: Inspection):
+    """The start of the inspection's window when it is past the site's first ALERT_BURST_AFTER in it, else None.
+
+    The position counts flagged inspections of the site in the window with a lower id: the same answer
+    whichever order (or how many times) the jobs run.
+    """
+    config = current_app.config
+    after, minutes = config.get("ALERT_BURST_AFTER", 3), config.get("ALERT_BURST_WINDOW_MINUTES", 10)
+    if not after or not minutes:
+        return None
+    width = minutes * 60
+    epoch = inspection.received_at.timestamp()
+    start = datetime.fromtimestamp(epoch - epoch % width, timezone.utc)
+    earlier = db.session.scalar(
+        select(func.count()).select_from(Inspection).where(
+            Inspection.site_id == inspection.site_id, Inspection.flagged.is_(True), Inspection.id < inspection.id,
+            Inspection.received_at >= start, Inspection.received_at < start + timedelta(seconds=width)))
+    return start if earlier >= after else None
+
+
+def _join_burst(event_key: str, inspection_id: str) -> None:
+    """Add the inspection to each recipient's burst alert (locked, so concurrent jobs add, never overwrite)."""
+    table = Alert.__table__
+    rows = db.session.execute(
+        select(table.c.id, table.c.params).where(table.c.event_key == event_key, table.c.kind == "inspection_flagged")
+        .order_by(table.c.id).with_for_update()
+    ).all()
+    for alert_id, params in rows:
+        covered = list(params.get("inspection_ids", []))
+        if inspection_id in covered:
+            continue
+        covered.append(inspection_id)
+        db.session.execute(update(table).where(table.c.id == alert_id).values(
+            params={**params, "inspection_ids": sorted(covered, key=int)}, read_at=None))
 
 
 def notify_inspection_returned(*, inspection_id: int, round: int, comment: str | None = None) -> int:
@@ -357,7 +405,8 @@ def render_for_reader(alerts: list[Alert], language: str) -> list[dict]:
     return [
         {"id": alert.id, "kind": alert.kind, "created_at": alert.created_at, "read_at": alert.read_at,
          "subject": {"type": alert.subject_type, "id": alert.subject_id},
-         "message": render_message(alert.kind, alert.params, language, names)}
+         "message": render_message(alert.kind, alert.params, language, names),
+         **({"inspection_ids": alert.params["inspection_ids"]} if "inspection_ids" in alert.params else {})}
         for alert in alerts
     ]
 

@@ -6,7 +6,7 @@ from ..ids import Id
 from ..pagination import PageArgsSchema
 from ..timestamps import RFC3339DateTime
 
-CHAIN_HASH = {"description": "SHA-256 (hex) linking the event into the chain; null until sealed."}
+CHAIN_HASH = {"description": "HMAC-SHA256 (hex) linking the event into the chain; null until sealed."}
 
 
 class AuditListArgsSchema(PageArgsSchema):
@@ -45,9 +45,13 @@ class AuditVerificationSchema(Schema):
     checked = fields.Integer(required=True, metadata={"description": "Sealed events found intact."})
     unsealed = fields.Integer(metadata={"description": "Events written but not yet sealed (when ok)."})
     first_broken_id = fields.String(metadata={"description": "The first event that breaks the chain."})
-    reason = fields.String(validate=validate.OneOf(["hash_mismatch", "broken_link", "gap"]),
-                           metadata={"description": "hash_mismatch: content edited; broken_link or gap: "
-                                                    "an event deleted or inserted before it."})
+    reason = fields.String(
+        validate=validate.OneOf(["hash_mismatch", "broken_link", "gap", "checkpoint_mismatch", "truncated",
+                                 "unkeyed_event", "backdated_event", "bad_checkpoint"]),
+        metadata={"description": "hash_mismatch: content edited; broken_link or gap: an event deleted or "
+                                 "inserted before it; checkpoint_mismatch or truncated: the chain was rebuilt "
+                                 "or cut below a signed checkpoint (first_broken_id is then the checkpoint's "
+                                 "head); unkeyed_event or backdated_event: an event the sealer refused."})
 
 
 class ActorSchema(Schema):

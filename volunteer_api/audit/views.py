@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 
 from ..auth.access import roles
 from ..pagination import page_schema
-from . import services
+from . import checkpoints, services
 from .schemas import AuditEventSchema, AuditListArgsSchema, AuditVerificationSchema
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit")
@@ -29,6 +29,18 @@ class AuditVerification(MethodView):
     @blp.response(200, AuditVerificationSchema)
     @blp.doc(operationId="verifyAuditChain")
     def get(self):
-        """Recompute the audit hash chain and name the first edited, deleted or inserted event."""
+        """Recompute the audit hash chain and name the first edited, deleted or inserted event.
+
+        Every event carries an HMAC under AUDIT_KEY, a key the database does not hold, and the chain
+        links them by HMAC; the head is anchored outside the database by signed checkpoints (the log,
+        the anchor file, the admins' webhook and e-mail). `ok` proves that every sealed event is as the
+        application wrote it, that none was inserted, deleted or reordered, and that the chain reaches
+        the newest checkpoint with the same hash. It cannot prove that events written after the newest
+        checkpoint were not deleted (checkpoints every AUDIT_CHECKPOINT_SECONDS bound that window),
+        that a change the application never recorded happened, or anything against whoever holds
+        AUDIT_KEY. `reason`: `hash_mismatch` (content edited), `gap` or `broken_link` (an event deleted
+        or inserted), `checkpoint_mismatch` or `truncated` (the chain was rebuilt or cut below a
+        checkpoint), `unkeyed_event` or `backdated_event` (an event the sealer refused to seal).
+        """
         services.seal_chain()
-        return services.verify_chain()
+        return services.verify_chain(anchor=checkpoints.newest_anchor())

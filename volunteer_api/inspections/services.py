@@ -17,6 +17,7 @@ from ..geo import distance_m
 from ..idempotency import file_once, filed_before
 from ..jobs import enqueue, names
 from ..pagination import keyset_page
+from ..quotas import use_quota
 from ..sites.models import Site
 from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
@@ -90,6 +91,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     ), volunteer_id=volunteer_id, client_uuid=str(client_uuid), body=body, conflict=_reused_uuid)
     if not created:
         return inspection, False
+    use_quota(user_id=volunteer_id, kind="inspections", now=now)
     set_committed_value(inspection, "photos", [])  # a new inspection has none: no query to find out
     set_committed_value(inspection, "site", site)
     record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
@@ -243,6 +245,7 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
         return existing, False
     if len(inspection.photos) >= MAX_PHOTOS:
         raise Invalid(errors={"file": [str(_l("At most %(count)s photos per inspection.", count=MAX_PHOTOS))]})
+    use_quota(user_id=user.id, kind="photo_bytes", amount=len(checked.data))  # before a byte reaches the disk
     photo_files.store_photo(checked)
     photo = Photo(inspection_id=inspection.id, sha256=checked.sha256, content_type=checked.content_type,
                   size_bytes=len(checked.data), width=checked.width, height=checked.height,

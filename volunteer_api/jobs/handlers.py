@@ -6,7 +6,9 @@ named setting (its default and environment variable are in config/ and the READM
 register exactly these as Celery tasks; the embedded mode runs the same functions in the web process.
 Every handler is idempotent: delivery is at-least-once.
 """
+from .. import quotas
 from ..alerts import services as alerts
+from ..audit import checkpoints
 from ..audit import services as audit
 from ..cases import outcomes
 from ..cases import services as cases
@@ -35,6 +37,8 @@ JOBS: dict[str, Job] = {
     names.REASSESS_SITE_RISKS: Job(risk.reassess_site_risks),
     # Sends once: a report already e-mailed is skipped.
     names.EMAIL_MONTHLY_REPORT: Job(reports.email_monthly_report),
+    # The signed checkpoint to the admins' webhook and e-mail; retried with backoff when they fail.
+    names.SEND_AUDIT_CHECKPOINT: Job(checkpoints.send_checkpoint),
 }
 
 SWEEPS: dict[str, Sweep] = {
@@ -47,4 +51,6 @@ SWEEPS: dict[str, Sweep] = {
                                            every="CASE_ESCALATION_CHECK_INTERVAL_SECONDS"),
     names.REASSESS_ALL_RISKS: Sweep(risk.reassess_all_risks, every="RISK_REASSESS_INTERVAL_SECONDS"),
     names.MAKE_MONTHLY_REPORT: Sweep(reports.make_last_month_report, every="MONTHLY_REPORT_CHECK_INTERVAL_SECONDS"),
+    names.ANCHOR_AUDIT_CHAIN: Sweep(checkpoints.anchor_chain, every="AUDIT_CHECKPOINT_SECONDS"),
+    names.FORGET_QUOTA_USAGE: Sweep(quotas.forget_old_usage, every="QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS"),
 }

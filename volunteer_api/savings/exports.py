@@ -5,6 +5,7 @@ CSV, a Decimal (written as its exact digits) with a 0.00 format in XLSX.
 """
 import csv
 import io
+import re
 import tempfile
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -29,6 +30,10 @@ BATCH = 1000
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 # A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Where a CSV reader may start a cell: our users' Excel (ru/kk locale) splits on ";", others on "," or
+# tab, and a reader may break lines inside a quoted field. A quote or space before the trigger does not
+# disarm it (the reader strips the quote), so a "'" goes right after the separator.
+_CSV_TRIGGER = re.compile(r"(?:^|(?<=[,;\t\r\n]))(?=[\" ]*[=+\-@\t\r])")
 
 
 def _export_query(*, user: User, date_from: date | None, date_to: date | None, district: str | None):
@@ -62,9 +67,16 @@ def _rows(stmt) -> Iterator:
 
 
 def _text(value: str | None) -> str:
+    """A text cell of the workbook: a leading formula trigger is disarmed with "'" (XLSX cells are not split)."""
     if value and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value or ""
+
+
+def _csv_text(value: str | None) -> str:
+    """A text field of the CSV: "'" before a formula trigger at its start and after every separator a
+    spreadsheet may split it on, so no cell starts with one whichever separator the reader uses."""
+    return _CSV_TRIGGER.sub("'", value) if value else ""
 
 
 def stream_csv(*, user: User, date_from: date | None = None, date_to: date | None = None,
@@ -80,8 +92,8 @@ def stream_csv(*, user: User, date_from: date | None = None, date_to: date | Non
         writer.writerow(COLUMNS)
         for count, row in enumerate(_rows(stmt), start=1):
             writer.writerow((row.id, format_utc(row.reviewed_at), format_utc(row.created_at), row.site_id,
-                             _text(row.name), row.district, row.badge_number or "", row.category,
-                             format_tiyn(row.amount_tiyn), _text(row.description)))
+                             _csv_text(row.name), row.district, row.badge_number or "", row.category,
+                             format_tiyn(row.amount_tiyn), _csv_text(row.description)))
             if count % BATCH == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)

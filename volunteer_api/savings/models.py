@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import BigId, choice, db
 from ..people.models import User
 from ..sites.models import Site
+from ..money import ExactTiyn
 from ..timestamps import UTCDateTime, utcnow
 
 SAVING_CATEGORIES = (
@@ -70,9 +71,9 @@ class SavingsTotal(db.Model):
 
     scope: Mapped[str] = mapped_column(choice(*TOTAL_SCOPES, name="total_scope"), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    approved_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    approved_tiyn: Mapped[int] = mapped_column(ExactTiyn, default=0)
     approved_count: Mapped[int] = mapped_column(Integer, default=0)
-    pending_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    pending_tiyn: Mapped[int] = mapped_column(ExactTiyn, default=0)
     pending_count: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -82,6 +83,6 @@ class SavingsMilestone(db.Model):
 
     __tablename__ = "savings_milestones"
 
-    threshold_tiyn: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    threshold_tiyn: Mapped[int] = mapped_column(ExactTiyn, primary_key=True, autoincrement=False)
     reached_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    total_tiyn: Mapped[int] = mapped_column(BigInteger)
+    total_tiyn: Mapped[int] = mapped_column(ExactTiyn)

@@ -15,7 +15,9 @@ from ..database import change_status_once, db
 from ..ids import parse_id
 from ..idempotency import file_once, filed_before
 from ..jobs import enqueue, names
+from ..money import format_tiyn
 from ..pagination import keyset_page
+from ..quotas import use_quota
 from ..people.models import User
 from ..sites.models import Site
 from ..change_numbers import next_change_seq
@@ -46,20 +48,29 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     """File a volunteer's savings report; a retry with the same client_uuid returns the first one.
 
     Returns (report, created). A volunteer may report savings on any site. An unknown site is a 422 on
-    `site_id` (the body names it; the URL names nothing missing).
+    `site_id` (the body names it; the URL names nothing missing); an amount above the site's budget a
+    422 on `amount_kzt`.
     """
     client_uuid = str(client_uuid).lower()
     body = {"client_uuid": client_uuid, "site_id": str(site_id), "amount_tiyn": amount_tiyn, "category": category,
             "description": description, "evidence_url": evidence_url}
     site_pk = parse_id(site_id)
     site = db.session.get(Site, site_pk) if site_pk else None
+    refusal = None
     if site is None:
-        # The site may have gone since a first attempt that was filed: a retry still answers the stored report.
+        refusal = Invalid(errors={"site_id": [str(_l("No such site."))]})
+    elif amount_tiyn > site.budget_tiyn:
+        # Money saved cannot exceed the money spent: such a report is a typo or an attempt on the totals.
+        refusal = Invalid(errors={"amount_kzt": [str(_l("The amount exceeds the site's budget of %(budget)s KZT.",
+                                                        budget=format_tiyn(site.budget_tiyn)))]})
+    if refusal is not None:
+        # The site may have gone (or its budget changed) since a first attempt that was filed: a retry
+        # still answers the stored report.
         stored = filed_before(SavingsReport, volunteer_id=volunteer_id, client_uuid=client_uuid, body=body,
                               conflict=_reused_uuid)
         if stored is not None:
             return stored, False
-        raise Invalid(errors={"site_id": [str(_l("No such site."))]})
+        raise refusal
 
     report, created = file_once(SavingsReport, dict(
         site_id=site.id, district=site.district, amount_tiyn=amount_tiyn, category=category,
@@ -67,6 +78,7 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     ), volunteer_id=volunteer_id, client_uuid=client_uuid, body=body, conflict=_reused_uuid)
     if not created:
         return report, False
+    use_quota(user_id=volunteer_id, kind="savings")
     record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report),
                  actor_id=volunteer_id)
     enqueue(names.NOTIFY_SAVINGS_PENDING, saving_id=report.id)

@@ -9,6 +9,10 @@ concurrently, or in any order, gives the same table:
 - `recompute_totals()`: the periodic reconciliation. One aggregate over every report into a temporary
   table; only rows whose figures changed are rewritten, keys absent from it are deleted.
 
+Sums are exact at any size: NUMERIC on PostgreSQL; on SQLite, whose SUM of integers raises "integer
+overflow" past 2^63, each amount is summed in two parts (below and above 10^9 tiyn) that Python joins.
+Every key is written in its own savepoint, so one key that fails (logged) cannot block the others.
+
 Both run under one advisory lock. A row's `computed_at` is when its figures were last written; the
 overall row is stamped by every run, so its `computed_at` (the API's `as_of`) is when the totals were
 last verified. Milestones (every 50 million KZT of approved savings) are recorded behind a primary key,
@@ -18,6 +22,7 @@ import logging
 from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..alerts.services import admin_recipients, create_alerts
 from ..database import advisory_lock, db, dialect_insert, insert_new_returning
@@ -37,16 +42,44 @@ MAX_MILESTONE_ALERTS_PER_RUN = 5
 RECOMPUTE_LOCK_KEY = 0x5A5_7074  # "savings totals"
 
 _FIGURES = ("approved_tiyn", "approved_count", "pending_tiyn", "pending_count")
+_AMOUNTS = ("approved", "pending")
 # FILTER (PostgreSQL, SQLite >= 3.30) skips the CASE per row. No live row -> SUM is NULL, COUNT 0.
-_SUMS = """
-    CAST(COALESCE(SUM(amount_tiyn) FILTER (WHERE status = 'approved'), 0) AS BIGINT) AS approved_tiyn,
+# PostgreSQL's SUM of BIGINT is NUMERIC: exact at any size.
+_PG_SUMS = """
+    COALESCE(SUM(amount_tiyn) FILTER (WHERE status = 'approved'), 0) AS approved_tiyn,
     COUNT(*) FILTER (WHERE status = 'approved') AS approved_count,
-    CAST(COALESCE(SUM(amount_tiyn) FILTER (WHERE status = 'pending'), 0) AS BIGINT) AS pending_tiyn,
+    COALESCE(SUM(amount_tiyn) FILTER (WHERE status = 'pending'), 0) AS pending_tiyn,
     COUNT(*) FILTER (WHERE status = 'pending') AS pending_count
 """
+# SQLite: a report is at most 10^14 tiyn, so each part of an amount is below 10^9 and neither part's SUM
+# can overflow before ~9 * 10^9 reports; `_exact()` joins the parts into one Python integer.
+SQLITE_SPLIT = 10**9
+_SQLITE_SUMS = ",\n".join(
+    f"COALESCE(SUM(amount_tiyn / {SQLITE_SPLIT}) FILTER (WHERE status = '{status}'), 0) AS {status}_high, "
+    f"COALESCE(SUM(amount_tiyn % {SQLITE_SPLIT}) FILTER (WHERE status = '{status}'), 0) AS {status}_low, "
+    f"COUNT(*) FILTER (WHERE status = '{status}') AS {status}_count"
+    for status in _AMOUNTS)
 _COLUMNS = ", ".join(_FIGURES)
 # The same figures rolled up from partial groups.
-_RESUMS = ",\n".join(f"CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS {column}" for column in _FIGURES)
+_RESUMS = ",\n".join(f"COALESCE(SUM({column}), 0) AS {column}" for column in _FIGURES)
+
+
+def _sums(dialect: str) -> str:
+    return _PG_SUMS if dialect == "postgresql" else _SQLITE_SUMS
+
+
+def _exact(row) -> dict:
+    """A row's scope, key and figures as exact integers, whichever form of sums its database gave."""
+    values = row._mapping
+    figures = {"scope": values["scope"], "key": values["key"]}
+    for status in _AMOUNTS:
+        if f"{status}_high" in values:
+            figures[f"{status}_tiyn"] = int(values[f"{status}_high"]) * SQLITE_SPLIT + int(values[f"{status}_low"])
+        else:
+            figures[f"{status}_tiyn"] = int(values[f"{status}_tiyn"])
+        figures[f"{status}_count"] = int(values[f"{status}_count"])
+    return figures
+
 
 # PostgreSQL: one scan of savings_reports hashes three grouping sets, not six: (site_id, district)
 # rolls up to districts, (category, month) to categories, months and the overall row. The month is
@@ -55,7 +88,7 @@ _RESUMS = ",\n".join(f"CAST(COALESCE(SUM({column}), 0) AS BIGINT) AS {column}" f
 _PG_AGGREGATE = f"""
     WITH parts AS (
         SELECT GROUPING(site_id, volunteer_id, category) AS grouping_set,
-               site_id, district, volunteer_id, category, month, {_SUMS}
+               site_id, district, volunteer_id, category, month, {_PG_SUMS}
         FROM (
             SELECT status, amount_tiyn, district, site_id, volunteer_id, category,
                    date_trunc('month', reviewed_at AT TIME ZONE 'UTC') AS month
@@ -83,22 +116,22 @@ _PG_AGGREGATE = f"""
 
 # Portable form (SQLite, embedded mode): one GROUP BY per scope in a single statement.
 _PORTABLE_AGGREGATE = f"""
-    SELECT 'overall' AS scope, '{OVERALL_KEY}' AS key, {_SUMS}
+    SELECT 'overall' AS scope, '{OVERALL_KEY}' AS key, {_SQLITE_SUMS}
         FROM savings_reports WHERE status IN ('approved', 'pending')
     UNION ALL
-    SELECT 'district', district, {_SUMS}
+    SELECT 'district', district, {_SQLITE_SUMS}
         FROM savings_reports WHERE status IN ('approved', 'pending') GROUP BY district
     UNION ALL
-    SELECT 'site', CAST(site_id AS TEXT), {_SUMS}
+    SELECT 'site', CAST(site_id AS TEXT), {_SQLITE_SUMS}
         FROM savings_reports WHERE status IN ('approved', 'pending') GROUP BY site_id
     UNION ALL
-    SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_SUMS}
+    SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_SQLITE_SUMS}
         FROM savings_reports WHERE status IN ('approved', 'pending') GROUP BY volunteer_id
     UNION ALL
-    SELECT 'category', category, {_SUMS}
+    SELECT 'category', category, {_SQLITE_SUMS}
         FROM savings_reports WHERE status IN ('approved', 'pending') GROUP BY category
     UNION ALL
-    SELECT 'month', strftime('%Y-%m', reviewed_at), {_SUMS}
+    SELECT 'month', strftime('%Y-%m', reviewed_at), {_SQLITE_SUMS}
         FROM savings_reports WHERE status = 'approved' GROUP BY strftime('%Y-%m', reviewed_at)
 """
 
@@ -106,17 +139,22 @@ _CHANGED = f"({', '.join('savings_totals.' + c for c in _FIGURES)}) IS DISTINCT 
            f"({', '.join('excluded.' + c for c in _FIGURES)})"
 # Unchanged rows are not rewritten (no dead tuples, computed_at keeps the time the figures last changed);
 # the overall row always is: its computed_at says when the totals were last verified.
-# `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT (its documented ambiguity).
-_UPSERT = f"""
+_REWRITE_WHEN = f"savings_totals.scope = 'overall' OR {_CHANGED}"
+_PG_UPSERT = f"""
     INSERT INTO savings_totals (scope, key, {_COLUMNS}, computed_at)
-    SELECT {{source_columns}}, :now FROM {{source}}
-    WHERE {{source_filter}}
+    SELECT fresh.scope, fresh.key, {', '.join('fresh.' + c for c in _FIGURES)}, :now
+    FROM {{fresh}} AS fresh LEFT JOIN savings_totals AS stored
+        ON stored.scope = fresh.scope AND stored.key = fresh.key
+    -- The anti-join keeps unchanged rows out of the INSERT: ON CONFLICT would still lock each of them.
+    WHERE fresh.scope = 'overall' OR stored.key IS NULL OR
+        ({', '.join('stored.' + c for c in _FIGURES)}) IS DISTINCT FROM ({', '.join('fresh.' + c for c in _FIGURES)})
     ON CONFLICT (scope, key) DO UPDATE SET
         {', '.join(f'{c} = excluded.{c}' for c in _FIGURES)},
         computed_at = excluded.computed_at
-    WHERE savings_totals.scope = 'overall' OR {_CHANGED}
+    WHERE {_REWRITE_WHEN}
 """
 _FRESH = "savings_totals_fresh"
+UPSERT_CHUNK = 1000  # rows per INSERT: SQLite allows 32,766 bound values, a row has seven
 
 
 def aggregate_sql(dialect: str) -> str:
@@ -135,34 +173,35 @@ def recompute_totals(*, now: datetime | None = None) -> dict:
     _lock()
     # Taken after the lock, so a run that waited stamps a later time than the run it waited for.
     now = now or utcnow()
-    stamp = bindparam("now", value=now, type_=UTCDateTime)
+    failed: list[tuple[str, str]] = []
     if dialect == "postgresql":
         # The planner overestimates the groups (a few MB of hash tables in truth) and, at the default
         # work_mem, sorts instead of hashing: several times slower over 1M rows (bench/totals.py).
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
         db.session.execute(text(f"CREATE TEMPORARY TABLE {_FRESH} ON COMMIT DROP AS {_PG_AGGREGATE}"))
         db.session.execute(text(f"ANALYZE {_FRESH}"))
-        # The anti-join keeps unchanged rows out of the INSERT: ON CONFLICT would still lock each of them.
-        db.session.execute(text(_UPSERT.format(
-            source_columns=", ".join(f"fresh.{c}" for c in ("scope", "key", *_FIGURES)),
-            source=f"{_FRESH} AS fresh LEFT JOIN savings_totals AS stored "
-                   "ON stored.scope = fresh.scope AND stored.key = fresh.key",
-            source_filter="fresh.scope = 'overall' OR stored.key IS NULL OR "
-                          f"({', '.join('stored.' + c for c in _FIGURES)}) IS DISTINCT FROM "
-                          f"({', '.join('fresh.' + c for c in _FIGURES)})",
-        )).bindparams(stamp))
-        db.session.execute(text(
+        try:
+            with db.session.begin_nested():
+                db.session.execute(text(_PG_UPSERT.format(fresh=_FRESH)).bindparams(
+                    bindparam("now", value=now, type_=UTCDateTime)))
+        except SQLAlchemyError:
+            # Some key cannot be written: write them one by one so that only that key stays behind.
+            log.exception("savings totals: the bulk upsert failed; writing each key on its own")
+            fresh = db.session.execute(text(f"SELECT * FROM {_FRESH}").execution_options(yield_per=UPSERT_CHUNK))
+            for chunk in fresh.partitions():
+                failed += _write_rows([_exact(row) for row in chunk], now)
+        failed += _delete_keys(
             f"DELETE FROM savings_totals AS stored WHERE NOT EXISTS "
-            f"(SELECT FROM {_FRESH} AS fresh WHERE fresh.scope = stored.scope AND fresh.key = stored.key)"))
+            f"(SELECT FROM {_FRESH} AS fresh WHERE fresh.scope = stored.scope AND fresh.key = stored.key)")
         db.session.execute(text(f"DROP TABLE {_FRESH}"))  # ON COMMIT DROP covers a failure before this
     else:
-        # SQLite has no ON COMMIT DROP and small data here: aggregate twice rather than manage a temp table.
-        db.session.execute(text(_UPSERT.format(
-            source_columns=f"scope, key, {_COLUMNS}", source=f"({_PORTABLE_AGGREGATE}) AS agg",
-            source_filter="true")).bindparams(stamp))
-        db.session.execute(text(
-            f"DELETE FROM savings_totals WHERE (scope, key) NOT IN (SELECT scope, key FROM ({_PORTABLE_AGGREGATE}))"))
-    return _finish(now)
+        # Embedded mode: one group per site and volunteer is few enough rows to join the sums in Python.
+        rows = [_exact(row) for row in db.session.execute(text(_PORTABLE_AGGREGATE))]
+        for start in range(0, len(rows), UPSERT_CHUNK):
+            failed += _write_rows(rows[start:start + UPSERT_CHUNK], now)
+        failed += _delete_keys(
+            f"DELETE FROM savings_totals WHERE (scope, key) NOT IN (SELECT scope, key FROM ({_PORTABLE_AGGREGATE}))")
+    return _finish(now, failed)
 
 
 # One indexed aggregate per key a report touches; without GROUP BY each yields one row, zeros when the
@@ -170,30 +209,26 @@ def recompute_totals(*, now: datetime | None = None) -> dict:
 _KEY_AGGREGATES = {
     "district": "SELECT 'district' AS scope, :district AS key, {sums} FROM savings_reports "
                 "WHERE district = :district AND status IN ('approved', 'pending')",
-    "site": "SELECT 'site', :site_key, {sums} FROM savings_reports "
+    "site": "SELECT 'site' AS scope, :site_key AS key, {sums} FROM savings_reports "
             "WHERE site_id = :site_id AND status IN ('approved', 'pending')",
-    "volunteer": "SELECT 'volunteer', :volunteer_key, {sums} FROM savings_reports "
+    "volunteer": "SELECT 'volunteer' AS scope, :volunteer_key AS key, {sums} FROM savings_reports "
                  "WHERE volunteer_id = :volunteer_id AND status IN ('approved', 'pending')",
-    "category": "SELECT 'category', :category, {sums} FROM savings_reports "
+    "category": "SELECT 'category' AS scope, :category AS key, {sums} FROM savings_reports "
                 "WHERE category = :category AND status IN ('approved', 'pending')",
-    "month": "SELECT 'month', :month, {sums} FROM savings_reports "
+    "month": "SELECT 'month' AS scope, :month AS key, {sums} FROM savings_reports "
              "WHERE status = 'approved' AND reviewed_at >= :month_start AND reviewed_at < :month_end",
 }
-_OVERALL_FROM_DISTRICTS = f"""
-    INSERT INTO savings_totals (scope, key, {_COLUMNS}, computed_at)
-    SELECT 'overall', '{OVERALL_KEY}', {_RESUMS}, :now FROM savings_totals WHERE scope = 'district'
-    ON CONFLICT (scope, key) DO UPDATE SET
-        {', '.join(f'{c} = excluded.{c}' for c in _FIGURES)},
-        computed_at = excluded.computed_at
-"""
 
 
 def recompute_totals_for_saving(*, saving_id: int, now: datetime | None = None) -> dict | None:
     """Recompute the totals of the keys one savings report touches, then the overall row (no commit).
 
-    The overall row is the sum of the district rows: every report has a district, and every district
-    row is a full aggregate kept by these jobs and the reconciliation under the same lock.
+    Each key is aggregated and written in its own savepoint: one that fails is logged and left as it
+    was (the reconciliation retries it), the others still update. The overall row is the sum of the
+    district rows: every report has a district, and every district row is a full aggregate kept by
+    these jobs and the reconciliation under the same lock.
     """
+    dialect = db.session.get_bind().dialect.name
     _lock()
     now = now or utcnow()
     # Read after the lock: a decision committed meanwhile (its month) is seen, like its own job would.
@@ -214,38 +249,77 @@ def recompute_totals_for_saving(*, saving_id: int, now: datetime | None = None) 
         end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
         params.update(month=start.strftime("%Y-%m"), month_start=start, month_end=end)
         scopes.append("month")
-    statement = text(" UNION ALL ".join(_KEY_AGGREGATES[scope].format(sums=_SUMS) for scope in scopes)).bindparams(
-        *(bindparam(name, type_=UTCDateTime) for name in ("month_start", "month_end") if name in params))
-    rows = db.session.execute(statement, params).all()
-
-    stamp = bindparam("now", value=now, type_=UTCDateTime)
-    live = [row for row in rows if row.approved_count or row.pending_count]
-    gone = [row for row in rows if not (row.approved_count or row.pending_count)]
-    if live:
-        db.session.execute(_upsert_rows([{"scope": row.scope, "key": row.key, "computed_at": now,
-                                          **{c: getattr(row, c) for c in _FIGURES}} for row in live]))
-    for row in gone:
-        db.session.execute(text("DELETE FROM savings_totals WHERE scope = :scope AND key = :key"),
-                           {"scope": row.scope, "key": row.key})
-    db.session.execute(text(_OVERALL_FROM_DISTRICTS).bindparams(stamp))
-    return _finish(now)
+    failed = []
+    for scope in scopes:
+        statement = text(_KEY_AGGREGATES[scope].format(sums=_sums(dialect)))
+        if scope == "month":
+            statement = statement.bindparams(bindparam("month_start", type_=UTCDateTime),
+                                             bindparam("month_end", type_=UTCDateTime))
+        try:
+            with db.session.begin_nested():
+                row = _exact(db.session.execute(statement, params).one())
+                if row["approved_count"] or row["pending_count"]:
+                    db.session.execute(_upsert_rows([{**row, "computed_at": now}]))
+                else:
+                    db.session.execute(text("DELETE FROM savings_totals WHERE scope = :scope AND key = :key"),
+                                       {"scope": row["scope"], "key": row["key"]})
+        except SQLAlchemyError:
+            log.exception("savings totals: the %s total of savings report %s could not be recomputed", scope,
+                          saving_id)
+            failed.append((scope, params.get(f"{scope}_key", params.get(scope))))
+    districts = db.session.execute(
+        select(*(getattr(SavingsTotal, figure) for figure in _FIGURES)).where(SavingsTotal.scope == "district")
+    ).all()
+    overall = {"scope": "overall", "key": OVERALL_KEY,
+               **{figure: sum(getattr(row, figure) for row in districts) for figure in _FIGURES}}
+    failed += _write_rows([overall], now)
+    return _finish(now, failed)
 
 
 def _upsert_rows(rows: list[dict]):
-    """Upsert totals, rewriting a row only when its figures changed."""
+    """Upsert totals, rewriting a row only when its figures changed (the overall row always)."""
     statement = dialect_insert()(SavingsTotal).values(rows)
     return statement.on_conflict_do_update(
         index_elements=[SavingsTotal.scope, SavingsTotal.key],
         set_={c: statement.excluded[c] for c in (*_FIGURES, "computed_at")},
-        where=text(_CHANGED))
+        where=text(_REWRITE_WHEN))
 
 
-def _finish(now: datetime) -> dict:
+def _write_rows(rows: list[dict], now: datetime) -> list[tuple[str, str]]:
+    """Upsert the rows in one statement; when that fails, each alone, so one bad key cannot block the rest.
+
+    Returns the keys that could not be written (each logged).
+    """
+    rows = [{**row, "computed_at": now} for row in rows]
+    try:
+        with db.session.begin_nested():
+            db.session.execute(_upsert_rows(rows))
+        return []
+    except SQLAlchemyError:
+        if len(rows) == 1:
+            log.exception("savings totals: the %s total %r could not be written", rows[0]["scope"], rows[0]["key"])
+            return [(rows[0]["scope"], rows[0]["key"])]
+    return [key for row in rows for key in _write_rows([row], now)]
+
+
+def _delete_keys(statement: str) -> list[tuple[str, str]]:
+    """Delete the stored totals no report backs any more; a failure is logged and left to the next run."""
+    try:
+        with db.session.begin_nested():
+            db.session.execute(text(statement))
+        return []
+    except SQLAlchemyError:
+        log.exception("savings totals: stale keys could not be deleted")
+        return [("*", "stale")]
+
+
+def _finish(now: datetime, failed: list[tuple[str, str]]) -> dict:
     approved_tiyn = db.session.scalar(
         select(SavingsTotal.approved_tiyn).where(SavingsTotal.scope == "overall", SavingsTotal.key == OVERALL_KEY)
     ) or 0
     milestones = record_milestones(approved_tiyn=approved_tiyn, now=now)
-    return {"approved_tiyn": approved_tiyn, "computed_at": now, "new_milestones": milestones}
+    return {"approved_tiyn": approved_tiyn, "computed_at": now, "new_milestones": milestones,
+            "failed_keys": [f"{scope}:{key}" for scope, key in failed]}
 
 
 def record_milestones(*, approved_tiyn: int, now: datetime) -> list[int]:
