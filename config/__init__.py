@@ -74,6 +74,9 @@ class BaseConfig:
         # Flask 3.1 request limits: photos are at most 10 MB; no form needs many parts.
         self.MAX_CONTENT_LENGTH = 11 * 1024 * 1024
         self.MAX_FORM_MEMORY_SIZE = 512 * 1024
+        # JSON bodies have a limit of their own, far below the photos' (no JSON request needs more than a
+        # few KB): checked from Content-Length before a byte is read, and where a chunked body is read.
+        self.MAX_JSON_BODY_BYTES = _int("MAX_JSON_BODY_BYTES", 64 * 1024)
         self.MAX_FORM_PARTS = 20
         self.MAX_PHOTO_BYTES = 10 * 1024 * 1024
         self.MAX_IMAGE_PIXELS = 50_000_000

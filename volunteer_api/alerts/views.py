@@ -1,10 +1,10 @@
 """The inbox of inspectors and admins, and the admins' view of dead-letter jobs."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import jobs, select_language
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
+from ..security import Blueprint
 from . import services
 from .schemas import AlertListArgsSchema, AlertSchema, JobListArgsSchema, JobSchema
 

@@ -1,11 +1,10 @@
 from flask import current_app, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import any_session_token, authenticate, public, roles
 from ..extensions import client_address, limiter
 from ..people.schemas import UserSchema
-from ..security import json_body
+from ..security import Blueprint, json_body
 from . import services
 from .schemas import LoginSchema, TokensSchema
 
