@@ -20,8 +20,47 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 def _list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+# Longer than any task may run (the hard time limit), or Redis hands a running task to a second worker.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = 900
+CELERY_TASK_TIME_LIMIT_SECONDS = 300
+
+
+def celery_settings(redis_url: str | None) -> dict:
+    """Celery settings for at-least-once work, shared by the producer (web) and the workers."""
+    # The visibility timeout must outlast the longest run (the hard time limit) or Redis redelivers a
+    # task that is still running; and it is set in all three places or it silently isn't (celery #7651).
+    visibility_timeout = CELERY_VISIBILITY_TIMEOUT_SECONDS
+    transport = {"visibility_timeout": visibility_timeout, "socket_connect_timeout": 2, "socket_timeout": 5}
+    return {
+        "broker_url": redis_url,
+        "result_backend": redis_url,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": transport,
+        "visibility_timeout": visibility_timeout,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "task_time_limit": CELERY_TASK_TIME_LIMIT_SECONDS,
+        "task_soft_time_limit": CELERY_TASK_TIME_LIMIT_SECONDS - 60,
+        # A task that lost its broker connection cannot ack; cancel it rather than finish it twice.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+    }
 
 
 class BaseConfig:
@@ -42,10 +81,17 @@ class BaseConfig:
         self.ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET") or ""
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
         self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
-        # The outbox relay's beat interval, and how long a published job may wait before it is presumed lost.
-        self.PERIODIC_INTERVALS = {"jobs.relay_outbox": float(os.environ["RELAY_INTERVAL_SECONDS"])} \
-            if os.environ.get("RELAY_INTERVAL_SECONDS") else {}
-        self.OUTBOX_REPUBLISH_AFTER_SECONDS = float(os.environ.get("OUTBOX_REPUBLISH_AFTER_SECONDS") or 30)
+        self.CELERY = celery_settings(self.REDIS_URL)
+        # How often each sweep runs (volunteer_api/jobs/handlers.py names them).
+        self.RELAY_INTERVAL_SECONDS = _float("RELAY_INTERVAL_SECONDS", 5)
+        self.AUDIT_SEAL_INTERVAL_SECONDS = _float("AUDIT_SEAL_INTERVAL_SECONDS", 2)
+        self.ESCALATION_CHECK_INTERVAL_SECONDS = _float("ESCALATION_CHECK_INTERVAL_SECONDS", 300)
+        self.TOTALS_RECONCILE_INTERVAL_SECONDS = _float("TOTALS_RECONCILE_INTERVAL_SECONDS", 300)
+        # A job published this long ago and still pending is presumed lost (a worker died holding it, the
+        # broker lost it) and published again. Far below the visibility timeout, so the relay, not Redis's
+        # restore of unacked messages, is what recovers work a killed worker held. Too short only costs
+        # duplicate messages, which run_job discards (the row is done, or locked by the run in progress).
+        self.OUTBOX_REPUBLISH_AFTER_SECONDS = _float("OUTBOX_REPUBLISH_AFTER_SECONDS", 30)
         self.CORS_ORIGINS = _list("CORS_ORIGINS")
         # Reverse proxies in front of the app: their X-Forwarded-For hops are trusted for the caller's
         # address (login limits, audit). 0 when clients connect directly.

@@ -103,7 +103,7 @@ def app(service_env):
     os.environ.pop("REDIS_URL", None) if "REDIS_URL" not in service_env else None
     from volunteer_api import create_app
 
-    application = create_app({"ACCESS_LOG": False, "PERIODIC_INTERVALS": {"jobs.relay_outbox": 1}})
+    application = create_app({"ACCESS_LOG": False, "RELAY_INTERVAL_SECONDS": 1})
     with application.app_context():
         upgrade()
     yield application

@@ -1,22 +1,21 @@
 """The outbox: atomic runs, backoff, the dead-letter state and its admin endpoints, the relay, Celery settings."""
 import importlib
-import re
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from config import celery_settings
 from tests.conftest import BACKEND
 from tests.support import wait_for
-from volunteer_api import jobs
 from volunteer_api.alerts.models import Alert
 from volunteer_api.extensions import db
-from volunteer_api.jobs import MAX_ATTEMPTS, OutboxJob, run_job
+from volunteer_api.jobs import dispatch, names, outbox
+from volunteer_api.jobs.handlers import JOBS, SWEEPS
+from volunteer_api.jobs.outbox import MAX_ATTEMPTS, Job, OutboxJob, run_job
 from volunteer_api.timestamps import utcnow
 
-SOURCE = Path(__file__).resolve().parent.parent / "volunteer_api"
 # A far-future published_at keeps the session worker's relay off the rows these tests run by hand.
 NOT_FOR_THE_RELAY = timedelta(days=1)
 
@@ -29,20 +28,19 @@ def add_job(name: str, **fields) -> int:
 
 
 @pytest.fixture
-def handlers(monkeypatch):
-    """Register throwaway handlers for one test."""
+def handlers(app, monkeypatch):
+    """Add throwaway handlers to the app's job table for one test."""
 
-    def register(name, func):
-        monkeypatch.setitem(jobs.JOB_HANDLERS, name, func)
+    def register(name, func, run_arguments=()):
+        monkeypatch.setitem(app.extensions["job_handlers"], name, Job(func, run_arguments))
 
     return register
 
 
-def test_every_enqueued_job_name_and_every_periodic_is_a_task_of_the_workers(app, monkeypatch):
-    names = set()
-    for path in SOURCE.rglob("*.py"):
-        names |= set(re.findall(r"""enqueue\(\s*["']([\w.]+)["']""", path.read_text(encoding="utf-8")))
-    assert {"alerts.notify_inspection_flagged", "alerts.deliver"} <= names
+def test_the_name_constants_the_handler_table_and_the_workers_tasks_agree(app, monkeypatch):
+    assert set(JOBS) == names.JOB_NAMES and set(SWEEPS) == names.SWEEP_NAMES
+    assert app.extensions["job_handlers"] is JOBS and app.extensions["sweeps"] is SWEEPS
+    assert all(app.config[sweep.every] > 0 for sweep in SWEEPS.values())  # every schedule has its setting
     monkeypatch.setenv("REDIS_URL", app.config.get("REDIS_URL") or "redis://127.0.0.1:9/0")  # never dialled
     from volunteer_api.extensions import limiter
 
@@ -50,15 +48,27 @@ def test_every_enqueued_job_name_and_every_periodic_is_a_task_of_the_workers(app
         workers = importlib.import_module("workers")
     finally:
         limiter.init_app(app)
-    assert names <= set(workers.celery.tasks)
-    assert names <= set(jobs.JOB_HANDLERS)
-    assert set(jobs.PERIODIC_TASKS) <= set(workers.celery.tasks)
-    assert set(workers.celery.conf.beat_schedule) == set(jobs.PERIODIC_TASKS)
-    assert {"jobs.relay_outbox", "alerts.escalate_unreviewed"} <= set(jobs.PERIODIC_TASKS)
+    own_tasks = {name for name in workers.celery.tasks if not name.startswith("celery.")}
+    assert own_tasks == names.JOB_NAMES | names.SWEEP_NAMES
+    assert set(workers.celery.conf.beat_schedule) == names.SWEEP_NAMES
+
+
+def test_enqueue_refuses_a_job_the_table_does_not_have(app_ctx):
+    with pytest.raises(KeyError, match="no handler"):
+        outbox.enqueue("tests.not_in_the_table")
+    db.session.rollback()
+
+
+def test_a_handler_is_given_the_run_details_it_asks_for(app_ctx, handlers):
+    seen = []
+    handlers("tests.told_its_run", lambda **run: seen.append(run), run_arguments=("job_id", "attempt", "last_attempt"))
+    job_id = add_job("tests.told_its_run")
+    assert run_job(job_id) == "done"
+    assert seen == [{"job_id": job_id, "attempt": 1, "last_attempt": False}]
 
 
 def test_celery_is_set_up_for_at_least_once_work(app):
-    settings = jobs.celery_settings({"REDIS_URL": "redis://127.0.0.1:6379/1"})
+    settings = app.config["CELERY"]
     assert settings["task_acks_late"] and settings["task_reject_on_worker_lost"]
     assert settings["worker_prefetch_multiplier"] == 1
     timeouts = {settings["visibility_timeout"], settings["broker_transport_options"]["visibility_timeout"],
@@ -109,8 +119,8 @@ def test_a_job_whose_runs_never_finish_is_declared_dead_without_running_again(ap
 
 def test_backoff_is_exponential_with_full_jitter_and_capped():
     for attempts in (1, 3, 6, 20):
-        ceiling = min(jobs.BACKOFF_CAP_SECONDS, jobs.BACKOFF_BASE_SECONDS * 2**attempts)
-        samples = [jobs.backoff_seconds(attempts) for _ in range(200)]
+        ceiling = min(outbox.BACKOFF_CAP_SECONDS, outbox.BACKOFF_BASE_SECONDS * 2**attempts)
+        samples = [outbox.backoff_seconds(attempts) for _ in range(200)]
         assert all(0 <= s <= ceiling for s in samples)
         assert max(samples) - min(samples) > ceiling / 4  # jittered, not fixed
 
@@ -178,15 +188,15 @@ def test_the_relay_sends_due_jobs_never_sent_or_presumed_lost_and_none_twice(app
     add_job("alerts.deliver", payload={"delivery_id": 5}, status="done")
     db.session.commit()
 
-    assert jobs.relay_outbox() == 2
+    assert outbox.relay_outbox() == 2
     assert recorder.published == [never_sent, lost]
-    assert jobs.relay_outbox() == 0  # published_at moved on: no second copy on the next round
+    assert outbox.relay_outbox() == 0  # published_at moved on: no second copy on the next round
 
     refused = RecordingDispatcher(accept=False)
     monkeypatch.setitem(app.extensions, "job_dispatcher", refused)
     db.session.get(OutboxJob, fresh).published_at = now - timedelta(minutes=5)
     db.session.commit()
-    assert jobs.relay_outbox() == 1
+    assert outbox.relay_outbox() == 1
     # The broker refused it: marked unsent so the next round tries again at once.
     assert db.session.get(OutboxJob, fresh).published_at is None
 
@@ -197,8 +207,8 @@ def test_a_dead_broker_makes_publishing_fail_fast_and_never_raise(app):
     from tests.alert_helpers import free_port
 
     producer = Celery("probe")
-    producer.conf.update(jobs.celery_settings({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}))
-    dispatcher = jobs.CeleryDispatcher(producer)
+    producer.conf.update(celery_settings(f"redis://127.0.0.1:{free_port()}/0"))
+    dispatcher = dispatch.CeleryDispatcher(producer)
     started = time.monotonic()
     assert dispatcher.publish(1, "alerts.deliver") is False
     first = time.monotonic() - started
@@ -212,7 +222,7 @@ def test_embedded_mode_runs_the_periodic_relay_itself(app, make_app):
     """Without a broker there is no beat: the web process relays a job whose publish was lost."""
     from volunteer_api.extensions import db as database
 
-    embedded = make_app({"EMBEDDED_SCHEDULER": "true"}, {"PERIODIC_INTERVALS": {"jobs.relay_outbox": 0.2}})
+    embedded = make_app({"EMBEDDED_SCHEDULER": "true"}, {"RELAY_INTERVAL_SECONDS": 0.2})
     with embedded.app_context():
         database.session.execute(OutboxJob.__table__.insert().values(
             name="alerts.notify_inspection_flagged", payload={"inspection_id": 987654}, status="pending",

@@ -267,7 +267,8 @@ def test_a_recompute_job_defers_to_a_later_one_already_due(app):
     from volunteer_api.extensions import db
     from volunteer_api.jobs import OutboxJob
     from volunteer_api.savings.models import SavingsTotal
-    from volunteer_api.savings.totals import RECOMPUTE_JOB, recompute_totals_job
+    from volunteer_api.jobs.names import RECOMPUTE_TOTALS as RECOMPUTE_JOB
+    from volunteer_api.savings.totals import recompute_totals_job
     from volunteer_api.timestamps import utcnow
 
     with app.app_context():
@@ -433,7 +434,8 @@ def test_the_reconciliation_deletes_stale_keys_and_rewrites_only_changed_rows(ap
 def test_the_recompute_job_is_targeted_with_a_saving_id_and_full_without(app, make_admin, places):
     from volunteer_api.extensions import db
     from volunteer_api.jobs import OutboxJob
-    from volunteer_api.savings.totals import RECOMPUTE_JOB, recompute_totals_job
+    from volunteer_api.jobs.names import RECOMPUTE_TOTALS as RECOMPUTE_JOB
+    from volunteer_api.savings.totals import recompute_totals_job
     from volunteer_api.timestamps import utcnow
 
     make_admin()

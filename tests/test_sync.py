@@ -10,7 +10,7 @@ from tests.support import wait_for
 from volunteer_api.extensions import db
 from volunteer_api.savings.models import SavingsReport
 from volunteer_api.sites.models import Site
-from volunteer_api.sync.services import next_change_seq
+from volunteer_api.change_numbers import next_change_seq
 
 SYNC = "/api/v1/sync"
 

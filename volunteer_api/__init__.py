@@ -1,22 +1,21 @@
 """Volunteer Monitor: the backend behind the anti-corruption volunteers' phones."""
-import sqlite3
 from pathlib import Path
 
-from flask import Flask, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from flask import Flask
 
 from config import load_config
-
-LANGUAGES = ("ru", "kk", "en")
 
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the application: settings from the environment, then `overrides` (tests)."""
-    from . import jobs, observability, security
+    from . import observability, security
     from .auth.access import init_jwt_handlers
     from .errors import register_error_handlers
-    from .extensions import IdConverter, api, babel, db, jwt, limiter, migrate
+    from .extensions import api, babel, db, jwt, limiter, migrate
+    from .i18n import select_language
+    from .ids import IdConverter
+    from .jobs import dispatch
+    from .jobs.handlers import JOBS, SWEEPS
 
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["id"] = IdConverter
@@ -47,14 +46,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
     observability.init_app(app)
     security.init_app(app)
-    jobs.init_app(app)
+    dispatch.init_app(app, jobs=JOBS, sweeps=SWEEPS)
     _register_blueprints(app, api)
     _register_commands(app)
     return app
-
-
-def select_language() -> str:
-    return request.accept_languages.best_match(LANGUAGES) or "ru"
 
 
 def _ensure_sqlite_directory(uri: str) -> None:
@@ -76,13 +71,14 @@ def _register_blueprints(app: Flask, api) -> None:
     from .auth.views import blp as auth
     from .districts.views import blp as districts
     from .inspections.views import blp as inspections
+    from .operations.views import api_blp as jobs
     from .operations.views import blp as operations
     from .people.views import blp as people
     from .savings.views import blp as savings
     from .sites.views import blp as sites
     from .sync.views import blp as sync
 
-    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync):
+    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync, jobs):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
     _import_models()
@@ -90,7 +86,7 @@ def _register_blueprints(app: Flask, api) -> None:
 
 def _import_models() -> None:
     """Every table must be in the metadata, for Alembic and for `flask db check`."""
-    from . import jobs  # noqa: F401 - the outbox table
+    from .jobs import outbox as _outbox  # noqa: F401
     from .alerts import models as _alerts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
@@ -120,14 +116,3 @@ def _register_commands(app: Flask) -> None:
     from .cli import create_admin_command
 
     app.cli.add_command(create_admin_command)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """SQLite: enforce foreign keys; WAL and a busy timeout so the embedded job thread can write too."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()

@@ -11,7 +11,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from .errors import Conflict
-from .extensions import db, insert_unless_duplicate
+from .database import db, insert_unless_duplicate
 from .timestamps import format_utc
 
 

@@ -62,6 +62,11 @@ def _signed_in_user_id():
     return str(state.identity[0]) if state is not None and state.identity else None
 
 
+def client_address() -> str:
+    """The caller's address as the WSGI server saw it (behind a proxy, configure TRUSTED_PROXY_HOPS)."""
+    return request.remote_addr or "unknown"
+
+
 def init_app(app: Flask) -> None:
     def assign_request_id():
         incoming = request.headers.get("X-Request-ID", "")

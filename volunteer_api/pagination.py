@@ -11,7 +11,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import tuple_
 
 from .errors import Invalid
-from .extensions import MAX_BIG_ID, db
+from .extensions import db
+from .ids import MAX_BIG_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

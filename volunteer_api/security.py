@@ -14,7 +14,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .errors import DomainError, Invalid, PayloadTooLarge, UnsupportedMediaType
-from .extensions import client_address, limiter
+from .extensions import limiter
+from .observability import client_address
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Sign-in has its own limits (per address and per account, counting failures only); a user who

@@ -1,12 +1,14 @@
 """The Celery workers: `celery -A workers worker --beat`.
 
-Workers import the web app, never the reverse. Every outbox job name and periodic sweep registered in
-volunteer_api.jobs becomes a task here, so the web side and the workers run the same service functions.
+Workers import the web app, never the reverse. Every job and sweep of volunteer_api/jobs/handlers.py
+becomes a task here under its name, so the web side and the workers run the same service functions.
 """
 from celery import Celery, Task
 from flask import Flask, has_app_context
 
-from volunteer_api import create_app, jobs
+from volunteer_api import create_app
+from volunteer_api.jobs.handlers import JOBS, SWEEPS
+from volunteer_api.jobs.outbox import run_job
 
 
 def make_celery(flask_app: Flask) -> Celery:
@@ -22,15 +24,15 @@ def make_celery(flask_app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     celery_app = Celery("volunteer_monitor", task_cls=FlaskTask)
-    celery_app.conf.update(jobs.celery_settings(flask_app.config))
+    celery_app.conf.update(flask_app.config["CELERY"])
 
-    for name in jobs.JOB_HANDLERS:
+    for name in JOBS:
         celery_app.task(name=name)(run_outbox_job)
 
     schedule = {}
-    for name, (sweep, every_seconds) in jobs.PERIODIC_TASKS.items():
-        celery_app.task(name=name)(_run_sweep(sweep))
-        interval = flask_app.config.get("PERIODIC_INTERVALS", {}).get(name, every_seconds)
+    for name, sweep in SWEEPS.items():
+        celery_app.task(name=name)(_run_sweep(sweep.function))
+        interval = sweep.interval(flask_app.config)
         schedule[name] = {"task": name, "schedule": interval, "options": {"expires": interval}}
     celery_app.conf.beat_schedule = schedule
     flask_app.extensions["celery"] = celery_app
@@ -39,7 +41,7 @@ def make_celery(flask_app: Flask) -> Celery:
 
 def run_outbox_job(job_id: int) -> str:
     """Run one outbox job by id (idempotent: a job already done is skipped)."""
-    return jobs.run_job(job_id)
+    return run_job(job_id)
 
 
 def _run_sweep(sweep):

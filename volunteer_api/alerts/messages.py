@@ -3,7 +3,7 @@
 An alert stores facts (site, district, reasons, amounts), never a sentence: the inbox renders it in the
 reader's Accept-Language and an e-mail in the recipient's own language, long after it was created.
 """
-from .. import LANGUAGES
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ..money import format_tiyn
 
 MESSAGES = {
@@ -58,7 +58,7 @@ class _Lenient(dict):
 
 
 def language_of(value: str | None) -> str:
-    return value if value in LANGUAGES else "ru"
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def render_message(kind: str, params: dict, language: str, district_names: dict[str, dict[str, str]]) -> str:

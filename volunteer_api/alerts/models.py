@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import BigId, choice, db
+from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 ALERT_KINDS = ("inspection_flagged", "savings_pending", "escalation", "milestone")

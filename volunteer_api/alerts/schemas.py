@@ -1,7 +1,6 @@
-"""The alert and dead-letter endpoints' HTTP contract."""
+"""The alert endpoints' HTTP contract."""
 from marshmallow import Schema, fields, validate
 
-from ..jobs import JOB_STATUSES
 from ..pagination import PageArgsSchema
 from ..timestamps import RFC3339DateTime
 from .models import ALERT_KINDS
@@ -23,19 +22,3 @@ class AlertSchema(Schema):
     read_at = RFC3339DateTime(required=True, allow_none=True)
     subject = fields.Nested(AlertSubjectSchema, required=True)
     message = fields.String(required=True, metadata={"description": "In the reader's Accept-Language."})
-
-
-class JobListArgsSchema(PageArgsSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(JOB_STATUSES))
-
-
-class JobSchema(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    payload = fields.Dict(required=True)
-    status = fields.String(required=True)
-    attempts = fields.Integer(required=True)
-    created_at = RFC3339DateTime(required=True)
-    available_at = RFC3339DateTime(required=True)
-    finished_at = RFC3339DateTime(required=True, allow_none=True)
-    last_error = fields.String(required=True, allow_none=True)

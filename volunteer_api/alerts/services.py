@@ -9,9 +9,10 @@ from sqlalchemy import String, cast, exists, literal, select
 from ..audit.services import record_event
 from ..districts.models import District
 from ..errors import NotFound
-from ..extensions import db, insert_new_returning, parse_id
+from ..database import db, insert_new_returning
+from ..ids import parse_id
 from ..inspections.models import Inspection
-from ..jobs import MAX_ATTEMPTS, RetryLater, current_job, enqueue, job_handler, periodic
+from ..jobs import RetryLater, enqueue, names
 from ..pagination import keyset_page
 from ..people.models import InspectorDistrict, User
 from ..savings.models import SavingsReport
@@ -88,7 +89,7 @@ def _queue_deliveries(alert_ids: list[int]) -> None:
     db.session.add_all(deliveries)
     db.session.flush()
     for delivery in deliveries:
-        enqueue("alerts.deliver", delivery_id=delivery.id)
+        enqueue(names.DELIVER_ALERT, delivery_id=delivery.id)
 
 
 def _site_params(site_id) -> dict:
@@ -96,7 +97,6 @@ def _site_params(site_id) -> dict:
     return {"site_id": str(site_id), "site_name": site.name if site else ""}
 
 
-@job_handler("alerts.notify_inspection_flagged")
 def notify_inspection_flagged(*, inspection_id: int) -> int:
     """Alert the district's inspectors (or the admins) that an inspection was flagged."""
     inspection = db.session.get(Inspection, inspection_id)
@@ -113,7 +113,6 @@ def notify_inspection_flagged(*, inspection_id: int) -> int:
     )
 
 
-@job_handler("alerts.notify_savings_pending")
 def notify_savings_pending(*, saving_id: int) -> int:
     """Alert the district's inspectors (or the admins) that a savings report waits for verification."""
     report = db.session.get(SavingsReport, saving_id)
@@ -129,10 +128,9 @@ def notify_savings_pending(*, saving_id: int) -> int:
     )
 
 
-@periodic("alerts.escalate_unreviewed", every_seconds=300)
 def escalate_unreviewed() -> int:
     """Alert the admins, once, about every flagged inspection still unreviewed after ESCALATION_AFTER_HOURS."""
-    hours = current_app.config.get("ESCALATION_AFTER_HOURS", 48)
+    hours = current_app.config["ESCALATION_AFTER_HOURS"]
     cutoff = utcnow() - timedelta(hours=hours)
     admins = admin_recipients()
     if not admins:
@@ -165,9 +163,11 @@ def escalate_unreviewed() -> int:
         last_id = batch[-1][0]
 
 
-@job_handler("alerts.deliver")
-def deliver(*, delivery_id: int) -> str:
-    """Send one alert on one outside channel; a delivery already sent is not sent again."""
+def deliver(*, delivery_id: int, last_attempt: bool = True) -> str:
+    """Send one alert on one outside channel; a delivery already sent is not sent again.
+
+    A failure is recorded on the delivery and retried (RetryLater); on the `last_attempt` it is dead.
+    """
     delivery = db.session.get(AlertDelivery, delivery_id, with_for_update=True)
     if delivery is None or delivery.status == "sent":
         return "skipped"
@@ -179,10 +179,9 @@ def deliver(*, delivery_id: int) -> str:
         else:
             _send_webhook(alert, recipient, delivery)
     except Exception as exc:  # noqa: BLE001 - recorded on the delivery; the job retries with backoff
-        job = current_job()
         delivery.attempts += 1
         delivery.last_error = repr(exc)[:2000]
-        if job is None or job.attempts >= MAX_ATTEMPTS:
+        if last_attempt:
             delivery.status = "dead"
         raise RetryLater(f"{delivery.channel} delivery {delivery.id} failed: {exc!r}") from exc
     delivery.attempts += 1

@@ -1,14 +1,14 @@
-"""The inbox of inspectors and admins, and the admins' view of dead-letter jobs."""
+"""The inbox of inspectors and admins."""
 from flask.views import MethodView
 
-from .. import jobs, select_language
 from ..auth.access import current_user, roles
+from ..i18n import select_language
 from ..pagination import page_schema
 from ..security import Blueprint
 from . import services
-from .schemas import AlertListArgsSchema, AlertSchema, JobListArgsSchema, JobSchema
+from .schemas import AlertListArgsSchema, AlertSchema
 
-blp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts and dead-letter jobs")
+blp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts")
 
 
 @blp.route("/alerts")
@@ -31,25 +31,3 @@ class AlertRead(MethodView):
         """Mark one of my alerts read (again: no change)."""
         alert = services.mark_alert_read(user=current_user(), alert_id=alert_id)
         return services.render_for_reader([alert], select_language())[0]
-
-
-@blp.route("/jobs")
-class Jobs(MethodView):
-    @roles("admin")
-    @blp.arguments(JobListArgsSchema, location="query")
-    @blp.response(200, page_schema(JobSchema))
-    def get(self, args):
-        """List background jobs, newest first (`?status=dead` for the dead-letter ones)."""
-        items, next_cursor = jobs.list_jobs(**args)
-        return {"items": items, "next_cursor": next_cursor}
-
-
-@blp.route("/jobs/<id:job_id>/retry")
-class JobRetry(MethodView):
-    @roles("admin")
-    @blp.response(200, JobSchema)
-    @blp.alt_response(404, description="No such job")
-    @blp.alt_response(409, description="The job is not dead")
-    def post(self, job_id):
-        """Retry a dead job with a fresh set of attempts."""
-        return jobs.retry_dead_job(job_id=job_id)

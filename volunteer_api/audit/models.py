@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import BigId, db
+from ..database import BigId, db
 from ..timestamps import UTCDateTime, utcnow
 
 

@@ -12,10 +12,9 @@ import logging
 from datetime import datetime, timezone
 
 from flask import g, has_request_context
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from ..extensions import db
-from ..jobs import periodic
+from ..database import advisory_lock, db
 from ..pagination import keyset_page
 from ..timestamps import utcnow
 from .models import AuditEvent
@@ -72,17 +71,9 @@ def event_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _take_sealer_lock() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
-    else:
-        # SQLite has one writer: take the write lock before reading the chain's head, so a second
-        # sealer waits (busy_timeout) instead of reading the same head and colliding on seq.
-        db.session.execute(text("UPDATE audit_events SET seq = seq WHERE 0 = 1"))
-
-
 def _seal_batch(batch_size: int) -> int:
-    _take_sealer_lock()
+    # Before reading the chain's head, so a second sealer waits instead of reading the same head.
+    advisory_lock(SEALER_LOCK_KEY, sqlite_table="audit_events")
     head = db.session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.seq.is_not(None))
@@ -106,7 +97,6 @@ def _seal_batch(batch_size: int) -> int:
     return len(events)
 
 
-@periodic("audit.seal_chain", every_seconds=2)
 def seal_chain(batch_size: int = SEAL_BATCH) -> int:
     """Seal every committed unsealed event into the hash chain; return how many were sealed."""
     total = 0

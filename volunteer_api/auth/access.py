@@ -11,7 +11,8 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import false, select
 
 from ..errors import Forbidden, Unauthorized, problem
-from ..extensions import db, jwt, parse_id
+from ..extensions import db, jwt
+from ..ids import parse_id
 from ..people.models import User
 from ..timestamps import utcnow
 from .models import AuthSession

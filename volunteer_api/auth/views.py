@@ -2,7 +2,8 @@ from flask import current_app, g, request
 from flask.views import MethodView
 
 from ..auth.access import any_session_token, authenticate, public, roles
-from ..extensions import client_address, limiter
+from ..extensions import limiter
+from ..observability import client_address
 from ..people.schemas import UserSchema
 from ..security import Blueprint, json_body
 from . import services

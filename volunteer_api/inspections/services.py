@@ -7,17 +7,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..alerts import services as _alert_handlers  # noqa: F401 - registers alerts.notify_inspection_flagged
 from ..audit.services import record_event
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import change_status_once, commit_keeping_loaded_state, db, parse_id
+from ..database import change_status_once, commit_keeping_loaded_state, db
+from ..ids import parse_id
 from ..geo import distance_m
 from ..idempotency import file_once, filed_before
-from ..jobs import enqueue
+from ..jobs import enqueue, names
 from ..pagination import keyset_page
 from ..sites.models import Site
-from ..sync.services import next_change_seq
+from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
 from . import photos as photo_files
 from .flags import flag_reasons, is_on_site
@@ -82,7 +82,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
                  after=snapshot(inspection), actor_id=volunteer_id)
     if inspection.flagged:
-        enqueue("alerts.notify_inspection_flagged", inspection_id=inspection.id)
+        enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
     inspection.change_seq = next_change_seq()
     commit_keeping_loaded_state()
     return inspection, True

@@ -1,13 +1,21 @@
-"""Liveness, readiness and the self-hosted API docs."""
+"""Liveness, readiness, the self-hosted API docs, and the admins' view of the background jobs."""
 from flask import Blueprint, current_app, send_from_directory
+from flask.views import MethodView
 from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
 
-from ..auth.access import public
+from ..auth.access import public, roles
 from ..errors import problem
 from ..extensions import db
+from ..pagination import page_schema
+from ..security import Blueprint as ApiBlueprint
+from . import services
+from .schemas import JobListArgsSchema, JobSchema
 
+# Probes and docs assets: plain routes, outside the API's document.
 blp = Blueprint("operations", __name__)
+# The jobs endpoints, in the API's document.
+api_blp = ApiBlueprint("jobs", __name__, url_prefix="/api/v1", description="Background jobs (admin)")
 
 
 @blp.get("/healthz")
@@ -53,3 +61,25 @@ def _broker_ok() -> bool:
 def docs_assets(filename):
     """Serve Swagger UI's files from the installed package, so the docs work offline."""
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+@api_blp.route("/jobs")
+class Jobs(MethodView):
+    @roles("admin")
+    @api_blp.arguments(JobListArgsSchema, location="query")
+    @api_blp.response(200, page_schema(JobSchema))
+    def get(self, args):
+        """List background jobs, newest first (`?status=dead` for the dead-letter ones)."""
+        items, next_cursor = services.list_jobs(**args)
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@api_blp.route("/jobs/<id:job_id>/retry")
+class JobRetry(MethodView):
+    @roles("admin")
+    @api_blp.response(200, JobSchema)
+    @api_blp.alt_response(404, description="No such job")
+    @api_blp.alt_response(409, description="The job is not dead")
+    def post(self, job_id):
+        """Retry a dead job with a fresh set of attempts."""
+        return services.retry_dead_job(job_id=job_id)

@@ -3,8 +3,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import LANGUAGES
-from ..extensions import BigId, choice, db
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
+from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 ROLES = ("admin", "inspector", "volunteer")
@@ -22,7 +22,7 @@ class User(db.Model):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    language: Mapped[str] = mapped_column(choice(*LANGUAGES, name="user_language"), default="ru")
+    language: Mapped[str] = mapped_column(choice(*LANGUAGES, name="user_language"), default=DEFAULT_LANGUAGE)
     # Volunteers only: their district and the badge number printed on their card.
     district: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
     badge_number: Mapped[str | None] = mapped_column(String(16), unique=True)

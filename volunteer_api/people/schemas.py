@@ -1,8 +1,8 @@
 """The people endpoints' HTTP contract."""
-from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..pagination import PageArgsSchema
+from ..schemas import ChangesSchema
 from ..timestamps import RFC3339DateTime
 from .phones import normalize_phone
 
@@ -19,15 +19,6 @@ class Phone(fields.String):
             return normalize_phone(text)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
-
-
-class ChangesSchema(Schema):
-    """A PATCH body: the fields to change. A missing or empty body is a client's mistake, not a no-op."""
-
-    @validates_schema
-    def _changes_something(self, data, **kwargs):
-        if not data:
-            raise ValidationError(str(_l("Send at least one field to change.")))
 
 
 class LowerEmail(fields.Email):
@@ -84,14 +75,6 @@ class VolunteerUpdateSchema(ChangesSchema):
 class VolunteerListArgsSchema(PageArgsSchema):
     district = fields.String(validate=validate.Length(min=1, max=32))
     active = fields.Boolean()
-
-
-class ImportArgsSchema(Schema):
-    dry_run = fields.Boolean(load_default=False)
-
-
-class ImportFileSchema(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
 class VolunteerImportResultSchema(Schema):

@@ -9,7 +9,8 @@ from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db, parse_id
+from ..extensions import db
+from ..ids import parse_id
 from ..auth.passwords import generate_password, hash_password
 from ..auth.services import revoke_all_sessions
 from ..pagination import keyset_page

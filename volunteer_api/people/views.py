@@ -2,13 +2,12 @@ from flask.views import MethodView
 
 from ..auth.access import roles
 from ..pagination import page_schema
+from ..schemas import ImportArgsSchema, ImportFileSchema
 from ..security import Blueprint
 from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import (
     CreatedVolunteerSchema,
-    ImportArgsSchema,
-    ImportFileSchema,
     InspectorCreateSchema,
     InspectorListArgsSchema,
     InspectorSchema,

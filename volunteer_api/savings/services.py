@@ -10,16 +10,17 @@ from sqlalchemy import select
 from ..audit.services import record_event
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import change_status_once, db, parse_id
+from ..database import change_status_once, db
+from ..ids import parse_id
 from ..idempotency import file_once, filed_before
-from ..jobs import enqueue
+from ..jobs import enqueue, names
 from ..pagination import keyset_page
 from ..people.models import User
 from ..sites.models import Site
-from ..sync.services import next_change_seq
+from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
 from .models import SavingsReport, SavingsTotal
-from .totals import OVERALL_KEY, RECOMPUTE_JOB
+from .totals import OVERALL_KEY
 
 AUDITED_FIELDS = ("site_id", "district", "amount_tiyn", "category", "description", "evidence_url", "status",
                   "reviewed_by_id", "review_comment")
@@ -62,9 +63,9 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     if not created:
         return report, False
     record_event(action="saving.filed", object_type="saving", object_id=report.id, after=snapshot(report))
-    enqueue("alerts.notify_savings_pending", saving_id=report.id)
+    enqueue(names.NOTIFY_SAVINGS_PENDING, saving_id=report.id)
     # Pending totals change too: recompute the keys this report touches (totals.recompute_totals_job).
-    enqueue(RECOMPUTE_JOB, saving_id=report.id)
+    enqueue(names.RECOMPUTE_TOTALS, saving_id=report.id)
     report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
     db.session.commit()
     return report, True
@@ -127,7 +128,7 @@ def review_saving(*, user: User, saving_id, decision: str, comment: str | None) 
     record_event(action=f"saving.{decision}", object_type="saving", object_id=report.id, before=before,
                  after=snapshot(report))
     # In this transaction: the totals follow every decision, approvals within seconds.
-    enqueue(RECOMPUTE_JOB, saving_id=report.id)
+    enqueue(names.RECOMPUTE_TOTALS, saving_id=report.id)
     report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
     db.session.commit()
     return report

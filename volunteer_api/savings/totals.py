@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, func, select, text
 
 from ..alerts.services import admin_recipients, create_alerts
-from ..extensions import db, dialect_insert, insert_new_returning
-from ..jobs import OutboxJob, current_job, job_handler, periodic
+from ..database import advisory_lock, db, dialect_insert, insert_new_returning
+from ..jobs import OutboxJob, names
 from ..money import TIYN_PER_KZT, format_tiyn
 from ..timestamps import UTCDateTime, format_utc, utcnow
 from .models import SavingsMilestone, SavingsReport, SavingsTotal
@@ -35,7 +35,6 @@ MILESTONE_STEP_TIYN = 50_000_000 * TIYN_PER_KZT
 MAX_MILESTONE_ALERTS_PER_RUN = 5
 # pg_advisory_xact_lock key: serialises recomputes so an older, slower run never overwrites a newer one.
 RECOMPUTE_LOCK_KEY = 0x5A5_7074  # "savings totals"
-RECOMPUTE_JOB = "savings.recompute_totals"
 
 _FIGURES = ("approved_tiyn", "approved_count", "pending_tiyn", "pending_count")
 # FILTER (PostgreSQL, SQLite >= 3.30) skips the CASE per row. No live row -> SUM is NULL, COUNT 0.
@@ -125,20 +124,15 @@ def aggregate_sql(dialect: str) -> str:
     return _PG_AGGREGATE if dialect == "postgresql" else _PORTABLE_AGGREGATE
 
 
-def _lock(dialect: str) -> None:
+def _lock() -> None:
     """One recompute at a time, holding until commit, so an older run never overwrites a newer one."""
-    if dialect == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECOMPUTE_LOCK_KEY})
-    else:
-        # SQLite (embedded, maybe several web processes): a write takes the database's writer lock now,
-        # before the aggregates read, instead of at the first upsert.
-        db.session.execute(text("UPDATE savings_totals SET key = key WHERE 0"))
+    advisory_lock(RECOMPUTE_LOCK_KEY, sqlite_table="savings_totals")
 
 
 def recompute_totals(*, now: datetime | None = None) -> dict:
     """Reconcile every stored total with the savings reports and record crossed milestones (no commit)."""
     dialect = db.session.get_bind().dialect.name
-    _lock(dialect)
+    _lock()
     # Taken after the lock, so a run that waited stamps a later time than the run it waited for.
     now = now or utcnow()
     stamp = bindparam("now", value=now, type_=UTCDateTime)
@@ -200,8 +194,7 @@ def recompute_totals_for_saving(*, saving_id: int, now: datetime | None = None) 
     The overall row is the sum of the district rows: every report has a district, and every district
     row is a full aggregate kept by these jobs and the reconciliation under the same lock.
     """
-    dialect = db.session.get_bind().dialect.name
-    _lock(dialect)
+    _lock()
     now = now or utcnow()
     # Read after the lock: a decision committed meanwhile (its month) is seen, like its own job would.
     report = db.session.execute(
@@ -291,8 +284,7 @@ def _insert_new_thresholds(rows: list[dict]) -> list[int]:
     return insert_new_returning(SavingsMilestone, rows, SavingsMilestone.threshold_tiyn)
 
 
-@job_handler(RECOMPUTE_JOB)
-def recompute_totals_job(saving_id: int | None = None) -> dict | None:
+def recompute_totals_job(saving_id: int | None = None, *, job_id: int | None = None) -> dict | None:
     """Recompute the totals a report touched (all of them for a job without `saving_id`), unless a
     recompute already due covers them.
 
@@ -300,16 +292,15 @@ def recompute_totals_job(saving_id: int | None = None) -> dict | None:
     (its keys are a superset: a decision only adds the month) or a full one takes its snapshot after
     this one releases the lock, so it sees everything this one would: skip and let it run.
     """
-    _lock(db.session.get_bind().dialect.name)
+    _lock()
     later = select(OutboxJob.id).where(
-        OutboxJob.name == RECOMPUTE_JOB, OutboxJob.status == "pending", OutboxJob.available_at <= utcnow())
+        OutboxJob.name == names.RECOMPUTE_TOTALS, OutboxJob.status == "pending", OutboxJob.available_at <= utcnow())
     covering = OutboxJob.payload["saving_id"].as_string().is_(None)
     if saving_id is not None:
         covering = covering | (OutboxJob.payload["saving_id"].as_integer() == saving_id)
     later = later.where(covering)
-    own = current_job()
-    if own is not None:
-        later = later.where(OutboxJob.id != own.id)
+    if job_id is not None:  # run as the job `job_id`: it does not cover itself
+        later = later.where(OutboxJob.id != job_id)
     if db.session.scalar(later.limit(1)) is not None:
         return None
     if saving_id is None:  # enqueued before jobs named their report
@@ -317,7 +308,6 @@ def recompute_totals_job(saving_id: int | None = None) -> dict | None:
     return recompute_totals_for_saving(saving_id=saving_id)
 
 
-@periodic("savings.recompute_totals_scheduled", every_seconds=300)
 def recompute_totals_scheduled() -> dict:
     """Recompute the totals on the beat schedule (also catches anything a lost job missed)."""
     result = recompute_totals()

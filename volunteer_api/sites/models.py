@@ -3,7 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import BigId, choice, db
+from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 SITE_KINDS = ("school", "kindergarten", "hospital", "clinic", "sports", "culture", "housing", "road", "water", "other")

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..geo import PointSchema, parse_point
 from ..money import KZT
 from ..pagination import PageArgsSchema
-from ..people.schemas import ChangesSchema
+from ..schemas import ChangesSchema
 from ..timestamps import RFC3339DateTime
 from .models import SITE_KINDS, SITE_STATUSES
 

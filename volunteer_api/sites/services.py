@@ -10,13 +10,14 @@ from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
 from ..errors import Invalid, NotFound
-from ..extensions import db, parse_id
+from ..extensions import db
+from ..ids import parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import Inspection
 from ..money import format_tiyn
 from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..savings.models import SavingsTotal
-from ..sync.services import next_change_seq, reserve_change_seqs
+from ..change_numbers import next_change_seq, reserve_change_seqs
 from .models import Site
 
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",

@@ -2,7 +2,7 @@ from flask.views import MethodView
 
 from ..auth.access import roles
 from ..pagination import page_schema
-from ..people.schemas import ImportArgsSchema, ImportFileSchema
+from ..schemas import ImportArgsSchema, ImportFileSchema
 from ..security import Blueprint
 from ..uploads import uploaded_file_bytes
 from . import services

@@ -1,16 +1,5 @@
-"""Change numbers for the phone's offline sync, and the sync itself.
-
-Every change a phone must learn about (a site created or edited, an inspection filed or reviewed, a
-savings report filed or decided) stamps its row with a number from one counter shared by the three
-tables. `GET /sync?since=N` answers the rows stamped after N, in stamp order, and a cursor for the next call.
-
-The trap is a change numbered N+1 that commits before N: a reader would hand out a cursor past N and N
-would never reach the phone. So numbers are taken in commit order: on PostgreSQL a transaction-scoped
-advisory lock is held from the moment a transaction takes its number until it commits; on SQLite the
-database's single writer lock does the same. Writers serialise only for the short tail of their
-transaction, which is why the number must be taken last.
-"""
-from sqlalchemy import func, select, text, union_all
+"""The phone's offline sync: every change (numbered by change_numbers.py) since the phone's cursor."""
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..errors import Invalid
@@ -19,36 +8,7 @@ from ..inspections.models import Inspection
 from ..pagination import decode_cursor, encode_cursor
 from ..savings.models import SavingsReport
 from ..sites.models import Site
-
-# pg_advisory_xact_lock key: "vm-sync" as an integer, so it collides with no other lock of the app.
-CHANGE_LOCK_KEY = 0x766D2D73796E63
-CHANGE_SEQUENCE = "sync_change_seq"
-
-
-def next_change_seq() -> int:
-    """A change number for one row: unique across sites, inspections and savings, in commit order.
-
-    Call it inside the transaction that makes the change, after the change is written (it flushes the
-    session) and as the last step before `commit()`; set `row.change_seq` to it and commit. On
-    PostgreSQL it holds a lock until the transaction ends, so take no other lock after it.
-    """
-    return reserve_change_seqs(1)[0]
-
-
-def reserve_change_seqs(count: int) -> list[int]:
-    """`count` ascending change numbers for rows written in this transaction (see next_change_seq)."""
-    db.session.flush()
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOCK_KEY})
-        values = db.session.scalars(
-            text(f"SELECT nextval('{CHANGE_SEQUENCE}') FROM generate_series(1, :count)"), {"count": count}
-        ).all()
-        return sorted(values)
-    # SQLite: a write statement takes the database's writer lock (held to commit) before we read the top.
-    db.session.execute(text("UPDATE sites SET change_seq = change_seq WHERE 0"))
-    tops = union_all(*(select(func.max(model.change_seq).label("top")) for model in (Site, Inspection, SavingsReport)))
-    top = db.session.scalar(select(func.max(tops.subquery().c.top))) or 0
-    return list(range(top + 1, top + 1 + count))
+from ..sites.services import with_counters
 
 
 def encode_sync_cursor(seq: int) -> str:
@@ -86,8 +46,6 @@ def sync_changes(*, user, since: str | None, limit: int) -> dict:
                     key=lambda item: item[0])
     page, has_more = merged[:limit], len(merged) > limit
     answer = {name: [row for _, kind, row in page if kind == name] for name in streams}
-    from ..sites.services import with_counters  # sites imports this module for its change numbers
-
     with_counters(answer["sites"])
     answer["next_cursor"] = encode_sync_cursor(page[-1][0] if page else after)
     answer["has_more"] = has_more

@@ -1,0 +1,30 @@
+"""Every background job and periodic sweep of the system, and the service function that does it.
+
+The one place to look: a job is enqueued by name (names.py) in the transaction of the change that
+needs it and runs `handler(**payload)` after commit; a sweep runs on a schedule whose interval is the
+named setting (its default and environment variable are in config/ and the README). The workers
+register exactly these as Celery tasks; the embedded mode runs the same functions in the web process.
+Every handler is idempotent: delivery is at-least-once.
+"""
+from ..alerts import services as alerts
+from ..audit import services as audit
+from ..savings import totals
+from . import names
+from .dispatch import Sweep
+from .outbox import Job, relay_outbox
+
+JOBS: dict[str, Job] = {
+    names.NOTIFY_INSPECTION_FLAGGED: Job(alerts.notify_inspection_flagged),
+    names.NOTIFY_SAVINGS_PENDING: Job(alerts.notify_savings_pending),
+    # A failed delivery is retried with backoff; the last failure marks the delivery dead.
+    names.DELIVER_ALERT: Job(alerts.deliver, run_arguments=("last_attempt",)),
+    # Skips itself when a due recompute (not this one) covers the same report.
+    names.RECOMPUTE_TOTALS: Job(totals.recompute_totals_job, run_arguments=("job_id",)),
+}
+
+SWEEPS: dict[str, Sweep] = {
+    names.RELAY_OUTBOX: Sweep(relay_outbox, every="RELAY_INTERVAL_SECONDS"),
+    names.SEAL_AUDIT_CHAIN: Sweep(audit.seal_chain, every="AUDIT_SEAL_INTERVAL_SECONDS"),
+    names.ESCALATE_UNREVIEWED: Sweep(alerts.escalate_unreviewed, every="ESCALATION_CHECK_INTERVAL_SECONDS"),
+    names.RECONCILE_TOTALS: Sweep(totals.recompute_totals_scheduled, every="TOTALS_RECONCILE_INTERVAL_SECONDS"),
+}
