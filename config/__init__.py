@@ -103,9 +103,19 @@ class BaseConfig:
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Failed sign-ins: per account from one address (a stranger's tries lock out only the stranger),
+        # per account from all addresses together (higher), per address. Successes: per account and per
+        # address (each costs an Argon2 hash, a session and an audit event). See auth/limits.py.
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+        self.LOGIN_LIMIT_PER_ACCOUNT_ALL_ADDRESSES = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_ALL_ADDRESSES",
+                                                                    "20 per 15 minutes")
         self.LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
-        self.LOGIN_LOCKOUT_AFTER_FAILURES = _int("LOGIN_LOCKOUT_AFTER_FAILURES", 10)
+        self.LOGIN_SUCCESS_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_SUCCESS_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
+        self.LOGIN_SUCCESS_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_SUCCESS_LIMIT_PER_ADDRESS", "100 per 15 minutes")
+        # Open sessions an account may hold; signing in once more revokes the oldest.
+        self.MAX_SESSIONS_PER_ACCOUNT = _int("MAX_SESSIONS_PER_ACCOUNT", 10)
+        # As high as the all-addresses ceiling, so the backstop cannot be tripped by fewer tries than it.
+        self.LOGIN_LOCKOUT_AFTER_FAILURES = _int("LOGIN_LOCKOUT_AFTER_FAILURES", 20)
         self.LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
         self.WRITE_LIMIT_PER_USER = os.environ.get("WRITE_LIMIT_PER_USER", "120 per minute")
 

@@ -1,44 +1,26 @@
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
 
 from ..auth.access import any_session_token, authenticate, public, roles
-from ..extensions import limiter
 from ..observability import client_address
 from ..people.schemas import UserSchema
-from ..security import Blueprint, json_body
+from ..security import Blueprint
 from . import services
+from .limits import login_limits
 from .schemas import LoginSchema, TokensSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and tokens")
 
 
-def _login_key() -> str:
-    body = json_body()
-    login = body.get("login") if isinstance(body, dict) else None
-    if not isinstance(login, str):
-        return f"login:{client_address()}"
-    normalized = services.normalize_login(login)
-    return "login:" + (normalized[1] if normalized else login.strip().lower()[:254])
-
-
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
 @blp.route("/auth/login")
 class Login(MethodView):
-    decorators = [
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address,
-                      deduct_when=_failed, scope="login-address"),
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_key,
-                      deduct_when=_failed, scope="login-account"),
-    ]
+    decorators = login_limits()
 
     @public
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Wrong login or password")
-    @blp.alt_response(429, description="Too many failed attempts for this login or address")
+    @blp.alt_response(429, description="Too many sign-ins (failed or not) for this login or address")
     def post(self, credentials):
         """Sign in by phone or e-mail and password."""
         _, tokens = services.login(**credentials, address=client_address(),
