@@ -1,11 +1,34 @@
 """Settings per environment, read from the environment variables the contract names."""
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The development secret the repository once shipped: refused in production like any weak one.
 DEFAULT_SECRET = "dev-only-secret-change-me-in-production-0000"
 MIN_SECRET_LENGTH = 32
+INSTANCE_SECRET_FILE = "secret_key"
+
+
+def instance_secret(instance: Path) -> str:
+    """This instance's own signing secret for development and tests: made once under `instance/`
+    (mode 0600), then read, so no two installations share one and none is in the repository."""
+    path = instance / INSTANCE_SECRET_FILE
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        draft = instance / f".{INSTANCE_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            # A link never replaces an existing file: of two processes starting at once, both read the winner's.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -71,7 +94,9 @@ class BaseConfig:
 
     def __init__(self) -> None:
         instance = PROJECT_ROOT / "instance"
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or DEFAULT_SECRET
+        # Without SECRET_KEY, development and tests sign with the instance's own secret (production refuses).
+        self.SECRET_KEY_IS_INSTANCE_SECRET = not os.environ.get("SECRET_KEY")
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.default_secret(instance)
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'volunteer_monitor.db'}"
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(instance / "uploads")
@@ -137,7 +162,9 @@ class BaseConfig:
         self.MAX_PHOTO_BYTES = 10 * 1024 * 1024
         self.MAX_IMAGE_PIXELS = 50_000_000
 
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a database error's message (logged) must not carry the bound values: phones,
+        # password hashes, whatever a row held.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.BABEL_DEFAULT_LOCALE = "ru"
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "volunteer_api" / "translations")
 
@@ -148,6 +175,9 @@ class BaseConfig:
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "docs"
         self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+
+    def default_secret(self, instance: Path) -> str:
+        return instance_secret(instance)
 
     def validate(self) -> None:
         """Refuse configurations that must never run."""
@@ -173,6 +203,9 @@ class TestingConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     APP_ENV = "production"
 
+    def default_secret(self, instance: Path) -> str:
+        return ""  # refused by validate()
+
     def validate(self) -> None:
         secret = os.environ.get("SECRET_KEY", "")
         if not secret or secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
@@ -181,6 +214,12 @@ class ProductionConfig(BaseConfig):
             )
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("APP_ENV=production needs DATABASE_URL")
+        if not os.environ.get("REDIS_URL"):
+            # Without it every web worker keeps its own rate-limit counters (a limit of 5 lets 5 per worker
+            # through) and runs the jobs in its own threads.
+            raise RuntimeError("APP_ENV=production needs REDIS_URL (shared rate limits, the Celery workers)")
+        if "*" in _list("CORS_ORIGINS"):
+            raise RuntimeError("APP_ENV=production refuses CORS_ORIGINS='*': name the origins of the consoles")
         if os.environ.get("ALERT_WEBHOOK_URL") and len(os.environ.get("ALERT_WEBHOOK_SECRET", "")) < MIN_SECRET_LENGTH:
             # An empty or short key would let anyone forge the signed alerts the receiver trusts.
             raise RuntimeError(

@@ -1,6 +1,8 @@
 """HTTP hardening: security headers, media types, JSON bodies (size, one parse, storable text), CORS limited to
 configured origins, write limits."""
+import ipaddress
 import json
+import logging
 import re
 
 import flask_smorest
@@ -16,6 +18,8 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from .errors import DomainError, Invalid, PayloadTooLarge, UnsupportedMediaType
 from .extensions import limiter
 from .observability import client_address
+
+log = logging.getLogger(__name__)
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Sign-in has its own limits (per address and per account, counting failures only); a user who
@@ -81,6 +85,7 @@ def storable(text: str) -> bool:
 MAX_JSON_DEPTH = 32
 # A 422 names at most this many fields: a body of a thousand NULs must not come back a thousand times.
 MAX_REPORTED_FIELDS = 20
+UNSTORABLE_TEXT = _l("Text must not contain the NUL character or invalid Unicode.")
 # Decoded JSON text can hold a NUL or a lone surrogate only as a `\u` escape (raw control characters are
 # invalid JSON, and UTF-8 has no surrogates): a body without one needs no walk for them. A paired
 # surrogate or an escaped backslash before `u` only costs the walk.
@@ -147,8 +152,7 @@ def _parse_json_body():
         raise BadRequest() from exc
     fields = _unstorable_fields(body, check_text=_UNSTORABLE_ESCAPE.search(text) is not None)
     if fields:
-        raise Invalid(errors={name: [str(_l("Text must not contain the NUL character or invalid Unicode."))]
-                              for name in fields})
+        raise Invalid(errors={name: [str(UNSTORABLE_TEXT)] for name in fields})
     return body
 
 
@@ -193,8 +197,7 @@ def reject_unstorable_query() -> None:
     are read (parse_json_body; uploads take no text fields)."""
     fields = [name for name, value in request.args.items(multi=True) if not (storable(name) and storable(value))]
     if fields:
-        message = str(_l("Text must not contain the NUL character or invalid Unicode."))
-        raise Invalid(errors={name: [message] for name in sorted(set(fields))[:MAX_REPORTED_FIELDS]})
+        raise Invalid(errors={name: [str(UNSTORABLE_TEXT)] for name in sorted(set(fields))[:MAX_REPORTED_FIELDS]})
 
 
 class JsonOnceParser(FlaskParser):
@@ -240,6 +243,27 @@ def register_retry_after_cleanup(app: Flask) -> None:
         return response
 
 
+def warn_when_serving_beyond_loopback(app: Flask) -> None:
+    """Log a warning, once per process, when a development server signing with the instance's own secret
+    answers a caller that is not on this machine: development mode is not meant to face a network."""
+    warned = []
+
+    @app.before_request
+    def warn_about_the_development_secret():
+        if warned or _is_loopback(request.remote_addr):
+            return
+        warned.append(request.remote_addr)
+        log.warning("development mode answers %s, beyond loopback, and signs tokens with the instance's generated "
+                    "secret: run with APP_ENV=production and a SECRET_KEY of your own", request.remote_addr)
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False  # not an address at all (a test client's "unknown"): nothing vouches for it
+
+
 def init_app(app: Flask) -> None:
     # One shared bucket per user over every write endpoint, checked before any view runs (Flask-Limiter
     # application limits); RATELIMIT_ENABLED=false turns it off with the others.
@@ -247,6 +271,8 @@ def init_app(app: Flask) -> None:
 
     if app.config.get("CORS_ORIGINS"):
         CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["X-Request-ID", "Retry-After"])
+    if app.config["APP_ENV"] == "development" and app.config.get("SECRET_KEY_IS_INSTANCE_SECRET"):
+        warn_when_serving_beyond_loopback(app)
 
     @app.before_request
     def require_known_media_type():

@@ -1,9 +1,23 @@
-"""Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
-from datetime import datetime, timezone
+"""Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset.
 
+Every time and date a request brings is within YEARS: year 1 or 9999 would overflow on conversion to
+UTC or on the next day's midnight (a 500), and nothing the service records lies outside it.
+"""
+from datetime import date, datetime, timezone
+
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+
+YEARS = range(2000, 2100)
+
+
+def check_year(value: date) -> None:
+    """A ValidationError (a 422 on the field) for a time or date outside YEARS."""
+    if value.year not in YEARS:
+        raise ValidationError(str(_l("Years from %(first)s to %(last)s only.", first=YEARS[0], last=YEARS[-1])))
 
 
 def utcnow() -> datetime:
@@ -54,7 +68,17 @@ class RFC3339DateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise self.make_error("naive")
+        check_year(parsed)
         return parsed.astimezone(timezone.utc)
+
+
+class BoundedDate(fields.Date):
+    """A calendar date within YEARS."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        check_year(parsed)
+        return parsed
 
 
 def parse_rfc3339(value: str) -> datetime:
@@ -65,4 +89,5 @@ def parse_rfc3339(value: str) -> datetime:
         raise ValidationError("Not a valid RFC 3339 time.") from exc
     if parsed.tzinfo is None:
         raise ValidationError(RFC3339DateTime.default_error_messages["naive"])
+    check_year(parsed)
     return parsed.astimezone(timezone.utc)
