@@ -48,7 +48,7 @@ def test_moderately_nested_json_still_reaches_validation(client):
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "1999-12-31T23:59:59Z",
-                                    "2100-01-01T00:00:00Z"])
+                                    "3000-01-01T00:00:00Z"])
 def test_a_time_outside_the_years_served_is_a_422_not_an_overflow(client, admin, volunteer, make_site, moment):
     from tests.field_support import inspection_body
 
@@ -60,7 +60,7 @@ def test_a_time_outside_the_years_served_is_a_422_not_an_overflow(client, admin,
         assert listed.status_code == 422 and name in listed.get_json()["errors"], (name, listed.get_json())
 
 
-@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2100-01-01"])
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "3000-01-01"])
 def test_an_export_or_a_site_date_outside_the_years_served_is_a_422(client, admin, day):
     from tests.field_support import site_body
 

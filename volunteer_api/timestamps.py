@@ -11,7 +11,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
-YEARS = range(2000, 2100)
+YEARS = range(2000, 3000)
 
 
 def check_year(value: date) -> None:
