@@ -18,6 +18,7 @@ from ..money import format_tiyn
 from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..savings.models import SavingsTotal
 from ..change_numbers import next_change_seq, reserve_change_seqs
+from ..sync.models import SiteDeparture
 from .models import Site
 
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
@@ -72,6 +73,9 @@ def update_site(site_id, **changes) -> Site:
     if after != before:
         record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
         site.change_seq = next_change_seq()
+        if after["district"] != before["district"]:
+            # The old district's phones learn of the move with the same change number.
+            SiteDeparture.record(site_id=site.id, district=before["district"], change_seq=site.change_seq)
     db.session.commit()
     return with_counters([site])[0]
 
