@@ -30,6 +30,9 @@ def instance_secret(instance: Path) -> str:
             draft.unlink()
     return path.read_text().strip()
 
+# Chrome/Edge/Android (FCM), Firefox (Mozilla autopush), Safari (Apple), legacy Edge (WNS).
+DEFAULT_WEB_PUSH_HOSTS = ("fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com")
+
 
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
@@ -118,6 +121,18 @@ class BaseConfig:
         # duplicate messages, which run_job discards (the row is done, or locked by the run in progress).
         self.OUTBOX_REPUBLISH_AFTER_SECONDS = _float("OUTBOX_REPUBLISH_AFTER_SECONDS", 30)
         self.CORS_ORIGINS = _list("CORS_ORIGINS")
+        # Phones: an app older than its platform's minimum is answered 426 (compared as versions: 1.10 > 1.9).
+        self.MIN_CLIENT_VERSIONS = {platform: os.environ.get(f"MIN_{platform.upper()}_VERSION") or "1.0.0"
+                                    for platform in ("android", "ios", "web")}
+        # Web Push (VAPID): the key pair from VAPID_PRIVATE_KEY (PEM or base64url); without it, development
+        # and tests generate one per instance under instance/ (browsers' subscriptions are bound to it).
+        self.VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
+        self.VAPID_KEY_FILE = os.environ.get("VAPID_KEY_FILE") or str(instance / "vapid_private.pem")
+        self.VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT") or f"mailto:{self.SMTP_FROM}"
+        # The push services a browser subscription may point at (the server POSTs there): host suffixes.
+        self.WEB_PUSH_ENDPOINT_HOSTS = _list("WEB_PUSH_ENDPOINT_HOSTS") or list(DEFAULT_WEB_PUSH_HOSTS)
+        # FCM HTTP v1 for the native apps: a Firebase service-account JSON file; unset, no native push.
+        self.FCM_CREDENTIALS_FILE = os.environ.get("FCM_CREDENTIALS_FILE") or None
         # Reverse proxies in front of the app: their X-Forwarded-For hops are trusted for the caller's
         # address (login limits, audit). 0 when clients connect directly.
         self.TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 0)
@@ -198,6 +213,8 @@ class TestingConfig(BaseConfig):
         self.PASSWORD_MEMORY_COST_KIB = 1024
         # Tests call the sweeps when they mean to; a test of the embedded schedule turns it on.
         self.EMBEDDED_SCHEDULER = _bool("EMBEDDED_SCHEDULER", False)
+        # The tests' push service is a local HTTP server.
+        self.WEB_PUSH_ENDPOINT_HOSTS = [*self.WEB_PUSH_ENDPOINT_HOSTS, "127.0.0.1"]
 
 
 class ProductionConfig(BaseConfig):
@@ -205,6 +222,12 @@ class ProductionConfig(BaseConfig):
 
     def default_secret(self, instance: Path) -> str:
         return ""  # refused by validate()
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Production's VAPID key is a secret it is given (VAPID_PRIVATE_KEY), never one it makes up:
+        # every browser subscription is bound to it. Unset, Web Push is off.
+        self.VAPID_KEY_FILE = os.environ.get("VAPID_KEY_FILE") or None
 
     def validate(self) -> None:
         secret = os.environ.get("SECRET_KEY", "")

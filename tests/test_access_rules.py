@@ -6,7 +6,8 @@ from volunteer_api.auth.access import ACCESS_RULE, PUBLIC, SESSION_TOKEN
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Served by flask-smorest itself: the OpenAPI document and the docs page are public by the contract.
 LIBRARY_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
-PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts", "/api/v1/docs/assets/<path:filename>"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts", "/api/v1/docs/assets/<path:filename>",
+                "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>"}
 
 
 def declared_rules(app):

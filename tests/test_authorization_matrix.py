@@ -82,6 +82,14 @@ MATRIX = {
     ("GET", f"{V1}/audit"): ADMIN,
     ("GET", f"{V1}/audit/verify"): ADMIN,
     ("GET", f"{V1}/sync"): SIGNED_IN,
+    ("GET", f"{V1}/client-config"): PUBLIC,
+    ("POST", f"{V1}/devices"): SIGNED_IN,
+    # volunteer_owner's device: the owner removes it; to everyone else it does not exist.
+    ("DELETE", f"{V1}/devices/<id:device_id>"): "401 ok 404 404 404 404",
+    # The volunteers' app: static files; what it shows comes from the API as whoever signed in.
+    ("GET", "/app/"): PUBLIC,
+    ("GET", "/app/sw.js"): PUBLIC,
+    ("GET", "/app/<path:asset>"): PUBLIC,
 }
 
 SITE_CSV = ("name,kind,district,address,lat,lon,geofence_radius_m,budget_kzt,contractor,contract_number,"
@@ -156,6 +164,7 @@ class World:
             f"{V1}/savings": lambda: {"json": {"client_uuid": str(uuid.uuid4()), "site_id": site_id,
                                                "amount_kzt": "1000.00", "category": "other", "description": "Saved."}},
             f"{V1}/savings/<id:saving_id>/review": lambda: {"json": {"decision": "approved", "comment": "Verified."}},
+            f"{V1}/devices": lambda: {"json": {"platform": "android", "push": {"token": uuid.uuid4().hex}}},
         }
         if method in ("GET", "DELETE") or rule not in bodies:
             return {}
@@ -190,10 +199,13 @@ def world(app, client, make_admin, make_volunteer, make_inspector, run_jobs):
         alert_id = db.session.scalars(db.select(Alert.id).where(
             Alert.recipient_id == int(accounts["inspector_district"].id))).first()
         job_id = db.session.scalars(db.select(OutboxJob.id).order_by(OutboxJob.id)).first()
+    device = client.post(f"{V1}/devices", headers=owner.headers,
+                         json={"platform": "ios", "push": {"token": uuid.uuid4().hex}}).get_json()
     run_jobs()
-    ids = {"site_id": site["id"], "inspection_id": inspection["id"], "saving_id": saving["id"],
+    ids = {"site_id": site["id"], "device_id": device["id"], "inspection_id": inspection["id"], "saving_id": saving["id"],
            "volunteer_id": owner.id, "inspector_id": accounts["inspector_district"].id,
-           "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css"}
+           "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css",
+           "asset": "app.css"}
     return World(app, client, accounts, ids)
 
 

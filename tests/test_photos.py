@@ -151,6 +151,19 @@ def test_no_photos_after_the_review(client, admin, volunteer, inspection, upload
     assert stored_files(uploads) == []
 
 
+def test_a_retried_upload_whose_answer_was_lost_gets_the_same_photo_even_after_the_review(
+        client, admin, volunteer, inspection, uploads, app):
+    data = image_bytes("JPEG")
+    first = upload(client, volunteer, inspection["id"], data)
+    assert first.status_code == 201
+    client.post(f"/api/v1/inspections/{inspection['id']}/review", headers=admin.headers,
+                json={"decision": "confirmed", "comment": "ok"})
+    retry = upload(client, volunteer, inspection["id"], data)
+    assert retry.status_code == 200 and retry.get_json()["id"] == first.get_json()["id"]
+    assert photo_count(app) == 1
+    assert upload(client, volunteer, inspection["id"], image_bytes("PNG")).status_code == 409
+
+
 def test_upload_without_a_file_is_422(client, volunteer, inspection, uploads):
     response = client.post(f"/api/v1/inspections/{inspection['id']}/photos", headers=volunteer.headers,
                            data={"other": "x"}, content_type="multipart/form-data")

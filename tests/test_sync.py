@@ -65,7 +65,7 @@ def test_sync_since_a_cursor_returns_only_what_changed(client, app, admin, volun
     inspection = file_inspection(client, volunteer, school["id"], severity="high")
     saving = add_saving(app, volunteer, school["id"])
     cursor = sync(client, volunteer)["next_cursor"]
-    assert sync(client, volunteer, cursor) == {"sites": [], "inspections": [], "savings": [],
+    assert sync(client, volunteer, cursor) == {"sites": [], "inspections": [], "savings": [], "removed": [],
                                                "next_cursor": cursor, "has_more": False}
 
     client.patch(f"/api/v1/sites/{clinic['id']}", headers=admin.headers, json={"status": "suspended"})
@@ -175,3 +175,99 @@ def test_a_later_change_number_waits_for_the_earlier_one_to_commit(app, client, 
         thread.join(10)
     assert [event for event, _ in timeline] == ["first took", "first commits", "second took"]
     assert timeline[2][1] > timeline[0][1]
+
+
+# --- tombstones: sites that left the caller's districts --------------------------------------------
+
+def drain(client, account, cursor=None, limit=200):
+    """Every page of a sync from the cursor: (sites, removed ids, the last cursor), in page order."""
+    sites, removed = [], []
+    while True:
+        body = sync(client, account, cursor, limit=limit)
+        sites += [site["id"] for site in body["sites"]]
+        removed += [item["id"] for item in body["removed"]]
+        assert all(item["type"] == "site" for item in body["removed"])
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            return sites, removed, cursor
+
+
+def move_site(client, admin, site_id, district):
+    response = client.patch(f"/api/v1/sites/{site_id}", headers=admin.headers, json={"district": district})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_site_moved_to_another_district_is_removed_from_the_old_districts_phones(client, admin, make_volunteer):
+    taraz, merke = make_volunteer("taraz"), make_volunteer("merke")
+    school = create_site(client, admin, name="School")
+    road = create_site(client, admin, name="Road")
+    taraz_cursor, merke_cursor = sync(client, taraz)["next_cursor"], sync(client, merke)["next_cursor"]
+    move_site(client, admin, school["id"], "merke")
+
+    body = sync(client, taraz, taraz_cursor)
+    assert body["removed"] == [{"type": "site", "id": school["id"]}] and body["sites"] == []
+    assert [site["id"] for site in sync(client, merke, merke_cursor)["sites"]] == [school["id"]]
+    # Told once: the next sync from the new cursor has nothing.
+    assert sync(client, taraz, body["next_cursor"])["removed"] == []
+    # A first sync never lists what the phone cannot hold.
+    assert sync(client, taraz)["removed"] == [] and [s["id"] for s in sync(client, taraz)["sites"]] == [road["id"]]
+
+
+def test_a_site_that_comes_back_is_sent_again_not_removed(client, admin, volunteer):
+    school = create_site(client, admin, name="School")
+    cursor = sync(client, volunteer)["next_cursor"]
+    move_site(client, admin, school["id"], "merke")
+    move_site(client, admin, school["id"], "taraz")
+    body = sync(client, volunteer, cursor)
+    assert body["removed"] == [] and [site["id"] for site in body["sites"]] == [school["id"]]
+
+
+def test_removals_page_in_commit_order_with_the_other_changes(client, admin, volunteer):
+    first, second, third = (create_site(client, admin, name=f"Site {n}") for n in range(3))
+    cursor = sync(client, volunteer)["next_cursor"]
+    move_site(client, admin, first["id"], "merke")
+    client.patch(f"/api/v1/sites/{second['id']}", headers=admin.headers, json={"contractor": "New LLP"})
+    move_site(client, admin, third["id"], "shu")
+    pages = []
+    while True:
+        body = sync(client, volunteer, cursor, limit=1)
+        pages.append((body["sites"] and body["sites"][0]["id"], [item["id"] for item in body["removed"]]))
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            break
+    assert pages[:3] == [([], [first["id"]]), (second["id"], []), ([], [third["id"]])]
+
+
+def test_an_inspector_keeps_a_site_that_moves_between_two_of_their_districts(client, admin, make_inspector):
+    inspector = make_inspector(["taraz", "merke"])
+    school = create_site(client, admin, name="School")
+    cursor = sync(client, inspector)["next_cursor"]
+    move_site(client, admin, school["id"], "merke")
+    body = sync(client, inspector, cursor)
+    assert body["removed"] == [] and [site["id"] for site in body["sites"]] == [school["id"]]
+
+
+def test_a_volunteer_moved_to_another_district_drops_the_old_sites_and_gets_all_the_new_ones(
+        client, admin, make_volunteer):
+    volunteer = make_volunteer("taraz")
+    taraz_sites = [create_site(client, admin, name=f"Taraz {n}")["id"] for n in range(3)]
+    merke_sites = [create_site(client, admin, name=f"Merke {n}", district="merke")["id"] for n in range(2)]
+    _, _, cursor = drain(client, volunteer)
+    moved_away = taraz_sites.pop()
+    move_site(client, admin, moved_away, "shu")  # left taraz after the phone's cursor, before the volunteer moved
+    response = client.patch(f"/api/v1/volunteers/{volunteer.id}", headers=admin.headers, json={"district": "merke"})
+    assert response.status_code == 200
+
+    sites, removed, cursor = drain(client, volunteer, cursor, limit=1)
+    assert sorted(removed) == sorted(taraz_sites + [moved_away])
+    # The merke sites were created before the old cursor: the sync started over to send them.
+    assert sorted(set(sites)) == sorted(merke_sites)
+    assert drain(client, volunteer, cursor)[:2] == ([], [])
+
+
+def test_a_cursor_given_out_before_tombstones_still_works(client, admin, volunteer):
+    from volunteer_api.pagination import encode_cursor
+
+    create_site(client, admin, name="School")
+    body = sync(client, volunteer, encode_cursor([0]))
+    assert len(body["sites"]) == 1 and body["removed"] == []

@@ -10,6 +10,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the application: settings from the environment, then `overrides` (tests)."""
     from . import observability, security
     from .auth.access import init_jwt_handlers
+    from .devices.views import register_version_gate
     from .errors import register_error_handlers
     from .extensions import api, babel, db, jwt, limiter, migrate
     from .i18n import select_language
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.init_app(app)
     dispatch.init_app(app, jobs=JOBS, sweeps=SWEEPS)
     _register_blueprints(app, api)
+    register_version_gate(app)
     _register_commands(app)
     return app
 
@@ -68,6 +70,7 @@ def _package_dir():
 def _register_blueprints(app: Flask, api) -> None:
     from .alerts.views import blp as alerts
     from .audit.views import blp as audit
+    from .devices.views import blp as devices
     from .auth.views import blp as auth
     from .districts.views import blp as districts
     from .inspections.views import blp as inspections
@@ -77,10 +80,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from .savings.views import blp as savings
     from .sites.views import blp as sites
     from .sync.views import blp as sync
+    from .webapp.views import blp as webapp
 
-    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync, jobs):
+    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync, jobs, devices):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
+    app.register_blueprint(webapp)
     _import_models()
 
 
@@ -90,11 +95,13 @@ def _import_models() -> None:
     from .alerts import models as _alerts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .devices import models as _devices  # noqa: F401
     from .districts import models as _districts  # noqa: F401
     from .inspections import models as _inspections  # noqa: F401
     from .people import models as _people  # noqa: F401
     from .savings import models as _savings  # noqa: F401
     from .sites import models as _sites  # noqa: F401
+    from .sync import models as _sync  # noqa: F401
 
 
 def _document_security(api) -> None:

@@ -19,6 +19,7 @@ STATUS_TITLES = {
     413: _l("Request too large"),
     415: _l("Unsupported media type"),
     422: _l("Invalid data"),
+    426: _l("Upgrade required"),
     429: _l("Too many requests"),
     500: _l("Internal server error"),
     503: _l("Service unavailable"),
@@ -85,8 +86,9 @@ class Invalid(DomainError):
     status = 422
 
 
-def problem(status: int, detail=None, *, errors: dict | None = None, headers: dict | None = None) -> Response:
-    """Build an application/problem+json response."""
+def problem(status: int, detail=None, *, errors: dict | None = None, headers: dict | None = None,
+            extra: dict | None = None) -> Response:
+    """Build an application/problem+json response (`extra`: the problem type's own members)."""
     body = {
         "type": "about:blank",
         "title": str(STATUS_TITLES.get(status, "Error")),
@@ -95,6 +97,7 @@ def problem(status: int, detail=None, *, errors: dict | None = None, headers: di
     }
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value

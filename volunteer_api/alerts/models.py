@@ -7,7 +7,7 @@ from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 ALERT_KINDS = ("inspection_flagged", "savings_pending", "escalation", "milestone")
-CHANNELS = ("email", "webhook")
+CHANNELS = ("email", "webhook", "web_push", "fcm")
 DELIVERY_STATUSES = ("pending", "sent", "dead")
 
 
@@ -35,7 +35,11 @@ class Alert(db.Model):
 
 
 class AlertDelivery(db.Model):
-    """An alert's delivery on one outside channel; each channel retries on its own."""
+    """An alert's delivery on one outside channel (push: to one device); each retries on its own.
+
+    Deliveries are only ever queued for alerts the same transaction inserted, so e-mail and webhook
+    (no device) are one per alert by construction; the unique key holds it for each device.
+    """
 
     __tablename__ = "alert_deliveries"
 
@@ -46,5 +50,7 @@ class AlertDelivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # web_push and fcm: the device it goes to (NULL once the push service said it is gone).
+    device_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("devices.id", ondelete="SET NULL"))
 
-    __table_args__ = (UniqueConstraint("alert_id", "channel"),)
+    __table_args__ = (UniqueConstraint("alert_id", "channel", "device_id"),)

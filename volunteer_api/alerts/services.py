@@ -7,6 +7,9 @@ from flask import current_app
 from sqlalchemy import String, cast, exists, literal, select
 
 from ..audit.services import record_event
+from ..devices.models import Device
+from ..devices.push import PushGone, send_fcm, send_web_push
+from ..devices.services import fcm_credentials_file, forget_gone_device, push_targets, web_push_vapid
 from ..districts.models import District
 from ..errors import NotFound
 from ..database import db, insert_new_returning
@@ -80,16 +83,28 @@ def _queue_deliveries(alert_ids: list[int]) -> None:
             select(Alert.id).join(User, User.id == Alert.recipient_id)
             .where(Alert.id.in_(alert_ids), User.email.is_not(None))
         ))
-        wanted += [(alert_id, "email") for alert_id in alert_ids if alert_id in with_email]
+        wanted += [(alert_id, "email", None) for alert_id in alert_ids if alert_id in with_email]
     if config.get("ALERT_WEBHOOK_URL"):
-        wanted += [(alert_id, "webhook") for alert_id in alert_ids]
+        wanted += [(alert_id, "webhook", None) for alert_id in alert_ids]
+    wanted += _push_deliveries(alert_ids)
     if not wanted:
         return
-    deliveries = [AlertDelivery(alert_id=alert_id, channel=channel, status="pending") for alert_id, channel in wanted]
+    deliveries = [AlertDelivery(alert_id=alert_id, channel=channel, device_id=device_id, status="pending")
+                  for alert_id, channel, device_id in wanted]
     db.session.add_all(deliveries)
     db.session.flush()
     for delivery in deliveries:
         enqueue(names.DELIVER_ALERT, delivery_id=delivery.id)
+
+
+def _push_deliveries(alert_ids: list[int]) -> list[tuple[int, str, int]]:
+    """(alert, channel, device) for every registered device of each alert's recipient."""
+    recipients = dict(db.session.execute(select(Alert.id, Alert.recipient_id).where(Alert.id.in_(alert_ids))).all())
+    by_user: dict[int, list[tuple[int, str]]] = {}
+    for user_id, device_id, channel in push_targets(sorted(set(recipients.values()))):
+        by_user.setdefault(user_id, []).append((device_id, channel))
+    return [(alert_id, channel, device_id) for alert_id in alert_ids
+            for device_id, channel in by_user.get(recipients[alert_id], [])]
 
 
 def _site_params(site_id) -> dict:
@@ -174,10 +189,15 @@ def deliver(*, delivery_id: int, last_attempt: bool = True) -> str:
     alert = db.session.get(Alert, delivery.alert_id)
     recipient = db.session.get(User, alert.recipient_id)
     try:
-        if delivery.channel == "email":
-            _send_email(alert, recipient)
-        else:
-            _send_webhook(alert, recipient, delivery)
+        SENDERS[delivery.channel](alert, recipient, delivery)
+    except PushGone as gone:
+        # The subscription or token is dead for good: forget the device, do not retry.
+        log.info("push delivery %s: device %s is gone (%s); removed", delivery.id, delivery.device_id, gone)
+        if delivery.device_id is not None:
+            forget_gone_device(delivery.device_id)
+        delivery.attempts += 1
+        delivery.status, delivery.last_error = "dead", f"gone: {gone}"[:2000]
+        return "gone"
     except Exception as exc:  # noqa: BLE001 - recorded on the delivery; the job retries with backoff
         delivery.attempts += 1
         delivery.last_error = repr(exc)[:2000]
@@ -200,7 +220,7 @@ def _link(alert: Alert) -> str:
     return f"{base}/{path}/{alert.subject_id}" if path else base
 
 
-def _send_email(alert: Alert, recipient: User) -> None:
+def _send_email(alert: Alert, recipient: User, _delivery: AlertDelivery) -> None:
     language = recipient.language
     text = render_message(alert.kind, alert.params, language, _district_names())
     body = f"{text}\n\n{_link(alert)}\n"
@@ -231,6 +251,42 @@ def _send_webhook(alert: Alert, recipient: User, delivery: AlertDelivery) -> Non
         url=current_app.config["ALERT_WEBHOOK_URL"], secret=current_app.config.get("ALERT_WEBHOOK_SECRET", ""),
         payload=webhook_payload(alert, recipient), timestamp=int(time.time()), delivery_id=str(delivery.id),
     )
+
+
+def push_payload(alert: Alert, recipient: User) -> dict:
+    """What a push notification carries: a title and text in the recipient's language, and where to open it."""
+    language = recipient.language
+    page = "/app/" if recipient.role == "volunteer" else "/console/"
+    return {"title": render_subject(alert.kind, language),
+            "body": render_message(alert.kind, alert.params, language, _district_names()),
+            "url": page, "alert_id": str(alert.id), "kind": alert.kind,
+            "subject_type": alert.subject_type, "subject_id": alert.subject_id}
+
+
+def _device_push(delivery: AlertDelivery) -> dict:
+    device = db.session.get(Device, delivery.device_id) if delivery.device_id is not None else None
+    if device is None:
+        raise PushGone("the device was unregistered")
+    return device.push
+
+
+def _send_web_push(alert: Alert, recipient: User, delivery: AlertDelivery) -> None:
+    vapid = web_push_vapid()
+    if vapid is None:
+        raise RuntimeError("Web Push is no longer configured (VAPID_PRIVATE_KEY)")
+    send_web_push(subscription=_device_push(delivery), payload=push_payload(alert, recipient), vapid=vapid,
+                  subject=current_app.config["VAPID_SUBJECT"])
+
+
+def _send_fcm(alert: Alert, recipient: User, delivery: AlertDelivery) -> None:
+    credentials_file = fcm_credentials_file()
+    if credentials_file is None:
+        raise RuntimeError("FCM is no longer configured (FCM_CREDENTIALS_FILE)")
+    send_fcm(token=_device_push(delivery)["token"], payload=push_payload(alert, recipient),
+             credentials_file=credentials_file)
+
+
+SENDERS = {"email": _send_email, "webhook": _send_webhook, "web_push": _send_web_push, "fcm": _send_fcm}
 
 
 def list_alerts(*, user: User, unread: bool, limit: int, cursor: str | None):

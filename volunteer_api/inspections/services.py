@@ -175,8 +175,12 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     inspection = get_inspection(inspection_id, user=user)
     if inspection.volunteer_id != user.id:
         raise NotFound()
-    _require_open(inspection)
     checked = photo_files.check_photo(photo_files.read_limited(stream, max_bytes))
+    if (existing := _photo(inspection.id, checked.sha256)) is not None:
+        # A phone's retry of an upload whose answer it never got: the same answer, even after a review.
+        db.session.rollback()
+        return existing, False
+    _require_open(inspection)
 
     # Lock the inspection against a concurrent review and a concurrent upload (the photo count must hold);
     # SQLite has one writer anyway. Then re-read it.

@@ -14,6 +14,7 @@ from ..ids import parse_id
 from ..auth.passwords import generate_password, hash_password
 from ..auth.services import revoke_all_sessions
 from ..pagination import keyset_page
+from ..sync.models import CoverageChange
 from .models import InspectorDistrict, User
 
 IMPORT_COLUMNS = ("full_name", "phone", "email", "district")
@@ -200,6 +201,11 @@ def update_inspector(inspector_id, **changes) -> User:
     return _save_account_changes(user, before, changes)
 
 
+def _covered(state: dict) -> list[str]:
+    """The districts an account's snapshot covers: a volunteer's one, an inspector's several."""
+    return state.get("districts") or ([state["district"]] if state.get("district") else [])
+
+
 def _save_account_changes(user: User, before: dict, changes: dict) -> User:
     """Apply field changes to an account, audit what really changed, commit. Deactivation ends its sessions."""
     if changes.get("email"):
@@ -210,6 +216,9 @@ def _save_account_changes(user: User, before: dict, changes: dict) -> User:
         raise Invalid(_l("An inspector signs in by phone or e-mail."), errors={"email": ["The account needs a login."]})
     _flush_or_conflict()
     after = snapshot(user)
+    moved = set(_covered(before)) ^ set(_covered(after))
+    if moved:
+        CoverageChange.record(user_id=user.id, districts=moved)
     if after != before:
         deactivated = before["active"] and not after["active"]
         record_event(action=f"{user.role}.{'deactivated' if deactivated else 'updated'}", object_type="user",

@@ -20,6 +20,7 @@ from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..savings.models import SavingsTotal
 from ..savings.services import move_pending_savings
 from ..change_numbers import next_change_seq, reserve_change_seqs
+from ..sync.models import SiteDeparture
 from .models import Site
 
 IMPORT_COLUMNS = ("name", "kind", "district", "address", "lat", "lon", "geofence_radius_m", "budget_kzt",
@@ -85,6 +86,9 @@ def update_site(site_id, **changes) -> Site:
         site.change_seq, *seqs = reserve_change_seqs(1 + len(moved))
         for row, seq in zip(moved, seqs):
             row.change_seq = seq
+        if after["district"] != before["district"]:
+            # The old district's phones learn of the move with the same change number.
+            SiteDeparture.record(site_id=site.id, district=before["district"], change_seq=site.change_seq)
     db.session.commit()
     return with_counters([site])[0]
 

@@ -42,6 +42,11 @@ class SyncSavingSchema(Schema):
     updated_at = RFC3339DateTime(required=True)
 
 
+class SyncRemovedSchema(Schema):
+    type = fields.String(required=True, metadata={"description": "site"})
+    id = fields.String(required=True)
+
+
 class SyncSchema(Schema):
     sites = fields.List(fields.Nested(SiteSchema), required=True,
                         metadata={"description": "Sites of the caller's district(s) created or changed since the cursor"})
@@ -49,5 +54,7 @@ class SyncSchema(Schema):
                               metadata={"description": "The caller's inspections filed or reviewed since the cursor"})
     savings = fields.List(fields.Nested(SyncSavingSchema), required=True,
                           metadata={"description": "The caller's savings reports filed or decided since the cursor"})
+    removed = fields.List(fields.Nested(SyncRemovedSchema), required=True, metadata={
+        "description": "Sites that left the caller's districts since the cursor: drop them from the phone"})
     next_cursor = fields.String(required=True, metadata={"description": "Send as ?since= next time"})
     has_more = fields.Boolean(required=True, metadata={"description": "true: call again at once with next_cursor"})
