@@ -13,7 +13,6 @@ of each to the empty request. Everything is dropped afterwards.
 import argparse
 import os
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -25,6 +24,7 @@ from pathlib import Path
 import requests
 
 from bench.common import ROOT, free_port, migrate, scratch_postgres, scratch_redis
+from bench.stack import stop, wait_ready
 
 VENV_BIN = Path(sys.executable).parent
 PASSWORD = "bench-password-123"
@@ -50,7 +50,7 @@ def main() -> None:
         port = free_port()
         web = start_gunicorn(env, port)
         try:
-            wait_ready(port)
+            wait_ready(f"http://127.0.0.1:{port}")
             worker_pid = gunicorn_worker(web)
             token = requests.post(f"http://127.0.0.1:{port}/api/v1/auth/login",
                                   json={"login": volunteer_login, "password": PASSWORD}, timeout=10).json()["access_token"]
@@ -87,18 +87,6 @@ def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
         [str(VENV_BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "--timeout", "120", "wsgi:app"],
         cwd=ROOT, env=env, stdout=open(log_dir / "json_body_gunicorn.log", "wb"), stderr=subprocess.STDOUT,
         start_new_session=True)
-
-
-def wait_ready(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready")
 
 
 def gunicorn_worker(master: subprocess.Popen) -> int:
@@ -161,15 +149,6 @@ def measure(port: int, worker_pid: int, method: str, path: str, headers: dict, b
     cpu = (cpu_seconds(worker_pid) - cpu_before) / count
     return {"wall_ms": statistics.median(walls) * 1000, "cpu_ms": cpu * 1000, "statuses": statuses,
             "answer_bytes": max(sizes)}
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def print_table(rows: list, megabytes: float, count: int) -> None:
