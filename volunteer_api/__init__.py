@@ -12,7 +12,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.access import init_jwt_handlers
     from .devices.views import register_version_gate
     from .errors import register_error_handlers
-    from .extensions import api, babel, db, jwt, limiter, migrate
+    from .extensions import api, babel, csrf, db, jwt, limiter, migrate
     from .i18n import select_language
     from .ids import IdConverter
     from .jobs import dispatch
@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.register_retry_after_cleanup(app)  # before the limiter: see its docstring
     security.register_body_limits(app)  # before the limiter too: its login key reads the body
     limiter.init_app(app)
+    csrf.init_app(app)
     api.init_app(app)
     _document_security(api)
     register_error_handlers(app)
@@ -68,7 +69,9 @@ def _package_dir():
 
 
 def _register_blueprints(app: Flask, api) -> None:
+    from . import web
     from .alerts.views import blp as alerts
+    from .console.views import blp as console
     from .audit.views import blp as audit
     from .devices.views import blp as devices
     from .auth.views import blp as auth
@@ -85,6 +88,8 @@ def _register_blueprints(app: Flask, api) -> None:
     for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync, jobs, devices):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
+    web.init_app(app)
+    app.register_blueprint(console)
     app.register_blueprint(webapp)
     _import_models()
 

@@ -27,6 +27,14 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 WRITE_LIMIT_EXEMPT_ENDPOINTS = frozenset({"auth.Login"})
 
 ACCEPTED_BODY_TYPES = {"application/json", "multipart/form-data"}
+# Pages for people post HTML forms; the API takes JSON (and multipart uploads) only.
+FORM_BODY_TYPE = "application/x-www-form-urlencoded"
+_FORM_BLUEPRINTS: set[str] = set()
+
+
+def accept_form_posts(blueprint_name: str) -> None:
+    """Let a blueprint of pages (and the blueprints nested in it) receive HTML form posts."""
+    _FORM_BLUEPRINTS.add(blueprint_name)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -191,11 +199,14 @@ def _path_name(path: tuple) -> str:
     return ".".join(str(part) for part in path) or "_schema"
 
 
-def reject_unstorable_query() -> None:
-    """422 for a NUL or an unpaired surrogate in the query string, on every backend: PostgreSQL would fail
-    the statement (a 500), SQLite would store what no client can read back. Bodies are checked where they
-    are read (parse_json_body; uploads take no text fields)."""
-    fields = [name for name, value in request.args.items(multi=True) if not (storable(name) and storable(value))]
+def reject_unstorable_text() -> None:
+    """422 for a NUL or an unpaired surrogate in the query string or a console form, on every backend:
+    PostgreSQL would fail the statement (a 500), SQLite would store what no client can read back. JSON
+    bodies are checked where they are read (parse_json_body); uploads take no text fields."""
+    pairs = list(request.args.items(multi=True))
+    if request.mimetype == FORM_BODY_TYPE:  # bounded by MAX_FORM_MEMORY_SIZE
+        pairs += list(request.form.items(multi=True))
+    fields = [name or "_form" for name, value in pairs if not (storable(name or "") and storable(value or ""))]
     if fields:
         raise Invalid(errors={name: [str(UNSTORABLE_TEXT)] for name in sorted(set(fields))[:MAX_REPORTED_FIELDS]})
 
@@ -277,9 +288,10 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def require_known_media_type():
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.is_json):
-            if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json"):
+            form_post = request.mimetype == FORM_BODY_TYPE and not _FORM_BLUEPRINTS.isdisjoint(request.blueprints)
+            if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json") and not form_post:
                 raise UnsupportedMediaType()
-        reject_unstorable_query()
+        reject_unstorable_text()
 
     @app.after_request
     def add_security_headers(response):

@@ -6,26 +6,11 @@ and per address. Successes: per account and per address, since each one costs an
 session row and an audit event. The database lockout (services.py) is the backstop when the limiter's
 store is down.
 """
-from flask import current_app
+from flask import current_app, request
 
 from ..extensions import limiter
 from ..observability import client_address
-from ..security import json_body
-from .services import normalize_login
-
-
-def login_account_key() -> str:
-    """The account a sign-in names (normalised as the lookup does), else the caller's address."""
-    body = json_body()
-    login = body.get("login") if isinstance(body, dict) else None
-    if not isinstance(login, str):
-        return f"login:{client_address()}"
-    normalized = normalize_login(login)
-    return "login:" + (normalized[1] if normalized else login.strip().lower()[:254])
-
-
-def login_account_address_key() -> str:
-    return f"{login_account_key()}|{client_address()}"
+from .services import login_limit_key
 
 
 def _failed(response) -> bool:
@@ -33,24 +18,40 @@ def _failed(response) -> bool:
 
 
 def _succeeded(response) -> bool:
-    return response.status_code == 200
+    # The API answers a sign-in 200, the console's page a redirect (303); its GET is no sign-in.
+    return request.method == "POST" and response.status_code in (200, 303)
 
 
 def _setting(name: str):
     return lambda: current_app.config[name]
 
 
-def login_limits() -> list:
-    """The decorators of the sign-in view."""
-    return [
-        limiter.limit(_setting("LOGIN_LIMIT_PER_ADDRESS"), key_func=client_address, deduct_when=_failed,
-                      scope="login-address"),
-        limiter.limit(_setting("LOGIN_LIMIT_PER_ACCOUNT"), key_func=login_account_address_key, deduct_when=_failed,
-                      scope="login-account-address"),
-        limiter.limit(_setting("LOGIN_LIMIT_PER_ACCOUNT_ALL_ADDRESSES"), key_func=login_account_key,
-                      deduct_when=_failed, scope="login-account"),
-        limiter.limit(_setting("LOGIN_SUCCESS_LIMIT_PER_ACCOUNT"), key_func=login_account_key, deduct_when=_succeeded,
-                      scope="login-success-account"),
-        limiter.limit(_setting("LOGIN_SUCCESS_LIMIT_PER_ADDRESS"), key_func=client_address, deduct_when=_succeeded,
-                      scope="login-success-address"),
+def limit_sign_ins(login_of_request):
+    """The decorator every sign-in view wears (the API's and the console's page): shared limits, so both
+    count into the same buckets. `login_of_request()` is the login the request names, or None."""
+
+    def account_key() -> str:
+        return login_limit_key(login_of_request()) or f"login:{client_address()}"
+
+    def account_address_key() -> str:
+        return f"{account_key()}|{client_address()}"
+
+    limits = [
+        limiter.shared_limit(_setting("LOGIN_LIMIT_PER_ADDRESS"), scope="login-address", key_func=client_address,
+                             deduct_when=_failed),
+        limiter.shared_limit(_setting("LOGIN_LIMIT_PER_ACCOUNT"), scope="login-account-address",
+                             key_func=account_address_key, deduct_when=_failed),
+        limiter.shared_limit(_setting("LOGIN_LIMIT_PER_ACCOUNT_ALL_ADDRESSES"), scope="login-account",
+                             key_func=account_key, deduct_when=_failed),
+        limiter.shared_limit(_setting("LOGIN_SUCCESS_LIMIT_PER_ACCOUNT"), scope="login-success-account",
+                             key_func=account_key, deduct_when=_succeeded),
+        limiter.shared_limit(_setting("LOGIN_SUCCESS_LIMIT_PER_ADDRESS"), scope="login-success-address",
+                             key_func=client_address, deduct_when=_succeeded),
     ]
+
+    def decorate(view):
+        for limit in reversed(limits):
+            view = limit(view)
+        return view
+
+    return decorate

@@ -4,17 +4,22 @@ from flask.views import MethodView
 from ..auth.access import any_session_token, authenticate, public, roles
 from ..observability import client_address
 from ..people.schemas import UserSchema
-from ..security import Blueprint
+from ..security import Blueprint, json_body
 from . import services
-from .limits import login_limits
+from .limits import limit_sign_ins
 from .schemas import LoginSchema, TokensSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and tokens")
 
 
+def _login_in_body():
+    body = json_body()
+    return body.get("login") if isinstance(body, dict) else None
+
+
 @blp.route("/auth/login")
 class Login(MethodView):
-    decorators = login_limits()
+    decorators = [limit_sign_ins(_login_in_body)]
 
     @public
     @blp.arguments(LoginSchema)
