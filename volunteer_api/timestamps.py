@@ -3,13 +3,16 @@
 Every time and date a request brings is within YEARS: year 1 or 9999 would overflow on conversion to
 UTC or on the next day's midnight (a 500), and nothing the service records lies outside it.
 """
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+
+# Kazakhstan has one time zone, UTC+5, since March 2024 (Asia/Almaty): the days and months people count in.
+ALMATY = timezone(timedelta(hours=5), "Asia/Almaty")
 
 YEARS = range(2000, 3000)
 
@@ -56,6 +59,7 @@ class RFC3339DateTime(fields.DateTime):
 
     default_error_messages = {
         "naive": "A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00.",
+        "range": "The time is out of range.",
     }
 
     def __init__(self, **kwargs):
@@ -69,7 +73,10 @@ class RFC3339DateTime(fields.DateTime):
         if parsed.tzinfo is None:
             raise self.make_error("naive")
         check_year(parsed)
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError as exc:  # 0001-01-01T00:00:00+02:00 lies before the first UTC time Python has
+            raise self.make_error("range") from exc
 
 
 class BoundedDate(fields.Date):
