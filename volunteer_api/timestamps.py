@@ -58,8 +58,8 @@ class RFC3339DateTime(fields.DateTime):
     """A datetime that must carry an offset; normalised to UTC; dumped with `Z`."""
 
     default_error_messages = {
-        "naive": "A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00.",
-        "range": "The time is out of range.",
+        "naive": _l("A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00."),
+        "range": _l("The time is out of range."),
     }
 
     def __init__(self, **kwargs):
@@ -93,7 +93,7 @@ def parse_rfc3339(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationError("Not a valid RFC 3339 time.") from exc
+        raise ValidationError(str(_l("Not a valid RFC 3339 time."))) from exc
     if parsed.tzinfo is None:
         raise ValidationError(RFC3339DateTime.default_error_messages["naive"])
     check_year(parsed)
