@@ -18,6 +18,7 @@ SHELL_FILES = ("index.html", "app.css", "manifest.webmanifest", "icons/icon-192.
                "js/main.js", "js/api.js", "js/db.js", "js/outbox.js", "js/sync.js", "js/i18n.js", "js/geo.js",
                "js/photos.js", "js/push.js", "js/views.js")
 VENDOR_SHELL_FILES = ("/static/vendor/idb.js",)
+VENDOR_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor"
 APP_CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
            "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; "
            "form-action 'self'; frame-ancestors 'none'")
@@ -31,6 +32,10 @@ def shell_version() -> str:
     digest = hashlib.sha256()
     for name in SHELL_FILES:
         digest.update((STATIC_DIR / name).read_bytes())
+    for url in VENDOR_SHELL_FILES:  # a new idb release is a new shell too
+        vendored = VENDOR_DIR / url.removeprefix("/static/vendor/")
+        if vendored.is_file():
+            digest.update(vendored.read_bytes())
     return digest.hexdigest()[:16]
 
 
