@@ -138,6 +138,22 @@ class BaseConfig:
         self.MAX_PHOTO_BYTES = 10 * 1024 * 1024
         self.MAX_IMAGE_PIXELS = 50_000_000
 
+        # The console's cookie session: sent only to /console/ (the API stays bearer-only and cookie-free),
+        # HttpOnly, SameSite=Lax, Secure in production; it ends after CONSOLE_IDLE_MINUTES without a click.
+        self.SESSION_COOKIE_NAME = "console_session"
+        self.SESSION_COOKIE_PATH = "/console/"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+        self.CONSOLE_IDLE_MINUTES = _int("CONSOLE_IDLE_MINUTES", 30)
+        # Flask-WTF: the console checks CSRF itself (the API takes bearer tokens, no cookies, no CSRF);
+        # a token lives as long as the session, not an hour, so a page left open still submits.
+        self.WTF_CSRF_CHECK_DEFAULT = False
+        self.WTF_CSRF_TIME_LIMIT = None
+        # An XYZ tile server for the console's maps ({z}/{x}/{y}); none: sites on a plain background.
+        self.MAP_TILES_URL = os.environ.get("MAP_TILES_URL") or None
+        self.MAP_TILES_ATTRIBUTION = os.environ.get("MAP_TILES_ATTRIBUTION", "")
+
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.BABEL_DEFAULT_LOCALE = "ru"
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "volunteer_api" / "translations")
@@ -181,6 +197,7 @@ class ProductionConfig(BaseConfig):
         # Production's VAPID key is a secret it is given (VAPID_PRIVATE_KEY), never one it makes up:
         # every browser subscription is bound to it. Unset, Web Push is off.
         self.VAPID_KEY_FILE = os.environ.get("VAPID_KEY_FILE") or None
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
 
     def validate(self) -> None:
         secret = os.environ.get("SECRET_KEY", "")

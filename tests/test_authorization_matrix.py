@@ -96,10 +96,14 @@ SITE_CSV = ("name,kind,district,address,lat,lon,geofence_radius_m,budget_kzt,con
             "planned_completion,status\nSchool,school,taraz,,42.9,71.37,,1000000,,,,\n")
 
 
+# Pages for people take a cookie session, not a token: their matrix is tests/console/test_console_access.py.
+PAGE_PREFIXES = ("/console/", "/static/")
+
+
 def url_map_endpoints(app) -> set[tuple[str, str]]:
-    """(method, rule) for every route the app serves, HEAD and OPTIONS aside (Flask answers those itself)."""
+    """(method, rule) for every API route the app serves, HEAD and OPTIONS aside (Flask answers those itself)."""
     return {(method, rule.rule) for rule in app.url_map.iter_rules()
-            for method in (rule.methods or set()) & HTTP_METHODS}
+            for method in (rule.methods or set()) & HTTP_METHODS if not rule.rule.startswith(PAGE_PREFIXES)}
 
 
 def outcome(status: int) -> str:

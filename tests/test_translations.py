@@ -10,15 +10,23 @@ CATALOGS = ROOT / "volunteer_api" / "translations"
 
 
 def source_messages() -> set[str]:
-    found = extract_from_dir(str(ROOT / "volunteer_api"), method_map=[("**.py", "python")],
-                             keywords={"_l": None, "lazy_gettext": None, "gettext": None})
-    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+    """Every message of the code and of the pages' templates (singular forms; a plural's first form)."""
+    found = extract_from_dir(str(ROOT / "volunteer_api"),
+                             method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+                             keywords={"_l": None, "lazy_gettext": None, "gettext": None, "_": None,
+                                       "ngettext": (1, 2)})
+    return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in found}
+
+
+def test_the_templates_are_searched_for_messages():
+    assert "Sign in to the console" in source_messages()
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])
 def test_every_message_in_the_code_is_translated(language):
     with open(CATALOGS / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
-        catalog = {m.id: m.string for m in read_po(handle, locale=language) if m.id}
+        catalog = {(m.id if isinstance(m.id, str) else m.id[0]): (m.string if isinstance(m.string, str) else all(m.string))
+                   for m in read_po(handle, locale=language) if m.id}
     missing = sorted(m for m in source_messages() if not catalog.get(m))
     assert missing == [], f"run scripts/translations.py update and translate: {missing}"
 

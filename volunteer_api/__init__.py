@@ -12,7 +12,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.access import init_jwt_handlers
     from .devices.views import register_version_gate
     from .errors import register_error_handlers
-    from .extensions import api, babel, db, jwt, limiter, migrate
+    from .extensions import api, babel, csrf, db, jwt, limiter, migrate
     from .i18n import select_language
     from .ids import IdConverter
     from .jobs import dispatch
@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_language)
     security.register_retry_after_cleanup(app)  # before the limiter: see its docstring
     limiter.init_app(app)
+    csrf.init_app(app)
     api.init_app(app)
     _document_security(api)
     register_error_handlers(app)
@@ -67,7 +68,9 @@ def _package_dir():
 
 
 def _register_blueprints(app: Flask, api) -> None:
+    from . import web
     from .alerts.views import blp as alerts
+    from .console.views import blp as console
     from .audit.views import blp as audit
     from .devices.views import blp as devices
     from .auth.views import blp as auth
@@ -85,6 +88,8 @@ def _register_blueprints(app: Flask, api) -> None:
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
     app.register_blueprint(webapp)
+    web.init_app(app)
+    app.register_blueprint(console)
     _import_models()
 
 

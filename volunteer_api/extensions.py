@@ -5,6 +5,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
 
 from .database import db  # noqa: F401 - Flask-SQLAlchemy, made in database.py beside its declarative Base
 from .ids import IdConverter
@@ -14,6 +15,8 @@ migrate = Migrate()
 jwt = JWTManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
+# CSRF for the console's cookie session only (WTF_CSRF_CHECK_DEFAULT=False; the console calls protect()).
+csrf = CSRFProtect()
 
 
 class ProblemApi(Api):

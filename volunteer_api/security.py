@@ -16,6 +16,14 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 WRITE_LIMIT_EXEMPT_ENDPOINTS = frozenset({"auth.Login"})
 
 ACCEPTED_BODY_TYPES = {"application/json", "multipart/form-data"}
+# Pages for people post HTML forms; the API takes JSON (and multipart uploads) only.
+FORM_BODY_TYPE = "application/x-www-form-urlencoded"
+_FORM_BLUEPRINTS: set[str] = set()
+
+
+def accept_form_posts(blueprint_name: str) -> None:
+    """Let a blueprint of pages (and the blueprints nested in it) receive HTML form posts."""
+    _FORM_BLUEPRINTS.add(blueprint_name)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -110,7 +118,7 @@ def reject_unstorable_text() -> None:
     """422 for a NUL or an unpaired surrogate anywhere in the query, form or JSON body, on every backend:
     PostgreSQL would fail the statement (a 500), SQLite would store what no client can read back."""
     pairs = list(request.args.items(multi=True))
-    if request.mimetype == "multipart/form-data":
+    if request.mimetype in ("multipart/form-data", FORM_BODY_TYPE):
         pairs += list(request.form.items(multi=True))
     # A multipart part may come without a name (None): nothing to check there, and the view refuses it.
     fields = [name or "_form" for name, value in pairs if not (storable(name or "") and storable(value or ""))]
@@ -151,7 +159,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def require_known_media_type():
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.is_json):
-            if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json"):
+            form_post = request.mimetype == FORM_BODY_TYPE and not _FORM_BLUEPRINTS.isdisjoint(request.blueprints)
+            if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json") and not form_post:
                 raise UnsupportedMediaType()
         reject_unstorable_text()
 

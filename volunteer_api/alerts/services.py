@@ -4,7 +4,7 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, literal, select
+from sqlalchemy import String, cast, exists, func, literal, select
 
 from ..audit.services import record_event
 from ..devices.models import Device
@@ -323,3 +323,9 @@ def render_for_reader(alerts: list[Alert], language: str) -> list[dict]:
          "message": render_message(alert.kind, alert.params, language, names)}
         for alert in alerts
     ]
+
+
+def count_unread(*, user: User) -> int:
+    """How many of the user's alerts are unread (the inbox badge)."""
+    return db.session.scalar(select(func.count()).select_from(Alert).where(
+        Alert.recipient_id == user.id, Alert.read_at.is_(None)))

@@ -32,6 +32,15 @@ def normalize_login(login: str) -> tuple[str, str] | None:
         return None
 
 
+def login_limit_key(login) -> str | None:
+    """The sign-in rate-limit bucket of one login, normalised so every spelling of a phone shares it
+    (the API and the console count into the same buckets); None when no login was sent."""
+    if not isinstance(login, str):
+        return None
+    normalized = normalize_login(login)
+    return "login:" + (normalized[1] if normalized else login.strip().lower()[:254])
+
+
 def find_login_user(login: str) -> User | None:
     key = normalize_login(login)
     if key is None:
@@ -42,6 +51,14 @@ def find_login_user(login: str) -> User | None:
 
 def login(*, login: str, password: str, address: str | None, user_agent: str | None) -> tuple[User, dict]:
     """Check the credentials and open a session; the same 401 for an unknown login and a wrong password."""
+    user = check_credentials(login=login, password=password)
+    session = open_session(user, address=address, user_agent=user_agent)
+    return user, issue_tokens(user, session)
+
+
+def check_credentials(*, login: str, password: str) -> User:
+    """The active account with this login and password; 401 (the same for an unknown login and a wrong
+    password) or 429 while the account is locked out. Counts the failures behind the lockout."""
     user = find_login_user(login)
     if user is None:
         burn_verification_time(password)
@@ -61,6 +78,11 @@ def login(*, login: str, password: str, address: str | None, user_agent: str | N
     user.failed_logins, user.locked_until = 0, None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user
+
+
+def open_session(user: User, *, address: str | None, user_agent: str | None) -> AuthSession:
+    """Open a sign-in session (tokens or the console's cookie carry its id) and commit."""
     session = AuthSession(
         id=str(uuid.uuid4()),
         user_id=user.id,
@@ -73,7 +95,7 @@ def login(*, login: str, password: str, address: str | None, user_agent: str | N
     record_event(action="auth.login", object_type="user", object_id=user.id, actor_id=user.id,
                  after={"session": session.id})
     db.session.commit()
-    return user, issue_tokens(user, session)
+    return session
 
 
 def _count_failed_login(user_id: int, now) -> None:

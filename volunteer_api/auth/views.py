@@ -15,11 +15,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and
 
 def _login_key() -> str:
     body = json_body()
-    login = body.get("login") if isinstance(body, dict) else None
-    if not isinstance(login, str):
-        return f"login:{client_address()}"
-    normalized = services.normalize_login(login)
-    return "login:" + (normalized[1] if normalized else login.strip().lower()[:254])
+    return services.login_limit_key(body.get("login") if isinstance(body, dict) else None) \
+        or f"login:{client_address()}"
 
 
 def _failed(response) -> bool:
@@ -28,11 +25,12 @@ def _failed(response) -> bool:
 
 @blp.route("/auth/login")
 class Login(MethodView):
+    # Shared limits: the console's sign-in page counts into the same buckets (one login, one budget).
     decorators = [
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address,
-                      deduct_when=_failed, scope="login-address"),
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_key,
-                      deduct_when=_failed, scope="login-account"),
+        limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
+                             key_func=client_address, deduct_when=_failed),
+        limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
+                             key_func=_login_key, deduct_when=_failed),
     ]
 
     @public

@@ -26,6 +26,7 @@ FLAG_RULES = (
     ("safety_violations", lambda facts: facts["checklist"].get("safety_violations", False)),
     ("quality_issues", lambda facts: facts["checklist"].get("quality_issues", False)),
 )
+FLAG_REASONS = tuple(name for name, _ in FLAG_RULES)
 
 
 def flag_reasons(*, on_site: bool, mock_location: bool, severity: str, checklist: dict) -> list[str]:

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,7 +20,7 @@ from ..sites.models import Site
 from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
 from . import photos as photo_files
-from .flags import flag_reasons, is_on_site
+from .flags import FLAG_REASONS, flag_reasons, is_on_site
 from .models import Inspection, Photo
 
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
@@ -208,3 +208,44 @@ def _photo(inspection_id: int, sha256: str) -> Photo | None:
     return db.session.scalars(
         select(Photo).where(Photo.inspection_id == inspection_id, Photo.sha256 == sha256)
     ).one_or_none()
+
+
+REVIEW_QUEUE_STATUSES = ("submitted",)
+
+
+def _review_queue_query(user, *, district: str | None = None, site_id: str | None = None,
+                        flag_reason: str | None = None, severity: str | None = None, status: str = "submitted"):
+    """Flagged inspections awaiting a decision that this reviewer covers (an admin every district's).
+
+    An inspector sees every one of their districts' inspections, also those filed before they were added.
+    """
+    query = visible_to(user, select(Inspection), owner_column=Inspection.volunteer_id,
+                       district_column=Inspection.district)
+    query = query.where(Inspection.flagged.is_(True), Inspection.status == status)
+    if district:
+        query = query.where(Inspection.district == district)
+    if site_id:
+        query = query.where(Inspection.site_id == parse_id(site_id)) if parse_id(site_id) else query.where(False)
+    if flag_reason:
+        if flag_reason not in FLAG_REASONS:
+            return query.where(False)
+        # flag_reasons is a JSON list of fixed identifiers: its text holds the quoted name on every backend.
+        query = query.where(cast(Inspection.flag_reasons, String).like(f'%"{flag_reason}"%'))
+    if severity:
+        query = query.where(Inspection.severity == severity)
+    return query
+
+
+def list_review_queue(*, user, limit: int, cursor: str | None, newest_first: bool = False,
+                      **filters) -> tuple[list[Inspection], str | None]:
+    """The reviewer's queue of flagged inspections, oldest first (or newest first: the way back), by keyset.
+
+    Filters: district, site_id, flag_reason, severity, status (default submitted).
+    """
+    return keyset_page(_review_queue_query(user, **filters), key_columns=[Inspection.id], limit=limit,
+                       cursor=cursor, descending=newest_first)
+
+
+def count_review_queue(*, user, **filters) -> int:
+    """How many inspections the reviewer's queue holds with these filters."""
+    return db.session.scalar(select(func.count()).select_from(_review_queue_query(user, **filters).subquery()))

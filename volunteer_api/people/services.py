@@ -152,14 +152,26 @@ def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
             errors.setdefault(label, {})["email"] = ["Already registered."]
 
 
-def list_volunteers(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
-    """Volunteers, newest first, by keyset."""
+def list_volunteers(*, district: str | None = None, active: bool | None = None, search: str | None = None,
+                    limit: int, cursor: str | None):
+    """Volunteers, newest first, by keyset; `search` matches a part of the name or phone, or the badge number."""
     query = select(User).where(User.role == "volunteer")
+    if search and search.strip():
+        needle = search.strip()
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        matches = [User.full_name.ilike(f"%{_escape_like(needle)}%", escape="\\"), User.badge_number == needle]
+        if len(digits) >= 3:
+            matches.append(User.phone.like(f"%{digits}%"))
+        query = query.where(or_(*matches))
     if district is not None:
         query = query.where(User.district == district)
     if active is not None:
         query = query.where(User.active == active)
     return keyset_page(query, key_columns=[User.id], limit=limit, cursor=cursor)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_inspectors(*, district: str | None = None, active: bool | None = None, limit: int, cursor: str | None):
@@ -264,3 +276,9 @@ def create_admin(*, login: str, password: str, full_name: str) -> User:
     record_event(action="admin.created", object_type="user", object_id=user.id, after=snapshot(user))
     db.session.commit()
     return user
+
+
+def users_by_id(ids) -> dict[int, User]:
+    """The accounts with these ids, in one query (for naming the people of a page of reports)."""
+    ids = {int(i) for i in ids if i is not None}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}

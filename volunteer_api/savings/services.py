@@ -5,7 +5,7 @@ Only approved savings count anywhere. The published totals are not computed here
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..audit.services import record_event
 from ..auth.access import visible_to
@@ -197,3 +197,23 @@ def _by_id(model, rows: list[SavingsTotal]) -> dict:
     if not ids:
         return {}
     return {str(item.id): item for item in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def _pending_query(user: User, *, district: str | None = None, site_id: str | None = None):
+    stmt = _visible(select(SavingsReport).where(SavingsReport.status == "pending"), user)
+    if district:
+        stmt = stmt.where(SavingsReport.district == district)
+    if site_id:
+        stmt = stmt.where(SavingsReport.site_id == parse_id(site_id)) if parse_id(site_id) else stmt.where(False)
+    return stmt
+
+
+def list_pending_savings(*, user: User, limit: int, cursor: str | None, **filters) -> tuple[list[SavingsReport], str | None]:
+    """The reviewer's pending savings reports, oldest first, by keyset (filters: district, site_id)."""
+    return keyset_page(_pending_query(user, **filters), key_columns=[SavingsReport.id], limit=limit, cursor=cursor,
+                       descending=False)
+
+
+def count_pending_savings(*, user: User, **filters) -> int:
+    """How many pending savings reports the reviewer may decide, with these filters."""
+    return db.session.scalar(select(func.count()).select_from(_pending_query(user, **filters).subquery()))

@@ -1,0 +1,172 @@
+"""Refresh the console's screenshots in docs/screenshots/ (phone 360 px and desktop 1280 px, ru and kk).
+
+Builds a throw-away embedded app (an SQLite file in a temporary folder) with demo data made through the
+API, serves it on a free loopback port and photographs the main screens with Debian's Chromium:
+the queue (full and empty), an inspection, the CSV import preview and the totals.
+
+    .venv/bin/python scripts/screenshots.py
+"""
+import io
+import os
+import sys
+import tempfile
+import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+PASSWORD = "screenshots password 1"
+WIDTHS = {"phone": 360, "desktop": 1280}
+LANGUAGES = ("ru", "kk")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def build_app(folder: Path):
+    os.environ.update({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{folder / 'demo.db'}",
+                       "UPLOAD_DIR": str(folder / "uploads"), "RATELIMIT_ENABLED": "false"})
+    os.environ.pop("REDIS_URL", None)
+    sys.path.insert(0, str(ROOT))
+    from flask_migrate import upgrade
+
+    from volunteer_api import create_app
+
+    app = create_app({"ACCESS_LOG": False})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def seed(app) -> dict:
+    """Demo data through the API, as the phones and the admins make it."""
+    from PIL import Image
+
+    from volunteer_api.people.services import create_admin, create_inspector
+    from volunteer_api.timestamps import format_utc, utcnow
+
+    with app.app_context():
+        create_admin(login="admin@example.kz", password=PASSWORD, full_name="Әкімші Админов")
+        create_inspector(full_name="Гульнара Ахметова-Сейткалиева", phone=None, email="inspector@example.kz",
+                         districts=["taraz", "merke", "shu"], password=PASSWORD)
+    client = app.test_client()
+
+    def token(login):
+        answer = client.post("/api/v1/auth/login", json={"login": login, "password": PASSWORD}).get_json()
+        return {"Authorization": f"Bearer {answer['access_token']}"}
+
+    admin = token("admin@example.kz")
+    names = ["Средняя общеобразовательная школа № 47 имени Абая Кунанбаева на 1200 ученических мест",
+             "Детский сад «Балапан» на 320 мест", "Көпбейінді аурухана, Мерке ауданы", "Дорога Тараз — Шу, участок 12 км"]
+    sites = []
+    for index, name in enumerate(names):
+        body = {"name": name, "kind": ["school", "kindergarten", "hospital", "road"][index],
+                "district": ["taraz", "taraz", "merke", "shu"][index], "address": "ул. Толе би, 1",
+                "location": {"lat": 42.9 + index * 0.05, "lon": 71.36 + index * 0.2},
+                "budget_kzt": ["12500000000.00", "1850000000.50", "4200000000.00", "980000000.00"][index],
+                "contractor": "ТОО «Құрылыс-Инвест Тараз»", "contract_number": f"{40 + index}-2026"}
+        sites.append(client.post("/api/v1/sites", headers=admin, json=body).get_json())
+    volunteers = []
+    for index, (name, district) in enumerate([("Айгерим Нурсултанқызы Сапарова-Жумабекова", "taraz"),
+                                              ("Болат Ким", "merke"), ("Ерлан Тлеубаев", "shu")]):
+        phone = f"+7701555{index:04d}"
+        client.post("/api/v1/volunteers", headers=admin,
+                    json={"full_name": name, "phone": phone, "district": district, "password": PASSWORD})
+        volunteers.append(token(phone))
+    inspections = []
+    for index, site in enumerate(sites):
+        volunteer = volunteers[min(index, 2)] if index != 1 else volunteers[0]
+        captured = format_utc(utcnow() - timedelta(hours=3 + index * 20))
+        body = {"client_uuid": str(uuid.uuid4()), "site_id": site["id"], "captured_at": captured,
+                "location": {"lat": site["location"]["lat"] + 0.01 * (index % 2 + 1), "lon": site["location"]["lon"],
+                             "accuracy_m": 15 + index * 10, "mock": index == 2},
+                "checklist": {"work_in_progress": True, "workers_present": index != 3, "safety_violations": index == 0,
+                              "quality_issues": index in (0, 2), "schedule_delay": True, "docs_on_site": False,
+                              "progress_percent": 35 + index * 10},
+                "severity": ["high", "critical", "medium", "low"][index],
+                "notes": "Рабочие без касок, арматура под дождём, трещины в фундаменте восточного крыла."}
+        answer = client.post("/api/v1/inspections", headers=volunteer, json=body).get_json()
+        inspections.append(answer)
+        for shade in range(2 if index == 0 else 0):
+            buffer = io.BytesIO()
+            Image.new("RGB", (1600, 1200), (120 + 60 * shade, 110, 90)).save(buffer, "JPEG")
+            client.post(f"/api/v1/inspections/{answer['id']}/photos", headers=volunteer,
+                        data={"file": (io.BytesIO(buffer.getvalue()), "photo.jpg")}, content_type="multipart/form-data")
+    for index, amount in enumerate(["250000000.00", "1250000.50", "78400000.00"]):
+        saving = client.post("/api/v1/savings", headers=volunteers[index], json={
+            "client_uuid": str(uuid.uuid4()), "site_id": sites[index]["id"], "amount_kzt": amount,
+            "category": "overpricing_prevented", "description": "Завышенная цена бетона М300 в смете."}).get_json()
+        if index == 0:
+            client.post(f"/api/v1/savings/{saving['id']}/review", headers=admin,
+                        json={"decision": "approved", "comment": "Проверено по смете."})
+    with app.app_context():
+        from volunteer_api.savings.totals import recompute_totals
+
+        recompute_totals()
+    app.extensions["job_dispatcher"].wait_idle(30)
+    return {"inspection": inspections[0]["id"]}
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        app = build_app(folder)
+        ids = seed(app)
+        csv_file = folder / "volunteers.csv"
+        csv_file.write_text("full_name,phone,email,district\nАйгерим Сапарова,+77019990001,,taraz\n"
+                            "Болат Ким,8 701 999 00 02,bolat@example.kz,merke\nНурлан Абенов,12345,,taraz\n"
+                            "Динара Омарова,+77019990001,,nowhere\n", encoding="utf-8")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for language in LANGUAGES:
+                for size, width in WIDTHS.items():
+                    context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
+                                                  timezone_id="Asia/Almaty", device_scale_factor=1)
+                    page = context.new_page()
+                    sign_in(page, base, "admin@example.kz", language)
+                    shoot(page, f"{base}/console/", f"queue-{language}-{size}")
+                    shoot(page, f"{base}/console/inspections/{ids['inspection']}", f"inspection-{language}-{size}")
+                    page.goto(f"{base}/console/volunteers/import")
+                    page.locator("#file").set_input_files(str(csv_file))
+                    page.locator("form[enctype] button[type=submit]").click()
+                    page.wait_for_selector("#h-preview")
+                    save(page, f"import-preview-{language}-{size}")
+                    shoot(page, f"{base}/console/totals", f"totals-{language}-{size}")
+                    shoot(page, f"{base}/console/?district=zhualy", f"queue-empty-{language}-{size}")
+                    context.close()
+            browser.close()
+        server.shutdown()
+    print(f"screenshots written to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+def sign_in(page, base: str, login: str, language: str) -> None:
+    page.goto(f"{base}/console/sign-in")
+    page.locator(f"button[name=language][value={language}]").click()
+    page.locator("#login").fill(login)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_selector("html[data-ready]", state="attached")
+
+
+def shoot(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("html[data-ready]", state="attached")
+    save(page, name)
+
+
+def save(page, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The console's pages: thin views over the services the API calls (no business rule is written here)."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..auth.access import public
+from ..auth.services import login_limit_key
+from ..errors import STATUS_DETAILS, DomainError, handle_unexpected
+from ..extensions import csrf, limiter
+from ..i18n import LANGUAGES
+from ..observability import client_address
+from ..security import accept_form_posts
+from ..web import page_csp
+from . import admin_pages, formatting, labels, review_pages
+from . import session as console_session
+from .session import page_roles
+
+blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+STAFF = ("inspector", "admin")
+accept_form_posts(blp.name)
+blp.register_blueprint(review_pages.blp)
+blp.register_blueprint(admin_pages.blp)
+
+
+@blp.record_once
+def _template_helpers(state):
+    for module in (formatting, labels, review_pages):
+        module.init_app(state.app)
+
+
+@blp.before_request
+def _before():
+    g.page_language = console_session.chosen_language()
+    if request.method == "POST":
+        csrf.protect()  # every form and every htmx request carries the session's CSRF token
+
+
+@blp.after_request
+def _page_headers(response):
+    tiles = current_app.config.get("MAP_TILES_URL")
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(tiles)) if tiles else None
+    response.headers["Content-Security-Policy"] = page_csp(img_hosts=(origin,) if origin else ())
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Cookie"
+    return response
+
+
+@blp.context_processor
+def _page_context():
+    return {"current_language": str(get_locale()), "admin_nav": ADMIN_NAV if _is_admin() else ()}
+
+
+def _is_admin() -> bool:
+    return getattr(g.get("current_user"), "role", None) == "admin"
+
+
+# The administrators' sections of the top navigation: (endpoint, nav key, text).
+ADMIN_NAV = (
+    ("console.admin.volunteers", "volunteers", _l("Volunteers")),
+    ("console.admin.inspectors", "inspectors", _l("Inspectors")),
+    ("console.admin.sites_register", "sites", _l("Sites")),
+    ("console.admin.audit_trail", "audit", _l("Audit")),
+    ("console.admin.dead_jobs", "jobs", _l("Failed jobs")),
+)
+
+
+def _error_page(status: int, message):
+    return render_template("console/error.html", status=status, message=message), status
+
+
+@blp.errorhandler(CSRFError)
+def _csrf_failed(_error):
+    return _error_page(400, _l("The page had expired. Go back, reload it and try again."))
+
+
+@blp.errorhandler(DomainError)
+def _domain_error(error):
+    return _error_page(error.status, error.detail or "")
+
+
+@blp.errorhandler(Exception)
+def _unexpected(error):
+    handle_unexpected(error)  # logs it with the traceback
+    return _error_page(500, _l("Something went wrong on our side; it has been logged."))
+
+
+@blp.errorhandler(HTTPException)
+def _http_error(error):
+    messages = {403: _l("This page is not for your role."), 404: _l("There is no such page, or it is not yours.")}
+    return _error_page(error.code or 500, messages.get(error.code) or STATUS_DETAILS.get(error.code, error.description))
+
+
+def _form_login_key() -> str:
+    return login_limit_key(request.form.get("login")) or f"login:{client_address()}"
+
+
+def _sign_in_failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the console: never an open redirect to another site."""
+    if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("console.review.queue")
+
+
+@blp.route("/sign-in", methods=["GET", "POST"])
+@public
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
+                      key_func=client_address, deduct_when=_sign_in_failed)
+@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
+                      key_func=_form_login_key, deduct_when=_sign_in_failed)
+def sign_in_page():
+    """Sign in with the same login and password as the API; the same limits and lockout apply."""
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            console_session.sign_in(login=request.form.get("login", ""), password=request.form.get("password", ""))
+        except DomainError as exc:
+            error, status = exc.detail, exc.status
+        else:
+            return redirect(_safe_next(request.args.get("next")), 303)
+    idle = request.args.get("idle") == "1"
+    return render_template("console/sign_in.html", error=error, idle=idle,
+                           login=request.form.get("login", "")), status
+
+
+@blp.post("/sign-out")
+@page_roles(*STAFF)
+def sign_out():
+    """Sign out: the session ends at once, as the API's logout ends a token's."""
+    console_session.sign_out()
+    return redirect(url_for("console.sign_in_page"), 303)
+
+
+@blp.post("/language")
+@public
+def choose_language():
+    """Remember the language picked on the switch."""
+    language = request.form.get("language")
+    if language in LANGUAGES:
+        session["lang"] = language
+    return redirect(_safe_next(request.form.get("next")), 303)
+
+
