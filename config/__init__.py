@@ -194,10 +194,10 @@ class ProductionConfig(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
         # Production's VAPID key is a secret it is given (VAPID_PRIVATE_KEY), never one it makes up:
         # every browser subscription is bound to it. Unset, Web Push is off.
         self.VAPID_KEY_FILE = os.environ.get("VAPID_KEY_FILE") or None
-        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
 
     def validate(self) -> None:
         secret = os.environ.get("SECRET_KEY", "")

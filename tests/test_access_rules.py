@@ -7,8 +7,8 @@ HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Served by flask-smorest itself: the OpenAPI document and the docs page are public by the contract.
 LIBRARY_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
 PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts", "/api/v1/docs/assets/<path:filename>",
-                "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>",
-                "/static/<path:filename>", "/console/sign-in", "/console/language"}
+                "/static/<path:filename>", "/console/sign-in", "/console/language",
+                "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>"}
 # Console pages send a browser without a session to the sign-in page (tests/console/test_console_access.py).
 PAGE_PREFIX = "/console/"
 

@@ -87,9 +87,9 @@ def _register_blueprints(app: Flask, api) -> None:
     for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync, jobs, devices):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
-    app.register_blueprint(webapp)
     web.init_app(app)
     app.register_blueprint(console)
+    app.register_blueprint(webapp)
     _import_models()
 
 
