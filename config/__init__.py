@@ -83,12 +83,26 @@ class BaseConfig:
         self.ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET") or ""
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
         self.ESCALATION_AFTER_HOURS = _int("ESCALATION_AFTER_HOURS", 48)
+        # A confirmed violation still unresolved this many days after confirmation alerts its district.
+        self.CASE_ESCALATION_AFTER_DAYS = _int("CASE_ESCALATION_AFTER_DAYS", 30)
+        # Public figures (/public/summary, /transparency, the OC4IDS export) may be this old; proxies may cache them.
+        self.PUBLIC_CACHE_SECONDS = _int("PUBLIC_CACHE_SECONDS", 60)
+        # OC4IDS project ids begin with the publisher's registered prefix.
+        self.OC4IDS_PREFIX = os.environ.get("OC4IDS_PREFIX", "oc4ids-vmzhmb")
+        self.OPEN_DATA_PUBLISHER = os.environ.get("OPEN_DATA_PUBLISHER", "Volunteer Monitor, Zhambyl region")
+        # A TrueType font with Cyrillic and the Kazakh letters for the monthly report's PDF.
+        self.REPORT_FONT_PATH = os.environ.get("REPORT_FONT_PATH") or "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
         self.CELERY = celery_settings(self.REDIS_URL)
         # How often each sweep runs (volunteer_api/jobs/handlers.py names them).
         self.RELAY_INTERVAL_SECONDS = _float("RELAY_INTERVAL_SECONDS", 5)
         self.AUDIT_SEAL_INTERVAL_SECONDS = _float("AUDIT_SEAL_INTERVAL_SECONDS", 2)
         self.ESCALATION_CHECK_INTERVAL_SECONDS = _float("ESCALATION_CHECK_INTERVAL_SECONDS", 300)
         self.TOTALS_RECONCILE_INTERVAL_SECONDS = _float("TOTALS_RECONCILE_INTERVAL_SECONDS", 300)
+        self.OUTCOMES_RECONCILE_INTERVAL_SECONDS = _float("OUTCOMES_RECONCILE_INTERVAL_SECONDS", 300)
+        self.CASE_ESCALATION_CHECK_INTERVAL_SECONDS = _float("CASE_ESCALATION_CHECK_INTERVAL_SECONDS", 3600)
+        self.RISK_REASSESS_INTERVAL_SECONDS = _float("RISK_REASSESS_INTERVAL_SECONDS", 900)
+        # Last month's report is made by the first check on the 1st (Asia/Almaty); later checks find it kept.
+        self.MONTHLY_REPORT_CHECK_INTERVAL_SECONDS = _float("MONTHLY_REPORT_CHECK_INTERVAL_SECONDS", 3600)
         # A job published this long ago and still pending is presumed lost (a worker died holding it, the
         # broker lost it) and published again. Far below the visibility timeout, so the relay, not Redis's
         # restore of unacked messages, is what recovers work a killed worker held. Too short only costs
@@ -183,6 +197,8 @@ class TestingConfig(BaseConfig):
         # Tests log in hundreds of times; production cost stays in the other configs.
         self.PASSWORD_TIME_COST = 1
         self.PASSWORD_MEMORY_COST_KIB = 1024
+        # Each test sees the figures it just made (a test of the cache sets its own).
+        self.PUBLIC_CACHE_SECONDS = _int("PUBLIC_CACHE_SECONDS", 0)
         # Tests call the sweeps when they mean to; a test of the embedded schedule turns it on.
         self.EMBEDDED_SCHEDULER = _bool("EMBEDDED_SCHEDULER", False)
         # The tests' push service is a local HTTP server.

@@ -8,7 +8,9 @@ HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 LIBRARY_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
 PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts", "/api/v1/docs/assets/<path:filename>",
                 "/static/<path:filename>", "/console/sign-in", "/console/language",
-                "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>"}
+                "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>",
+                # Open data for the public: no personal data (tests/test_open_data.py).
+                "/api/v1/open-data/oc4ids.json", "/api/v1/public/summary", "/transparency"}
 # Console pages send a browser without a session to the sign-in page (tests/console/test_console_access.py).
 PAGE_PREFIX = "/console/"
 

@@ -21,6 +21,7 @@ import pytest
 from tests.factories import PASSWORD
 from tests.field_support import image_bytes, inspection_body, site_body
 from tests.support import next_phone
+from volunteer_api.timestamps import format_utc, utcnow
 
 MATRIX_TRACE = False
 ROLES = ("anonymous", "volunteer_owner", "volunteer_other", "inspector_district", "inspector_other", "admin")
@@ -65,6 +66,14 @@ MATRIX = {
     ("POST", f"{V1}/inspections"): VOLUNTEERS,
     ("GET", f"{V1}/inspections/<id:inspection_id>"): OWNER_OR_DISTRICT,
     ("POST", f"{V1}/inspections/<id:inspection_id>/review"): DISTRICT_REVIEW,
+    ("POST", f"{V1}/inspections/<id:inspection_id>/referral"): DISTRICT_REVIEW,
+    ("POST", f"{V1}/inspections/<id:inspection_id>/resolution"): DISTRICT_REVIEW,
+    ("GET", f"{V1}/outcomes"): STAFF,
+    ("GET", f"{V1}/map/sites.geojson"): SIGNED_IN,
+    ("GET", f"{V1}/reports/monthly"): ADMIN,
+    ("GET", f"{V1}/open-data/oc4ids.json"): PUBLIC,
+    ("GET", f"{V1}/public/summary"): PUBLIC,
+    ("GET", "/transparency"): PUBLIC,
     # Only the author adds photos: another volunteer is told the inspection does not exist.
     ("POST", f"{V1}/inspections/<id:inspection_id>/photos"): "401 ok 404 403 403 403",
     ("GET", f"{V1}/savings"): SIGNED_IN,
@@ -163,6 +172,10 @@ class World:
             f"{V1}/sites/<id:site_id>": lambda: {"json": {"contractor": "Another LLP"}},
             f"{V1}/inspections": lambda: {"json": inspection_body(site_id)},
             f"{V1}/inspections/<id:inspection_id>/review": lambda: {"json": {"decision": "confirmed", "comment": "Seen."}},
+            f"{V1}/inspections/<id:inspection_id>/referral": lambda: {"json": {
+                "channel": "eotinish", "case_number": "E-1", "referred_at": format_utc(utcnow())}},
+            f"{V1}/inspections/<id:inspection_id>/resolution": lambda: {"json": {
+                "outcome": "fixed", "comment": "Fixed.", "resolved_at": format_utc(utcnow())}},
             f"{V1}/inspections/<id:inspection_id>/photos": lambda: {
                 "content_type": "multipart/form-data", "data": {"file": (io.BytesIO(image_bytes()), "photo.jpg")}},
             f"{V1}/savings": lambda: {"json": {"client_uuid": str(uuid.uuid4()), "site_id": site_id,

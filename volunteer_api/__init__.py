@@ -74,19 +74,26 @@ def _register_blueprints(app: Flask, api) -> None:
     from .audit.views import blp as audit
     from .devices.views import blp as devices
     from .auth.views import blp as auth
+    from .cases.views import blp as cases
     from .districts.views import blp as districts
     from .inspections.views import blp as inspections
+    from .maps.views import blp as maps
+    from .open_data.views import blp as open_data
+    from .open_data.views import pages as transparency
     from .operations.views import api_blp as jobs
     from .operations.views import blp as operations
     from .people.views import blp as people
+    from .reports.views import blp as reports
     from .savings.views import blp as savings
     from .sites.views import blp as sites
     from .sync.views import blp as sync
     from .webapp.views import blp as webapp
 
-    for blueprint in (auth, districts, people, sites, inspections, savings, alerts, audit, sync, jobs, devices):
+    for blueprint in (auth, districts, people, sites, inspections, cases, maps, savings, reports, open_data, alerts,
+                      audit, sync, jobs, devices):
         api.register_blueprint(blueprint)
     app.register_blueprint(operations)
+    app.register_blueprint(transparency)
     web.init_app(app)
     app.register_blueprint(console)
     app.register_blueprint(webapp)
@@ -99,10 +106,13 @@ def _import_models() -> None:
     from .alerts import models as _alerts  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .cases import models as _cases  # noqa: F401
     from .devices import models as _devices  # noqa: F401
     from .districts import models as _districts  # noqa: F401
     from .inspections import models as _inspections  # noqa: F401
     from .people import models as _people  # noqa: F401
+    from .reports import models as _reports  # noqa: F401
+    from .risk import models as _risk  # noqa: F401
     from .savings import models as _savings  # noqa: F401
     from .sites import models as _sites  # noqa: F401
     from .sync import models as _sync  # noqa: F401

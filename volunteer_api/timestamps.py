@@ -1,9 +1,13 @@
 """Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+
+# Kazakhstan has one time zone, UTC+5, since March 2024 (Asia/Almaty): the days and months people count in.
+ALMATY = timezone(timedelta(hours=5), "Asia/Almaty")
 
 
 def utcnow() -> datetime:
@@ -42,6 +46,7 @@ class RFC3339DateTime(fields.DateTime):
 
     default_error_messages = {
         "naive": "A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00.",
+        "range": "The time is out of range.",
     }
 
     def __init__(self, **kwargs):
@@ -54,7 +59,10 @@ class RFC3339DateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise self.make_error("naive")
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError as exc:  # 0001-01-01T00:00:00+02:00 lies before the first UTC time Python has
+            raise self.make_error("range") from exc
 
 
 def parse_rfc3339(value: str) -> datetime:

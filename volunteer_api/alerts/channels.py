@@ -16,8 +16,10 @@ SMTP_TIMEOUT_SECONDS = 10
 WEBHOOK_TIMEOUT_SECONDS = (3, 5)  # connect, read
 
 
-def send_email(*, smtp_url: str, sender: str, to: str, subject: str, body: str, message_id: str) -> None:
-    """Send one plain-text e-mail through the server in smtp_url (smtp://, smtps://; ?starttls=true)."""
+def send_email(*, smtp_url: str, sender: str, to: str, subject: str, body: str, message_id: str,
+               attachments: tuple[tuple[str, str, bytes], ...] = ()) -> None:
+    """Send one plain-text e-mail through the server in smtp_url (smtp://, smtps://; ?starttls=true),
+    with (filename, media type, bytes) attachments."""
     url = urlsplit(smtp_url)
     secure = url.scheme == "smtps"
     port = url.port or (465 if secure else 25)
@@ -27,6 +29,9 @@ def send_email(*, smtp_url: str, sender: str, to: str, subject: str, body: str, 
     # The same alert always has the same Message-ID, so a resend after a crash is recognisably one mail.
     message["Message-ID"] = message_id
     message.set_content(body)
+    for filename, media_type, content in attachments:
+        maintype, subtype = media_type.split("/", 1)
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
     with client_class(url.hostname or "localhost", port, timeout=SMTP_TIMEOUT_SECONDS) as client:
         if not secure and parse_qs(url.query).get("starttls", ["false"])[0].lower() in ("1", "true", "yes"):

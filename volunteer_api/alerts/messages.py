@@ -22,6 +22,12 @@ MESSAGES = {
         "kk": "«{site_name}» нысанының ({district}) белгіленген тексеруі {hours} сағаттан астам қаралмады.",
         "en": "A flagged inspection of “{site_name}” ({district}) has not been reviewed for over {hours} hours.",
     },
+    # An escalation of another subject names its own text in params["message"].
+    "case_unresolved": {
+        "ru": "Нарушение на объекте «{site_name}» ({district}) подтверждено {days} дн. назад и до сих пор не устранено.",
+        "kk": "«{site_name}» нысанындағы ({district}) бұзушылық {days} күн бұрын расталды және әлі жойылмады.",
+        "en": "A violation at “{site_name}” ({district}) was confirmed {days} days ago and is still unresolved.",
+    },
     "milestone": {
         "ru": "Подтверждённая экономия бюджета достигла {amount} ₸.",
         "kk": "Расталған бюджет үнемі {amount} ₸ жетті.",
@@ -35,6 +41,7 @@ SUBJECTS = {
                         "en": "Savings report awaits verification"},
     "escalation": {"ru": "Инспекция не рассмотрена", "kk": "Тексеру қаралмады", "en": "Inspection not reviewed"},
     "milestone": {"ru": "Рубеж экономии", "kk": "Үнемдеу межесі", "en": "Savings milestone"},
+    "case_unresolved": {"ru": "Нарушение не устранено", "kk": "Бұзушылық жойылмады", "en": "Violation unresolved"},
 }
 
 FLAG_REASONS = {
@@ -71,11 +78,12 @@ def render_message(kind: str, params: dict, language: str, district_names: dict[
     amount = params.get("amount_tiyn", params.get("threshold_tiyn"))
     if isinstance(amount, int):
         values["amount"] = format_tiyn(amount)
-    template = MESSAGES.get(kind, {}).get(language) or kind
+    template = MESSAGES.get(params.get("message", kind), {}).get(language) or kind
     return template.format_map(values)
 
 
-def render_subject(kind: str, language: str) -> str:
+def render_subject(kind: str, language: str, params: dict | None = None) -> str:
     language = language_of(language)
+    kind = (params or {}).get("message", kind)
     # Not "Brand: subject": CPython's header folder drops the space after a colon between encoded words.
     return f"{SUBJECTS.get(kind, {}).get(language, kind)} — {BRAND[language]}"

@@ -226,7 +226,7 @@ def _send_email(alert: Alert, recipient: User, _delivery: AlertDelivery) -> None
     body = f"{text}\n\n{_link(alert)}\n"
     channels.send_email(
         smtp_url=current_app.config["SMTP_URL"], sender=current_app.config["SMTP_FROM"], to=recipient.email,
-        subject=render_subject(alert.kind, language), body=body,
+        subject=render_subject(alert.kind, language, alert.params), body=body,
         message_id=f"<alert-{alert.id}@volunteer-monitor>",
     )
 

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import BigId, choice, db
@@ -44,10 +44,20 @@ class Inspection(db.Model):
 
     # Eager-loaded by the queries that answer with photos (WITH_PHOTOS), not by every load.
     photos: Mapped[list["Photo"]] = relationship(lazy="select", order_by="Photo.id")
+    # A confirmed inspection is a case (cases/): what was done about it. Loaded with the photos (WITH_PHOTOS).
+    referral: Mapped["CaseReferral | None"] = relationship(lazy="select", viewonly=True, uselist=False)
+    resolution: Mapped["CaseResolution | None"] = relationship(lazy="select", viewonly=True, uselist=False)
 
     @property
     def location(self) -> dict:
         return {"lat": self.lat, "lon": self.lon, "accuracy_m": self.accuracy_m, "mock": self.mock_location}
+
+    @property
+    def case(self) -> dict | None:
+        """The referral and resolution of a confirmed inspection; None before it is confirmed."""
+        if self.status != "confirmed":
+            return None
+        return {"referral": self.referral, "resolution": self.resolution}
 
     __table_args__ = (
         UniqueConstraint("volunteer_id", "client_uuid"),
@@ -55,6 +65,15 @@ class Inspection(db.Model):
         db.Index("ix_inspections_site_id_id", "site_id", "id"),
         db.Index("ix_inspections_flagged_status_district_id", "flagged", "status", "district", "id"),
         db.Index("ix_inspections_volunteer_change_seq", "volunteer_id", "change_seq"),
+        # The outcome figures (confirmed cases of a district) and the sweep for cases left unresolved.
+        db.Index("ix_inspections_status_district_reviewed_at", "status", "district", "reviewed_at"),
+        # Open flags per site (sites, the map): a small partial index, only the flags awaiting review.
+        db.Index("ix_inspections_open_flags_site_id", "site_id",
+                 postgresql_where=text("flagged AND status = 'submitted'"),
+                 sqlite_where=text("flagged AND status = 'submitted'")),
+        # Confirmed violations per site (risk, open data): only the confirmed ones.
+        db.Index("ix_inspections_confirmed_site_id", "site_id", postgresql_where=text("status = 'confirmed'"),
+                 sqlite_where=text("status = 'confirmed'")),
     )
 
 

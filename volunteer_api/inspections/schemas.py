@@ -1,6 +1,7 @@
 """The inspections endpoints' HTTP contract."""
 from marshmallow import Schema, fields, post_dump, validate
 
+from ..cases.schemas import CaseSchema
 from ..geo import DeviceLocationSchema
 from ..pagination import PageArgsSchema
 from ..timestamps import RFC3339DateTime
@@ -83,6 +84,9 @@ class InspectionSchema(Schema):
     reviewed_at = RFC3339DateTime(allow_none=True, required=True)
     review_comment = fields.String(allow_none=True, required=True)
     photos = fields.List(fields.Nested(PhotoSchema), required=True)
+    case = fields.Nested(CaseSchema, allow_none=True, required=True,
+                         metadata={"description": "A confirmed inspection is a case: its referral and resolution "
+                                                  "(each null until recorded). Null before confirmation."})
     updated_at = RFC3339DateTime(required=True)
 
 

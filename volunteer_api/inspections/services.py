@@ -28,8 +28,9 @@ MAX_AGE = timedelta(days=30)
 MAX_PHOTOS = 20
 
 
-# The inspections the API answers with carry their photos: one extra query per page, not per row.
-WITH_PHOTOS = selectinload(Inspection.photos)
+# The inspections the API answers with carry their photos and case: extra queries per page, not per row.
+WITH_PHOTOS = (selectinload(Inspection.photos), selectinload(Inspection.referral),
+               selectinload(Inspection.resolution))
 
 def snapshot(inspection: Inspection) -> dict:
     """The audited state of an inspection."""
@@ -62,7 +63,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     if errors:
         # A phone that was offline may retry an inspection filed in time, days ago: answer what was stored.
         stored = filed_before(Inspection, volunteer_id=volunteer_id, client_uuid=str(client_uuid), body=body,
-                              conflict=_reused_uuid, options=(WITH_PHOTOS,))
+                              conflict=_reused_uuid, options=WITH_PHOTOS)
         if stored is not None:
             return stored, False
         raise Invalid(errors=errors)
@@ -83,6 +84,8 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
                  after=snapshot(inspection), actor_id=volunteer_id)
     if inspection.flagged:
         enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
+    if inspection.flagged or checklist.get("schedule_delay"):  # else no input of the site's risk changed
+        enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
     inspection.change_seq = next_change_seq()
     commit_keeping_loaded_state()
     return inspection, True
@@ -95,7 +98,7 @@ def _reused_uuid() -> Conflict:
 
 def visible_inspections(user):
     """The inspections this user may see: a volunteer their own, an inspector their districts', an admin all."""
-    return visible_to(user, select(Inspection).options(WITH_PHOTOS),
+    return visible_to(user, select(Inspection).options(*WITH_PHOTOS),
                       owner_column=Inspection.volunteer_id, district_column=Inspection.district)
 
 
@@ -141,6 +144,9 @@ def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -
     db.session.refresh(inspection)
     record_event(action=f"inspection.{decision}", object_type="inspection", object_id=inspection.id,
                  before={"status": "submitted"}, after=snapshot(inspection))
+    if decision == "confirmed":  # a new case
+        enqueue(names.RECOMPUTE_OUTCOMES, district=inspection.district)
+    enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
     inspection.change_seq = next_change_seq()
     db.session.commit()
     return inspection

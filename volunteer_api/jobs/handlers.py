@@ -8,6 +8,10 @@ Every handler is idempotent: delivery is at-least-once.
 """
 from ..alerts import services as alerts
 from ..audit import services as audit
+from ..cases import outcomes
+from ..cases import services as cases
+from ..reports import services as reports
+from ..risk import services as risk
 from ..savings import totals
 from . import names
 from .dispatch import Sweep
@@ -20,6 +24,10 @@ JOBS: dict[str, Job] = {
     names.DELIVER_ALERT: Job(alerts.deliver, run_arguments=("last_attempt",)),
     # Skips itself when a due recompute (not this one) covers the same report.
     names.RECOMPUTE_TOTALS: Job(totals.recompute_totals_job, run_arguments=("job_id",)),
+    names.RECOMPUTE_OUTCOMES: Job(outcomes.recompute_outcomes_job),
+    names.REASSESS_SITE_RISKS: Job(risk.reassess_site_risks),
+    # Sends once: a report already e-mailed is skipped.
+    names.EMAIL_MONTHLY_REPORT: Job(reports.email_monthly_report),
 }
 
 SWEEPS: dict[str, Sweep] = {
@@ -27,4 +35,9 @@ SWEEPS: dict[str, Sweep] = {
     names.SEAL_AUDIT_CHAIN: Sweep(audit.seal_chain, every="AUDIT_SEAL_INTERVAL_SECONDS"),
     names.ESCALATE_UNREVIEWED: Sweep(alerts.escalate_unreviewed, every="ESCALATION_CHECK_INTERVAL_SECONDS"),
     names.RECONCILE_TOTALS: Sweep(totals.recompute_totals_scheduled, every="TOTALS_RECONCILE_INTERVAL_SECONDS"),
+    names.RECONCILE_OUTCOMES: Sweep(outcomes.recompute_outcomes_scheduled, every="OUTCOMES_RECONCILE_INTERVAL_SECONDS"),
+    names.ESCALATE_UNRESOLVED_CASES: Sweep(cases.escalate_unresolved_cases,
+                                           every="CASE_ESCALATION_CHECK_INTERVAL_SECONDS"),
+    names.REASSESS_ALL_RISKS: Sweep(risk.reassess_all_risks, every="RISK_REASSESS_INTERVAL_SECONDS"),
+    names.MAKE_MONTHLY_REPORT: Sweep(reports.make_last_month_report, every="MONTHLY_REPORT_CHECK_INTERVAL_SECONDS"),
 }

@@ -7,13 +7,22 @@ NOTIFY_INSPECTION_FLAGGED = "alerts.notify_inspection_flagged"
 NOTIFY_SAVINGS_PENDING = "alerts.notify_savings_pending"
 DELIVER_ALERT = "alerts.deliver"
 RECOMPUTE_TOTALS = "savings.recompute_totals"
+RECOMPUTE_OUTCOMES = "cases.recompute_outcomes"
+REASSESS_SITE_RISKS = "risk.reassess_sites"
+EMAIL_MONTHLY_REPORT = "reports.email_monthly"
 
-JOB_NAMES = frozenset({NOTIFY_INSPECTION_FLAGGED, NOTIFY_SAVINGS_PENDING, DELIVER_ALERT, RECOMPUTE_TOTALS})
+JOB_NAMES = frozenset({NOTIFY_INSPECTION_FLAGGED, NOTIFY_SAVINGS_PENDING, DELIVER_ALERT, RECOMPUTE_TOTALS,
+                       RECOMPUTE_OUTCOMES, REASSESS_SITE_RISKS, EMAIL_MONTHLY_REPORT})
 
 # Sweeps: run on a schedule (the Celery beat, or the embedded schedule without a broker).
 RELAY_OUTBOX = "jobs.relay_outbox"
 SEAL_AUDIT_CHAIN = "audit.seal_chain"
 ESCALATE_UNREVIEWED = "alerts.escalate_unreviewed"
 RECONCILE_TOTALS = "savings.recompute_totals_scheduled"
+RECONCILE_OUTCOMES = "cases.recompute_outcomes_scheduled"
+ESCALATE_UNRESOLVED_CASES = "cases.escalate_unresolved"
+REASSESS_ALL_RISKS = "risk.reassess_all"
+MAKE_MONTHLY_REPORT = "reports.make_last_month"
 
-SWEEP_NAMES = frozenset({RELAY_OUTBOX, SEAL_AUDIT_CHAIN, ESCALATE_UNREVIEWED, RECONCILE_TOTALS})
+SWEEP_NAMES = frozenset({RELAY_OUTBOX, SEAL_AUDIT_CHAIN, ESCALATE_UNREVIEWED, RECONCILE_TOTALS, RECONCILE_OUTCOMES,
+                         ESCALATE_UNRESOLVED_CASES, REASSESS_ALL_RISKS, MAKE_MONTHLY_REPORT})

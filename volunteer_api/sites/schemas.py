@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..geo import PointSchema, parse_point
 from ..money import KZT
 from ..pagination import PageArgsSchema
+from ..risk.schemas import RISK_DESCRIPTION, RiskSchema
 from ..schemas import ChangesSchema
 from ..timestamps import RFC3339DateTime
 from .models import SITE_KINDS, SITE_STATUSES
@@ -68,6 +69,7 @@ class SiteSchema(Schema):
     approved_savings_kzt = KZT(attribute="approved_savings_tiyn", dump_default=0,
                                metadata={"description": "Approved savings, as last totalled by the workers"})
     distance_m = fields.Float(metadata={"description": "Only with ?near=: geodesic distance from that point"})
+    risk = fields.Nested(RiskSchema, allow_none=True, dump_default=None, metadata={"description": RISK_DESCRIPTION})
 
 
 class NearPoint(fields.String):

@@ -4,7 +4,7 @@ import math
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, and_, cast, exists, func, select
 
 from ..audit.services import record_event
 from ..csv_import import read_csv_rows
@@ -15,7 +15,9 @@ from ..ids import parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import Inspection
 from ..money import format_tiyn
+from ..jobs import enqueue, names
 from ..pagination import decode_cursor, encode_cursor, keyset_page
+from ..risk.services import risks_of
 from ..savings.models import SavingsTotal
 from ..change_numbers import next_change_seq, reserve_change_seqs
 from ..sync.models import SiteDeparture
@@ -57,6 +59,7 @@ def create_site(**data) -> Site:
     db.session.add(site)
     db.session.flush()
     record_event(action="site.created", object_type="site", object_id=site.id, after=snapshot(site))
+    enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id])
     db.session.commit()
     return with_counters([site])[0]
 
@@ -73,6 +76,7 @@ def update_site(site_id, **changes) -> Site:
     if after != before:
         record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
         site.change_seq = next_change_seq()
+        enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id])
         if after["district"] != before["district"]:
             # The old district's phones learn of the move with the same change number.
             SiteDeparture.record(site_id=site.id, district=before["district"], change_seq=site.change_seq)
@@ -97,24 +101,46 @@ def _open_flag_condition():
     return and_(Inspection.site_id == Site.id, Inspection.flagged.is_(True), Inspection.status == "submitted")
 
 
+def open_flag_counts(site_ids: list[int]) -> dict[int, int]:
+    """Flagged inspections not yet reviewed, per site (the partial index of open flags answers it)."""
+    return dict(db.session.execute(
+        select(Inspection.site_id, func.count())
+        # A bare `flagged`, not `IS true`: the form PostgreSQL matches to the partial index's predicate.
+        .where(Inspection.site_id.in_(site_ids), Inspection.flagged, Inspection.status == "submitted")
+        .group_by(Inspection.site_id)
+    ).all())
+
+
+def open_flags_column():
+    """A site's open flags as a correlated subquery (one probe of the partial index per site)."""
+    return (select(func.count()).where(Inspection.site_id == Site.id, Inspection.flagged,
+                                       Inspection.status == "submitted")
+            .correlate(Site).scalar_subquery())
+
+
+def approved_savings_join():
+    """The ON clause joining a site to its row of the workers' savings totals (none: nothing approved yet)."""
+    return and_(SavingsTotal.scope == "site", SavingsTotal.key == cast(Site.id, String))
+
+
+def approved_savings(site_ids: list[int]) -> dict[int, int]:
+    """Approved savings in tiyn per site, as the workers last totalled them (no row: none yet)."""
+    return {int(key): tiyn for key, tiyn in db.session.execute(
+        select(SavingsTotal.key, SavingsTotal.approved_tiyn)
+        .where(SavingsTotal.scope == "site", SavingsTotal.key.in_([str(i) for i in site_ids]))
+    ).all()}
+
+
 def with_counters(sites: list[Site]) -> list[Site]:
-    """Attach open_flags and approved_savings_tiyn to a page of sites: two queries for the whole page."""
+    """Attach open_flags, approved_savings_tiyn and risk to a page of sites: three queries for the page."""
     ids = [site.id for site in sites]
     if not ids:
         return sites
-    flags = dict(db.session.execute(
-        select(Inspection.site_id, func.count())
-        .where(Inspection.site_id.in_(ids), Inspection.flagged.is_(True), Inspection.status == "submitted")
-        .group_by(Inspection.site_id)
-    ).all())
-    # The workers keep the totals; a site nobody saved money on has no row yet.
-    savings = dict(db.session.execute(
-        select(SavingsTotal.key, SavingsTotal.approved_tiyn)
-        .where(SavingsTotal.scope == "site", SavingsTotal.key.in_([str(i) for i in ids]))
-    ).all())
+    flags, savings, risks = open_flag_counts(ids), approved_savings(ids), risks_of(ids)
     for site in sites:
         site.open_flags = flags.get(site.id, 0)
-        site.approved_savings_tiyn = savings.get(str(site.id), 0)
+        site.approved_savings_tiyn = savings.get(site.id, 0)
+        site.risk = risks.get(site.id)
     return sites
 
 
@@ -227,6 +253,7 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
     db.session.flush()
     for site in sites:
         record_event(action="site.imported", object_type="site", object_id=site.id, after=snapshot(site))
+    enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id for site in sites])
     db.session.commit()
     return with_counters(sites), len(valid)
 

@@ -1,0 +1,172 @@
+"""Open data: the OC4IDS export passes the standard's own review tool offline; the public summary and page
+need no sign-in and name nobody."""
+import json
+import os
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.alert_helpers import free_port
+from tests.conftest import PROJECT_ROOT
+from tests.field_support import create_site, file_inspection
+from tests.test_cases import confirmed_case, resolve
+from tests.test_reports import file_saving
+from volunteer_api.extensions import db
+from volunteer_api.savings.totals import recompute_totals
+
+V1 = "/api/v1"
+STANDARD_HOST = "https://standard.open-contracting.org/infrastructure/schema/0__9__5/"
+# The OC4IDS 0.9.5 schema and codelists (Apache-2.0, from open-contracting/infrastructure) are data kept
+# beside the repository, in the shared folder, not in it.
+SCHEMA_DIR = Path(os.environ.get("OC4IDS_SCHEMA_DIR") or PROJECT_ROOT.parent / "shared" / "oc4ids" / "0.9.5")
+
+
+@pytest.fixture
+def monitored(app, client, admin, volunteer, inspector, run_jobs):
+    """Sites with inspections, a fixed case and approved savings; the workers' totals recomputed."""
+    school = create_site(client, admin, contractor="Kurylys LLP")
+    create_site(client, admin, name="Road to Merke", kind="road", district="merke", contractor=None,
+                location={"lat": 42.87, "lon": 73.18}, address=None)
+    case = confirmed_case(client, volunteer, inspector, school["id"])
+    confirmed_case(client, volunteer, inspector, school["id"])
+    assert resolve(client, inspector, case["id"]).status_code == 200
+    file_inspection(client, volunteer, school["id"])
+    saving = file_saving(client, volunteer, school["id"], "250000.55")
+    client.post(f"{V1}/savings/{saving['id']}/review", headers=inspector.headers,
+                json={"decision": "approved", "comment": "Checked."})
+    run_jobs(lambda: client.get(f"{V1}/outcomes", headers=inspector.headers).get_json()["resolved"] == 1)
+    with app.app_context():
+        recompute_totals()
+        db.session.commit()
+    return school
+
+
+def personal_data(app) -> list[str]:
+    """Every name, phone, e-mail and badge of the people in the database."""
+    from volunteer_api.people.models import User
+
+    with app.app_context():
+        people = db.session.scalars(db.select(User)).all()
+        return [value for user in people for value in (user.full_name, user.phone, user.email, user.badge_number)
+                if value]
+
+
+class _StandardFiles(SimpleHTTPRequestHandler):
+    """The schema folder over loopback HTTP, its $refs to the standard's site pointed at this server."""
+
+    local_base = ""
+
+    def do_GET(self):  # noqa: N802
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        if path.suffix == ".json":
+            body = body.replace(STANDARD_HOST.encode(), self.local_base.encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json" if path.suffix == ".json" else "text/csv")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def standard_server():
+    if not (SCHEMA_DIR / "project-package-schema.json").is_file():
+        pytest.skip(f"the OC4IDS 0.9.5 schema is not at {SCHEMA_DIR} (set OC4IDS_SCHEMA_DIR)")
+    port = free_port()
+    handler = type("Handler", (_StandardFiles,), {"local_base": f"http://127.0.0.1:{port}/"})
+    server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(SCHEMA_DIR)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_oc4ids_export_passes_the_data_review_tool_offline(app, client, monitored, standard_server):
+    from libcoveoc4ids.api import oc4ids_json_output
+    from libcoveoc4ids.config import LibCoveOC4IDSConfig
+
+    response = client.get(f"{V1}/open-data/oc4ids.json")
+    assert response.status_code == 200 and response.is_streamed
+    package = json.loads(response.get_data(as_text=True))
+    config = LibCoveOC4IDSConfig({"schema_host": standard_server,
+                                  "schema_version_choices": {"0.9.5": ("0.9.5", standard_server)},
+                                  "schema_codelists": {"0.9": f"{standard_server}codelists/"}})
+    result = oc4ids_json_output(json_data=package, lib_cove_oc4ids_config=config)
+    assert result["validation_errors"] == []
+    assert result["additional_closed_codelist_values"] == {}
+    # metricID is an open codelist: our own metrics (approvedSavings, inspections) are allowed new codes.
+    assert set(result["additional_open_codelist_values"]) <= {"projects/metrics/id"}
+    assert len(package["projects"]) == 2
+
+
+def test_the_export_carries_each_sites_project_and_no_personal_data(app, client, monitored):
+    response = client.get(f"{V1}/open-data/oc4ids.json")
+    text = response.get_data(as_text=True)
+    assert response.headers["Cache-Control"].startswith("public")
+    package = json.loads(text)
+    school = next(p for p in package["projects"] if p["identifiers"][0]["id"] == monitored["id"])
+    assert school["id"] == f"oc4ids-vmzhmb-{monitored['id']}"
+    assert (school["title"], school["status"], school["type"], school["sector"]) == (
+        "School No. 7", "implementation", "construction", ["education"])
+    assert school["budget"] == {"amount": {"amount": 1250000000.55, "currency": "KZT"}}
+    assert '"amount":1250000000.55,' in text  # the exact decimal, as written
+    assert school["locations"][0]["geometry"] == {"type": "Point", "coordinates": [71.3667, 42.9]}
+    assert school["parties"][0]["name"] == "Kurylys LLP" and school["parties"][0]["roles"] == ["supplier"]
+    metrics = {metric["id"]: metric["observations"] for metric in school["metrics"]}
+    assert metrics["approvedSavings"][0]["value"] == {"amount": 250000.55, "currency": "KZT"}
+    assert {o["id"]: o["measure"] for o in metrics["inspections"]} == {"filed": 3, "confirmed": 2}
+    road = next(p for p in package["projects"] if p is not school)
+    assert road["sector"] == ["transport", "transport.road"] and "parties" not in road
+    for value in personal_data(app):
+        assert value not in text, value
+
+
+def test_the_public_summary_needs_no_sign_in_and_gives_the_fix_rate_with_its_denominators(app, client, admin,
+                                                                                        monitored):
+    response = client.get(f"{V1}/public/summary")
+    assert response.status_code == 200
+    summary = response.get_json()
+    totals = client.get(f"{V1}/savings/totals", headers=admin.headers).get_json()
+    assert (summary["approved_kzt"], summary["approved_count"]) == (totals["approved_kzt"], totals["approved_count"])
+    assert (summary["sites_monitored"], summary["inspections"]) == (2, 3)
+    assert (summary["confirmed"], summary["fixed"], summary["fix_rate"]) == (2, 1, "0.50")
+    taraz = next(row for row in summary["by_district"] if row["district"] == "taraz")
+    assert (taraz["approved_kzt"], taraz["fix_rate"], taraz["inspections"]) == ("250000.55", "0.50", 3)
+    assert next(row for row in summary["by_district"] if row["district"] == "merke")["fix_rate"] is None
+    assert summary["as_of"] is not None
+    for value in personal_data(app):
+        assert value not in response.get_data(as_text=True)
+
+
+def test_the_summary_is_cached(app, client, monkeypatch, admin, volunteer):
+    first = client.get(f"{V1}/public/summary").get_json()  # computed now (the tests' maximum age is 0)
+    monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 3600)
+    create_site(client, admin)
+    assert client.get(f"{V1}/public/summary").get_json() == first
+    assert client.get(f"{V1}/public/summary").headers["Cache-Control"] == "public, max-age=3600"
+    monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 0)
+    assert client.get(f"{V1}/public/summary").get_json()["sites_monitored"] == first["sites_monitored"] + 1
+
+
+@pytest.mark.parametrize("language,words", [("ru", "Доля устранённых нарушений"), ("kk", "Жойылған бұзушылықтар үлесі"),
+                                            ("en", "Share of violations fixed")])
+def test_the_transparency_page_in_each_language_with_server_drawn_charts(app, client, monitored, language, words):
+    response = client.get(f"/transparency?lang={language}")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert f'<html lang="{language}">' in html and words in html
+    assert "<svg" in html and 'role="img"' in html and "<script" not in html
+    assert "250000.55" in html and "0.50" in html
+    for value in personal_data(app):
+        assert value not in html
+    by_header = client.get("/transparency", headers={"Accept-Language": "kk"}).get_data(as_text=True)
+    assert '<html lang="kk">' in by_header

@@ -1,0 +1,1 @@
+"""Cases: what became of a confirmed inspection (its referral and resolution), and the fix rate."""

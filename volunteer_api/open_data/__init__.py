@@ -1,0 +1,1 @@
+"""Open data for the public: the OC4IDS export of every site, the public summary and /transparency."""

@@ -1,0 +1,83 @@
+from decimal import Decimal
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, render_template, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..i18n import LANGUAGES, select_language
+from ..auth.access import public
+from ..money import format_tiyn
+from ..timestamps import ALMATY, format_utc
+from . import oc4ids, page
+from .schemas import PublicSummarySchema
+from .summary import public_summary
+
+blp = Blueprint("open_data", __name__, url_prefix="/api/v1", description="Open data for the public (no sign-in)")
+pages = FlaskBlueprint("transparency", __name__, template_folder="templates")
+
+
+def _cache_headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = f"public, max-age={current_app.config['PUBLIC_CACHE_SECONDS']}"
+    return response
+
+
+@blp.route("/open-data/oc4ids.json")
+class Oc4idsExport(MethodView):
+    @public
+    @blp.response(200, content_type="application/json", description=(
+        "An OC4IDS 0.9 project package: one project per site (identifiers, title, sector and type from the "
+        "OC4IDS codelists, budget, location as a GeoJSON point, status, the contractor as a `supplier` party, "
+        "and the monitoring's approved savings and inspection counts as `metrics`). Streamed; no personal data."))
+    def get(self):
+        """Export every site as an OC4IDS project (public open data)."""
+        response = Response(stream_with_context(oc4ids.stream_project_package()), mimetype="application/json")
+        return _cache_headers(response)
+
+
+@blp.route("/public/summary")
+class PublicSummary(MethodView):
+    @public
+    @blp.response(200, PublicSummarySchema, description=(
+        "What the monitoring achieved, by district, from the figures the workers computed; cached for a minute. "
+        "The fix rate is never given without its denominators. No person is named."))
+    def get(self):
+        """Read the public summary: approved savings, sites, inspections and the fix rate."""
+        return public_summary(max_age_seconds=current_app.config["PUBLIC_CACHE_SECONDS"])
+
+
+@blp.after_request
+def _public_caching(response):
+    if request.endpoint == "open_data.PublicSummary" and response.status_code == 200:
+        _cache_headers(response)
+    return response
+
+
+@pages.route("/transparency")
+@public
+def transparency():
+    """The public page of the summary with charts drawn on the server (no JavaScript)."""
+    language = request.args.get("lang") if request.args.get("lang") in LANGUAGES else select_language()
+    summary = public_summary(max_age_seconds=current_app.config["PUBLIC_CACHE_SECONDS"])
+    rows = [{**row, "name": row["names"][language], "approved_kzt": format_tiyn(row["approved_tiyn"])}
+            for row in summary["by_district"]]
+    shown = {**summary, "approved_kzt": format_tiyn(summary["approved_tiyn"]), "by_district": rows,
+             "as_of": format_utc(summary["as_of"]) if summary["as_of"] else None,
+             "as_of_local": _almaty(summary["as_of"]) if summary["as_of"] else None}
+    texts = page.texts(language)
+    charts = [
+        {"id": "savings", "title": texts["savings_chart"], "bars": page.bars(
+            [(row["name"], row["approved_tiyn"], row["approved_kzt"]) for row in rows])},
+        {"id": "fixes", "title": texts["fix_chart"], "bars": page.bars(
+            [(row["name"], float(Decimal(row["fix_rate"] or "0")), row["fix_rate"] or "—") for row in rows])},
+    ]
+    html = render_template("open_data/transparency.html", language=language, t=texts, summary=shown,
+                           charts=charts, bar_width=page.BAR_WIDTH, language_names=page.LANGUAGE_NAMES)
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Language"] = language
+    response.vary.add("Accept-Language")
+    return _cache_headers(response)
+
+
+def _almaty(value) -> str:
+    return value.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M (UTC+5)")
