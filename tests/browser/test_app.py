@@ -38,7 +38,12 @@ def sign_in(page, volunteer) -> None:
     page.locator("form button[type=submit]").click()
     expect(page.locator(".card h2").first).to_be_visible()
     # The shell is cached once the worker is active and controls the page.
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # (evaluate, not wait_for_function: polling a string is eval, which the page's CSP refuses)
+    page.evaluate("""async () => {
+        if (!navigator.serviceWorker.controller) {
+            await new Promise((done) => navigator.serviceWorker.addEventListener("controllerchange", done, { once: true }));
+        }
+    }""")
 
 
 def file_inspection(page, *, color=(200, 30, 30), severity="none") -> None:
