@@ -22,14 +22,10 @@ def free_port() -> int:
 
 
 def make_site(*, district: str = "taraz", name: str = "Школа №5") -> int:
-    """A site row (call inside an app context)."""
-    from volunteer_api.extensions import db
-    from volunteer_api.sites.models import Site
+    """A site's id (inside an app context), made the one way tests make sites (tests.factories.new_site)."""
+    from tests.factories import new_site
 
-    site = Site(name=name, kind="school", district=district, lat=42.9, lon=71.37, budget_tiyn=150_000_000_00)
-    db.session.add(site)
-    db.session.commit()
-    return site.id
+    return new_site(district=district, name=name).id
 
 
 def flag_inspection(*, volunteer_id, site_id: int, district: str = "taraz", flagged: bool = True,
@@ -54,6 +50,18 @@ def flag_inspection(*, volunteer_id, site_id: int, district: str = "taraz", flag
         jobs.enqueue("alerts.notify_inspection_flagged", inspection_id=inspection.id)
     db.session.commit()
     return inspection.id
+
+
+def outbox_drained() -> bool:
+    """No outbox job waits any more (inside an app context): no later relay round can add an alert."""
+    from sqlalchemy import func, select
+
+    from volunteer_api.extensions import db
+    from volunteer_api.jobs import OutboxJob
+
+    pending = db.session.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.status == "pending"))
+    db.session.rollback()
+    return pending == 0
 
 
 def alert_counts(kind: str = "inspection_flagged") -> dict[int, int]:

@@ -98,20 +98,18 @@ def service_env(database_url, redis_url, tmp_path_factory):
 def app(service_env):
     from flask_migrate import upgrade
 
-    saved = {key: os.environ.get(key) for key in service_env}
-    os.environ.update(service_env)
-    os.environ.pop("REDIS_URL", None) if "REDIS_URL" not in service_env else None
     from volunteer_api import create_app
 
-    application = create_app({"ACCESS_LOG": False, "RELAY_INTERVAL_SECONDS": 1})
-    with application.app_context():
-        upgrade()
-    yield application
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    # A session-wide monkeypatch (the function-scoped fixture cannot reach a session fixture).
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in service_env.items():
+            patch.setenv(key, value)
+        if "REDIS_URL" not in service_env:
+            patch.delenv("REDIS_URL", raising=False)
+        application = create_app({"ACCESS_LOG": False, "RELAY_INTERVAL_SECONDS": 1})
+        with application.app_context():
+            upgrade()
+        yield application
 
 
 def start_worker_process(service_env: dict, *, beat: bool = True, concurrency: int = 2, pool: str = "threads",
@@ -203,18 +201,14 @@ def make_app(app, service_env):
     from volunteer_api.extensions import limiter
 
     def make(env: dict, overrides: dict | None = None):
-        saved = {key: os.environ.get(key) for key in env}
-        os.environ.update({k: v for k, v in env.items() if v is not None})
-        for key in [k for k, v in env.items() if v is None]:
-            os.environ.pop(key, None)
-        try:
-            return create_app({"ACCESS_LOG": False, **(overrides or {})})
-        finally:
-            for key, value in saved.items():
+        """The settings are read once, by create_app: the environment is changed only for that call."""
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in env.items():
                 if value is None:
-                    os.environ.pop(key, None)
+                    patch.delenv(key, raising=False)
                 else:
-                    os.environ[key] = value
+                    patch.setenv(key, value)
+            return create_app({"ACCESS_LOG": False, **(overrides or {})})
 
     yield make
     limiter.init_app(app)

@@ -75,19 +75,25 @@ def inspector(make_inspector) -> Account:
     return make_inspector()
 
 
+def new_site(**fields):
+    """A site registered through the sites service, as an admin's request would (inside an app context).
+
+    The one way tests make a site: `fields` override the body of tests.field_support.site_body (a school
+    in Taraz). Returns the Site.
+    """
+    from tests.field_support import site_body
+    from volunteer_api.sites import services
+    from volunteer_api.sites.schemas import SiteCreateSchema
+
+    return services.create_site(**SiteCreateSchema().load(site_body(**fields)))
+
+
 @pytest.fixture
 def make_site(app):
-    """A site row made directly through the model, for the tests of other domains; returns its id."""
+    """Register a site (see new_site) from outside an app context; returns its id."""
 
-    def make(district: str = "taraz", name: str = "School No. 12") -> str:
-        from volunteer_api.extensions import db
-        from volunteer_api.sites.models import Site
-
+    def make(district: str = "taraz", name: str = "School No. 12", **fields) -> str:
         with app.app_context():
-            site = Site(name=name, kind="school", district=district, lat=42.9, lon=71.37,
-                        budget_tiyn=500_000_000_00)
-            db.session.add(site)
-            db.session.commit()
-            return str(site.id)
+            return str(new_site(district=district, name=name, **fields).id)
 
     return make

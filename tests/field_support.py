@@ -24,6 +24,7 @@ def site_body(**overrides) -> dict:
 
 
 def create_site(client, admin, **overrides) -> dict:
+    """Register a site by the API (the sites tests' subject); other tests use the factory, make_site."""
     response = client.post("/api/v1/sites", headers=admin.headers, json=site_body(**overrides))
     assert response.status_code == 201, response.get_json()
     return response.get_json()

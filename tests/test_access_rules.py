@@ -6,8 +6,8 @@ from volunteer_api.auth.access import ACCESS_RULE, PUBLIC, SESSION_TOKEN
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Served by flask-smorest itself: the OpenAPI document and the docs page are public by the contract.
 LIBRARY_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
-PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts", "/api/v1/docs/assets/<path:filename>",
-                "/static/<path:filename>", "/console/sign-in", "/console/language",
+PUBLIC_PATHS = {"/", "/api/v1/", "/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts",
+                "/api/v1/docs/assets/<path:filename>", "/static/<path:filename>", "/console/sign-in", "/console/language",
                 "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>",
                 # Open data for the public: no personal data (tests/test_open_data.py).
                 "/api/v1/open-data/oc4ids.json", "/api/v1/public/summary", "/transparency"}

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.alert_helpers import IsolatedStack, alert_counts, flag_inspection, make_site, make_user
+from tests.alert_helpers import IsolatedStack, alert_counts, flag_inspection, make_site, make_user, outbox_drained
 from tests.conftest import PG_ADMIN_URL, start_worker_process, stop_worker_process
 from tests.support import wait_for
 
@@ -42,7 +42,7 @@ def test_flags_filed_while_the_broker_is_down_are_all_alerted_once_after_it_retu
 
         stack.start_redis()
         wait_for(_exactly(20, inspectors), timeout=25)
-        time.sleep(1.5)  # a relay round later: still exactly one each
+        wait_for(outbox_drained, timeout=25)  # nothing left for a relay round to send again: still one each
         assert alert_counts() == {recipient: 20 for recipient in inspectors}
 
 
@@ -61,5 +61,5 @@ def test_a_worker_killed_mid_burst_loses_and_doubles_nothing(stack):
 
         stack.start_worker(start_worker_process, beat=True, name="successor")
         wait_for(_exactly(40, inspectors), timeout=25)
-        time.sleep(1.5)
+        wait_for(outbox_drained, timeout=25)
         assert alert_counts() == {recipient: 40 for recipient in inspectors}

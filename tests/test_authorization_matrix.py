@@ -38,6 +38,8 @@ DISTRICT_REVIEW = "401 403 403 ok 404 ok"
 
 V1 = "/api/v1"
 MATRIX = {
+    ("GET", "/"): PUBLIC,
+    ("GET", f"{V1}/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", f"{V1}/openapi.json"): PUBLIC,

@@ -31,7 +31,8 @@ def test_a_wrong_media_type_is_a_415_problem(client):
 
 
 def test_unknown_fields_are_a_422_problem_naming_them(client):
-    response = client.post("/api/v1/auth/login", json={"login": "a@b.kz", "password": "x", "admin": True})
+    response = client.post("/api/v1/auth/login", json={"login": "a@b.kz", "password": "x", "admin": True},
+                           headers={"Accept-Language": "en"})
     body = assert_problem(response, 422)
     assert body["errors"] == {"admin": ["Unknown field."]}
 

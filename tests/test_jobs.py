@@ -235,3 +235,17 @@ def test_embedded_mode_runs_the_periodic_relay_itself(app, make_app):
             return database.session.scalar(select(OutboxJob.status)) == "done"
 
     wait_for(job_done, timeout=10)
+
+
+def test_publishing_after_commit_watches_the_apps_session_only(app):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    for hook, listener in (("after_flush", dispatch._collect_new_jobs), ("after_commit", dispatch._publish_committed),
+                           ("after_soft_rollback", dispatch._forget_jobs)):
+        assert event.contains(db.session, hook, listener)
+        assert not event.contains(Session, hook, listener)
+    with app.app_context(), Session(db.engine) as other:  # another session of the process: not ours to publish
+        other.info["outbox_committing"] = [(1, names.DELIVER_ALERT)]
+        other.commit()
+        assert other.info["outbox_committing"] == [(1, names.DELIVER_ALERT)]

@@ -158,13 +158,39 @@ def test_csv_import_is_all_or_nothing_with_errors_by_line(client, admin):
     assert count_volunteers(client, admin) == 1
 
 
-def test_csv_dry_run_validates_without_creating(client, admin):
-    response = upload(client, admin, HEADER + "Dry Run,+77014000001,,taraz\n", dry_run=True)
-    assert response.status_code == 201
+def test_csv_dry_run_is_a_200_preview_of_each_row_as_it_would_be_created_without_passwords(client, admin):
+    register(client, admin, phone="+77014000009")
+    text = HEADER + ("Dry Run,8 701 400 00 01,Dry@Run.KZ,taraz\n"
+                     "Taken Phone,+77014000009,,taraz\n"
+                     "No Such District,+77014000002,,atlantis\n"
+                     ",not a phone,,taraz\n")
+    response = upload(client, admin, text, dry_run=True)
+    assert response.status_code == 200
     body = response.get_json()
-    assert body["dry_run"] is True and body["created"] == 0
-    assert body["volunteers"][0]["phone"] == "+77014000001" and "initial_password" not in body["volunteers"][0]
-    assert count_volunteers(client, admin) == 0
+    assert (body["dry_run"], body["total"], body["valid"], body["invalid"]) == (True, 4, 1, 3)
+    first, taken, nowhere, broken = body["rows"]
+    assert first == {"row": 2, "values": {"full_name": "Dry Run", "phone": "+77014000001", "email": "dry@run.kz",
+                                          "district": "taraz"}, "errors": {}}
+    assert taken["row"] == 3 and set(taken["errors"]) == {"phone"}
+    assert nowhere["row"] == 4 and set(nowhere["errors"]) == {"district"}
+    assert broken["row"] == 5 and broken["values"]["phone"] == "not a phone"
+    assert set(broken["errors"]) == {"full_name", "phone"}
+    assert "password" not in response.get_data(as_text=True)
+    assert count_volunteers(client, admin) == 1
+
+
+def test_a_csv_from_excel_in_a_russian_locale_with_semicolons_imports(client, admin):
+    text = "full_name;phone;email;district\r\nАйдана Сейтова;+77014100001;;taraz\r\nБолат Ахметов;+77014100002;b@mail.kz;merke\r\n"
+    response = upload(client, admin, text, bom=True)
+    assert response.status_code == 201, response.get_json()
+    assert [v["full_name"] for v in response.get_json()["volunteers"]] == ["Айдана Сейтова", "Болат Ахметов"]
+
+
+def test_a_csv_with_another_separator_names_the_separators_it_understands(client, admin):
+    response = upload(client, admin, "full_name|phone|email|district\nA|+77014200001||taraz\n")
+    assert response.status_code == 422
+    assert "full_name,phone,email,district" in response.get_json()["errors"]["file"][0]
+    assert "точкой с запятой" in response.get_json()["errors"]["file"][0]  # the default language is Russian
 
 
 def test_csv_with_a_wrong_header_or_no_rows_or_no_file_is_a_422(client, admin):

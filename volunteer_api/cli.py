@@ -1,6 +1,7 @@
 """Command-line actions (`flask --app wsgi ...`)."""
 import click
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from .errors import DomainError
 
@@ -16,8 +17,11 @@ def create_admin_command(login: str, password: str, full_name: str) -> None:
 
     if len(password) < 10:
         raise click.BadParameter("at least 10 characters", param_hint="--password")
-    try:
-        user = create_admin(login=login, password=password, full_name=full_name)
-    except (DomainError, ValueError) as exc:
-        raise click.ClickException(str(getattr(exc, "detail", None) or exc)) from exc
+    # The terminal speaks English; the messages of the services are translated for it.
+    with force_locale("en"):
+        try:
+            user = create_admin(login=login, password=password, full_name=full_name)
+        except (DomainError, ValueError) as exc:
+            # One line and exit status 1 (click's ClickException), never a traceback.
+            raise click.ClickException(str(getattr(exc, "detail", None) or exc)) from None
     click.echo(f"Admin {user.full_name} created (id {user.id}).")

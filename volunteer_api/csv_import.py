@@ -6,15 +6,18 @@ from flask_babel import lazy_gettext as _l
 
 from .errors import Invalid
 
+# Excel saves "CSV" with the list separator of its locale: semicolons in Russian and Kazakh ones.
+DELIMITERS = ",;\t"
+
 
 def read_csv_rows(content: bytes, *, columns: tuple[str, ...], max_rows: int,
-                  empty_message: str = "No rows in the file.") -> list[tuple[int, dict]]:
+                  empty_message=_l("No rows in the file.")) -> list[tuple[int, dict]]:
     """The non-blank rows of a UTF-8 CSV (BOM or not) as (line number, row); 422 for a bad file or header."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Invalid(_l("The file is not UTF-8 text."), errors={"file": ["Save the CSV as UTF-8."]}) from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+        raise Invalid(_l("The file is not UTF-8 text."), errors={"file": [str(_l("Save the CSV as UTF-8."))]}) from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = [name.strip() for name in (reader.fieldnames or [])]
     except csv.Error as exc:
@@ -22,7 +25,9 @@ def read_csv_rows(content: bytes, *, columns: tuple[str, ...], max_rows: int,
     missing = [name for name in columns if name not in header]
     if missing:
         raise Invalid(_l("The CSV header is wrong."),
-                      errors={"file": [f"The header must be {','.join(columns)}; missing: {', '.join(missing)}."]})
+                      errors={"file": [str(_l("The header must be %(columns)s (separated by commas, semicolons or tabs); "
+                                              "missing: %(missing)s.", columns=",".join(columns),
+                                              missing=", ".join(missing)))]})
     reader.fieldnames = header
     rows = []
     try:
@@ -31,9 +36,18 @@ def read_csv_rows(content: bytes, *, columns: tuple[str, ...], max_rows: int,
                 continue  # blank lines, e.g. a trailing newline from a spreadsheet
             rows.append((reader.line_num, row))
             if len(rows) > max_rows:
-                raise Invalid(_l("At most %(count)s rows per file.", count=max_rows), errors={"file": ["Too many rows."]})
+                raise Invalid(_l("At most %(count)s rows per file.", count=max_rows), errors={"file": [str(_l("Too many rows."))]})
     except csv.Error as exc:
-        raise Invalid(_l("The file is not a CSV."), errors={"file": [f"line {reader.line_num}: {exc}"]}) from exc
+        raise Invalid(_l("The file is not a CSV."),
+                      errors={"file": [str(_l("line %(line)s: %(problem)s", line=reader.line_num, problem=exc))]}) from exc
     if not rows:
-        raise Invalid(_l("The CSV has no rows."), errors={"file": [empty_message]})
+        raise Invalid(_l("The CSV has no rows."), errors={"file": [str(empty_message)]})
     return rows
+
+
+def _delimiter(text: str) -> str:
+    """The column separator the header line uses (comma, semicolon or tab); a comma when it cannot tell."""
+    try:
+        return csv.Sniffer().sniff(text.partition("\n")[0], delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","

@@ -5,6 +5,8 @@ from flask import Flask, Response, json, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from .i18n import translate_messages
+
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -96,9 +98,12 @@ def problem(status: int, detail=None, *, errors: dict | None = None, headers: di
         "detail": str(detail) if detail is not None else str(STATUS_DETAILS.get(status, "")),
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = translate_messages(errors)
     body.update(extra or {})
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    if status == 401:
+        # RFC 9110: a 401 names the scheme that would work; ours is a bearer token (the JWT).
+        response.headers["WWW-Authenticate"] = "Bearer"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

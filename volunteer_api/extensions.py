@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from .database import db  # noqa: F401 - Flask-SQLAlchemy, made in database.py beside its declarative Base
 from .ids import IdConverter
-from .openapi import ProblemResponsesPlugin
+from .openapi import ExamplesPlugin, ProblemResponsesPlugin
 
 migrate = Migrate()
 jwt = JWTManager()
@@ -29,5 +29,5 @@ class ProblemApi(Api):
         """Leave error handling to volunteer_api.errors, registered by the factory."""
 
 
-api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
+api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin(), ExamplesPlugin()]})
 api.register_converter(IdConverter, lambda _converter: {"type": "string", "pattern": "^[0-9]+$"})

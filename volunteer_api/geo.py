@@ -4,6 +4,8 @@ import math
 from geopy.distance import geodesic
 from marshmallow import Schema, fields, validate
 
+from .schemas import JsonBoolean
+
 EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -45,4 +47,4 @@ class DeviceLocationSchema(PointSchema):
     """A phone's fix: the position, its accuracy radius and whether the OS says it is simulated."""
 
     accuracy_m = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, max=100_000))
-    mock = fields.Boolean(load_default=False)
+    mock = JsonBoolean(load_default=False)

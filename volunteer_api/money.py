@@ -1,4 +1,5 @@
 """Money is integer tiyn (1 KZT = 100 tiyn) from the edge to the database; no float ever touches it."""
+from flask_babel import lazy_gettext as _l
 import re
 
 from marshmallow import ValidationError, fields
@@ -19,20 +20,20 @@ def format_tiyn(tiyn: int) -> str:
 def parse_kzt(value) -> int:
     """A request amount (a "12500.50" string or a JSON integer of tenge) → tiyn. Raises ValueError."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("Send the amount as a string with two decimals or an integer of tenge, never a float.")
+        raise ValueError(_l("Send the amount as a string with two decimals or an integer of tenge, never a float."))
     if isinstance(value, int):
         tiyn = value * TIYN_PER_KZT
     elif isinstance(value, str):
         match = _AMOUNT.match(value)
         if not match:
-            raise ValueError("An amount looks like \"1250000.00\": digits, at most two decimals.")
+            raise ValueError(_l("An amount looks like \"1250000.00\": digits, at most two decimals."))
         tiyn = int(match.group(1)) * TIYN_PER_KZT + int((match.group(2) or "0").ljust(2, "0"))
     else:
-        raise ValueError("An amount is a string such as \"1250000.00\" or an integer of tenge.")
+        raise ValueError(_l("An amount is a string such as \"1250000.00\" or an integer of tenge."))
     if tiyn <= 0:
-        raise ValueError("The amount must be greater than zero.")
+        raise ValueError(_l("The amount must be greater than zero."))
     if tiyn > MAX_TIYN:
-        raise ValueError("The amount must not exceed 1 000 000 000 000 KZT.")
+        raise ValueError(_l("The amount must not exceed 1 000 000 000 000 KZT."))
     return tiyn
 
 

@@ -59,3 +59,56 @@ class ProblemResponsesPlugin(BasePlugin):
                     # flask-smorest's shared responses describe its own error body, not ours.
                     response = responses[code] = {"description": DESCRIPTIONS.get(int(code), HTTPStatus(int(code)).phrase)}
                 response["content"] = dict(PROBLEM_CONTENT)
+
+
+# Taraz, the region's centre: the examples place everything there, so "Try it out" works as shown.
+TARAZ = {"lat": 42.9001, "lon": 71.3667}
+
+
+def _recently() -> str:
+    """A capture time a few minutes before the document was built (filings older than 30 days are refused)."""
+    from datetime import datetime, timedelta, timezone
+
+    return (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Request bodies as a client would send them, by component name. A test loads each through its schema.
+EXAMPLES = {
+    "Login": lambda: {"login": "admin@example.kz", "password": "change-me-now-please"},
+    "Point": lambda: dict(TARAZ),
+    "DeviceLocation": lambda: {**TARAZ, "accuracy_m": 8.5, "mock": False},
+    "SiteCreate": lambda: {
+        "name": "Школа №12 на 600 мест", "kind": "school", "district": "taraz", "address": "Тараз, ул. Толе би, 12",
+        "location": dict(TARAZ), "geofence_radius_m": 300, "budget_kzt": "1250000000.00",
+        "contractor": "ТОО «Жамбыл Курылыс»", "contract_number": "ГЗ-2026/114", "planned_completion": "2027-09-01",
+        "status": "under_construction"},
+    "SiteUpdate": lambda: {"status": "completed", "contractor": "ТОО «Жамбыл Курылыс»"},
+    "Checklist": lambda: {"work_in_progress": True, "workers_present": True, "safety_violations": False,
+                          "quality_issues": False, "schedule_delay": False, "docs_on_site": True,
+                          "progress_percent": 40},
+    "InspectionCreate": lambda: {
+        "client_uuid": "3f0c7b5e-8a51-4c1e-9d4e-2b7a6f1c9e01", "site_id": "1", "captured_at": _recently(),
+        "location": {**TARAZ, "accuracy_m": 8.5, "mock": False}, "checklist": EXAMPLES["Checklist"](),
+        "severity": "none", "notes": "Идёт кладка второго этажа, на площадке 14 рабочих."},
+    "InspectionReview": lambda: {"decision": "confirmed", "comment": "Подтверждаю: леса без ограждения."},
+    "SavingCreate": lambda: {
+        "client_uuid": "9b2d4c6e-1f3a-4b5c-8d7e-6a9b0c1d2e3f", "site_id": "1", "amount_kzt": "18500000.00",
+        "category": "contract_reduced", "description": "Смета на кровлю снижена после замечаний волонтёров.",
+        "evidence_url": "https://example.kz/evidence/114"},
+    "SavingReview": lambda: {"decision": "approved", "comment": "Подтверждено актом сверки."},
+    "VolunteerCreate": lambda: {"full_name": "Айгерим Нурланова", "phone": "+77011234567",
+                                "email": "aigerim@example.kz", "district": "taraz"},
+    "VolunteerUpdate": lambda: {"district": "baizak"},
+    "InspectorCreate": lambda: {"full_name": "Ерлан Садыков", "phone": "+77021234567", "email": "erlan@example.kz",
+                                "districts": ["taraz", "baizak"], "password": "change-me-now-please",
+                                "language": "kk"},
+    "InspectorUpdate": lambda: {"districts": ["taraz"], "language": "ru"},
+}
+
+
+class ExamplesPlugin(BasePlugin):
+    """An apispec plugin: gives the request bodies of EXAMPLES their example (Swagger UI's "Example Value")."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        example = EXAMPLES.get(name)
+        return {"example": example()} if example else None

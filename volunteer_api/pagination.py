@@ -2,6 +2,7 @@
 
 A cursor is the sort key of the last item sent, so page 1,000 costs what page 1 costs.
 """
+from flask_babel import lazy_gettext as _l
 import base64
 import binascii
 import json
@@ -40,7 +41,7 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> list:
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         values = None
     if not (isinstance(values, list) and len(values) == len(kinds) and all(map(_fits, values, kinds))):
-        raise Invalid(errors={"cursor": ["Not a cursor this list gave out."]})
+        raise Invalid(errors={"cursor": [str(_l("Not a cursor this list gave out."))]})
     return values
 
 

@@ -1,4 +1,4 @@
-"""Request shapes several domains share: a PATCH body, and the arguments and file of a CSV import."""
+"""Request shapes several domains share: a PATCH body, an array in the query string, a CSV import."""
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
@@ -18,3 +18,28 @@ class ImportArgsSchema(Schema):
 
 class ImportFileSchema(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class QueryList(fields.List):
+    """An array in the query string, in either spelling: `by=site,month` or `by=site&by=month`.
+
+    webargs hands a List every repetition of the parameter; each is split at commas. An empty value
+    (`by=`, `by=site,`) is a 422, never silently nothing. Documented as an exploded form array.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        items = [item.strip() for text in values for item in str(text).split(",")]
+        if not items or any(not item for item in items):
+            raise ValidationError(str(_l("Give one or more values, separated by commas.")))
+        return super()._deserialize(items, attr, data, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """A boolean in a JSON body: `true` or `false` only (marshmallow's Boolean also takes 1, "yes", "on"...,
+    which a query string needs but a JSON body never sends)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # not `in {True}`: 1 == True in Python
+            raise self.make_error("invalid", input=value)
+        return value

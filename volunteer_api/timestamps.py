@@ -1,6 +1,7 @@
 """Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -45,8 +46,8 @@ class RFC3339DateTime(fields.DateTime):
     """A datetime that must carry an offset; normalised to UTC; dumped with `Z`."""
 
     default_error_messages = {
-        "naive": "A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00.",
-        "range": "The time is out of range.",
+        "naive": _l("A time needs an offset or Z, e.g. 2026-05-14T10:30:00+05:00."),
+        "range": _l("The time is out of range."),
     }
 
     def __init__(self, **kwargs):
@@ -70,7 +71,7 @@ def parse_rfc3339(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationError("Not a valid RFC 3339 time.") from exc
+        raise ValidationError(str(_l("Not a valid RFC 3339 time."))) from exc
     if parsed.tzinfo is None:
         raise ValidationError(RFC3339DateTime.default_error_messages["naive"])
     return parsed.astimezone(timezone.utc)

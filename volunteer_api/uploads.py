@@ -12,7 +12,7 @@ def uploaded_file(field: str = "file") -> FileStorage:
         raise Invalid(errors={name: [str(_l("Unknown field."))] for name in sorted(request.form)})
     upload = request.files.get(field)
     if upload is None:
-        raise Invalid(errors={field: [f"Attach the file as multipart field '{field}'."]})
+        raise Invalid(errors={field: [str(_l("Attach the file as multipart field '%(field)s'.", field=field))]})
     return upload
 
 

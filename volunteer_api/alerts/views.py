@@ -16,6 +16,7 @@ class Alerts(MethodView):
     @roles("inspector", "admin")
     @blp.arguments(AlertListArgsSchema, location="query")
     @blp.response(200, page_schema(AlertSchema))
+    @blp.doc(operationId="listAlerts")
     def get(self, args):
         """List my alerts, newest first."""
         items, next_cursor = services.list_alerts(user=current_user(), **args)
@@ -27,6 +28,7 @@ class AlertRead(MethodView):
     @roles("inspector", "admin")
     @blp.response(200, AlertSchema)
     @blp.alt_response(404, description="No such alert in my inbox")
+    @blp.doc(operationId="markAlertRead")
     def post(self, alert_id):
         """Mark one of my alerts read (again: no change)."""
         alert = services.mark_alert_read(user=current_user(), alert_id=alert_id)

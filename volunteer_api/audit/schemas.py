@@ -1,6 +1,8 @@
 """The audit endpoints' HTTP contract."""
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..ids import Id
 from ..pagination import PageArgsSchema
 from ..timestamps import RFC3339DateTime
 
@@ -8,7 +10,7 @@ CHAIN_HASH = {"description": "SHA-256 (hex) linking the event into the chain; nu
 
 
 class AuditListArgsSchema(PageArgsSchema):
-    actor_id = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$", error="Not a user id."))
+    actor_id = Id()
     object_type = fields.String(validate=validate.Length(min=1, max=32))
     object_id = fields.String(validate=validate.Length(min=1, max=64))
     action = fields.String(validate=validate.Length(min=1, max=64))
@@ -18,7 +20,7 @@ class AuditListArgsSchema(PageArgsSchema):
     @validates_schema
     def ordered_range(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ValidationError("Must not be before 'from'.", field_name="to")
+            raise ValidationError(str(_l("Must not be before 'from'.")), field_name="to")
 
 
 class AuditEventSchema(Schema):

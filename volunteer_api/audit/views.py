@@ -14,6 +14,7 @@ class AuditEvents(MethodView):
     @roles("admin")
     @blp.arguments(AuditListArgsSchema, location="query")
     @blp.response(200, page_schema(AuditEventSchema))
+    @blp.doc(operationId="listAuditEvents")
     def get(self, args):
         """List audit events, newest first, by actor, object, action and time."""
         # Embedded mode has no worker to seal; sealing here too makes the answer current everywhere.
@@ -26,6 +27,7 @@ class AuditEvents(MethodView):
 class AuditVerification(MethodView):
     @roles("admin")
     @blp.response(200, AuditVerificationSchema)
+    @blp.doc(operationId="verifyAuditChain")
     def get(self):
         """Recompute the audit hash chain and name the first edited, deleted or inserted event."""
         services.seal_chain()

@@ -38,6 +38,7 @@ class Login(MethodView):
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Wrong login or password")
     @blp.alt_response(429, description="Too many failed attempts for this login or address")
+    @blp.doc(operationId="signIn")
     def post(self, credentials):
         """Sign in by phone or e-mail and password."""
         _, tokens = services.login(**credentials, address=client_address(),
@@ -50,6 +51,7 @@ class Refresh(MethodView):
     @any_session_token
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="No, an invalid, a used or a revoked refresh token")
+    @blp.doc(operationId="refreshSession")
     def post(self):
         """Exchange a refresh token for a new access token and a new refresh token."""
         user = authenticate(token="refresh")
@@ -61,6 +63,7 @@ class Logout(MethodView):
     @any_session_token
     @blp.response(204)
     @blp.alt_response(401, description="No valid token")
+    @blp.doc(operationId="signOut")
     def post(self):
         """Sign out: the session's access and refresh tokens stop working at once."""
         authenticate(token="any")
@@ -71,6 +74,7 @@ class Logout(MethodView):
 class Me(MethodView):
     @roles("admin", "inspector", "volunteer")
     @blp.response(200, UserSchema)
+    @blp.doc(operationId="getCurrentUser")
     def get(self):
         """Read the signed-in user."""
         return g.current_user

@@ -17,6 +17,7 @@ class CaseReferral(MethodView):
     @blp.response(200, InspectionSchema)
     @blp.alt_response(404, description="No such inspection, or not in the inspector's districts")
     @blp.alt_response(409, description="Already referred, or the inspection is not confirmed (not a case)")
+    @blp.doc(operationId="referInspection")
     def post(self, data, inspection_id):
         """Record where a confirmed inspection was referred (inspector of its district, or admin); once."""
         return services.refer_case(inspection_id, user=current_user(), **data)
@@ -29,6 +30,7 @@ class CaseResolution(MethodView):
     @blp.response(200, InspectionSchema)
     @blp.alt_response(404, description="No such inspection, or not in the inspector's districts")
     @blp.alt_response(409, description="Already resolved, or the inspection is not confirmed (not a case)")
+    @blp.doc(operationId="resolveInspection")
     def post(self, data, inspection_id):
         """Record how a case ended (inspector of its district, or admin); once, referred or not."""
         return services.resolve_case(inspection_id, user=current_user(), **data)
@@ -44,6 +46,7 @@ class Outcomes(MethodView):
         "confirmation, referral or resolution, and every 5 minutes). The fix rate is fixed ÷ confirmed and "
         "is never given without its denominators. An inspector sees their districts, an admin all."))
     @blp.alt_response(404, description="A district the inspector does not cover")
+    @blp.doc(operationId="getOutcomes")
     def get(self, args):
         """Read the fix rate and its denominators, overall and by district."""
         return services.read_outcomes(user=current_user(), **args)

@@ -103,12 +103,12 @@ def import_volunteers():
                                error=_l("Choose a CSV file.")), 422
     if request.form.get("confirm") == "1":
         try:
-            created = people.import_volunteers(content=content, dry_run=False)
+            created = people.import_volunteers(content=content)
         except Invalid as exc:
             return _import_preview(content, exc), 422
         return render_template("console/slips.html", nav="volunteers", created=created)
     try:
-        people.import_volunteers(content=content, dry_run=True)
+        people.check_volunteer_import(content=content)
     except Invalid as exc:
         return _import_preview(content, exc), 422
     return _import_preview(content, None)

@@ -20,6 +20,7 @@ UNGATED_ENDPOINTS = frozenset({"devices.ClientConfig"})
 class ClientConfig(MethodView):
     @public
     @blp.response(200, ClientConfigSchema)
+    @blp.doc(operationId="getClientConfig")
     def get(self):
         """Read the apps' settings: the minimum version of each platform and the Web Push public key.
 
@@ -34,6 +35,7 @@ class Devices(MethodView):
     @roles(*EVERYONE)
     @blp.arguments(DeviceRegistrationSchema)
     @blp.response(201, DeviceSchema)
+    @blp.doc(operationId="registerDevice")
     def post(self, data):
         """Register this phone or browser for alerts by push (Web Push subscription or FCM token).
 
@@ -48,6 +50,7 @@ class DeviceById(MethodView):
     @roles(*EVERYONE)
     @blp.response(204)
     @blp.alt_response(404, description="No such device of yours")
+    @blp.doc(operationId="removeDevice")
     def delete(self, device_id):
         """Unregister one of my devices: it receives no more pushes."""
         services.remove_device(user=current_user(), device_id=device_id)

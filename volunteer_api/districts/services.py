@@ -1,4 +1,5 @@
 """The reference data: districts, loaded from the CSV shipped with the package."""
+from flask_babel import lazy_gettext as _l
 import csv
 from pathlib import Path
 
@@ -42,4 +43,4 @@ def require_districts(codes: list[str], *, field: str) -> None:
     """422 naming the field when a code is not a known district."""
     unknown = sorted(set(codes) - known_district_codes())
     if unknown:
-        raise Invalid(errors={field: [f"Unknown district: {', '.join(unknown)}."]})
+        raise Invalid(errors={field: [str(_l("Unknown district: %(codes)s.", codes=", ".join(unknown)))]})

@@ -12,6 +12,7 @@ blp = Blueprint("districts", __name__, url_prefix="/api/v1/districts", descripti
 class Districts(MethodView):
     @public
     @blp.response(200, DistrictListSchema)
+    @blp.doc(operationId="listDistricts")
     def get(self):
         """List the districts (names in the caller's language)."""
         return {"items": list_districts()}

@@ -3,24 +3,26 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from ..cases.schemas import CaseSchema
 from ..geo import DeviceLocationSchema
+from ..ids import Id
 from ..pagination import PageArgsSchema
+from ..schemas import JsonBoolean
 from ..timestamps import RFC3339DateTime
 from .models import INSPECTION_STATUSES, SEVERITIES
 
 
 class ChecklistSchema(Schema):
-    work_in_progress = fields.Boolean(required=True)
-    workers_present = fields.Boolean(required=True)
-    safety_violations = fields.Boolean(required=True)
-    quality_issues = fields.Boolean(required=True)
-    schedule_delay = fields.Boolean(required=True)
-    docs_on_site = fields.Boolean(required=True)
+    work_in_progress = JsonBoolean(required=True)
+    workers_present = JsonBoolean(required=True)
+    safety_violations = JsonBoolean(required=True)
+    quality_issues = JsonBoolean(required=True)
+    schedule_delay = JsonBoolean(required=True)
+    docs_on_site = JsonBoolean(required=True)
     progress_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
 
 
 class InspectionCreateSchema(Schema):
     client_uuid = fields.UUID(required=True, metadata={"description": "Made on the phone; a retry sends the same one"})
-    site_id = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    site_id = Id(required=True)
     captured_at = RFC3339DateTime(required=True)
     location = fields.Nested(DeviceLocationSchema, required=True)
     checklist = fields.Nested(ChecklistSchema, required=True)
@@ -91,8 +93,8 @@ class InspectionSchema(Schema):
 
 
 class InspectionListArgsSchema(PageArgsSchema):
-    site_id = fields.String(validate=validate.Length(min=1, max=20))
-    volunteer_id = fields.String(validate=validate.Length(min=1, max=20))
+    site_id = Id()
+    volunteer_id = Id()
     district = fields.String(validate=validate.Length(min=1, max=32))
     flagged = fields.Boolean()
     status = fields.String(validate=validate.OneOf(INSPECTION_STATUSES))

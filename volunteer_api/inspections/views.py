@@ -25,6 +25,7 @@ class Inspections(MethodView):
     @roles(*EVERYONE)
     @blp.arguments(InspectionListArgsSchema, location="query")
     @blp.response(200, page_schema(InspectionSchema))
+    @blp.doc(operationId="listInspections")
     def get(self, args):
         """List inspections, newest first: a volunteer's own, an inspector's districts', or all for admins."""
         items, next_cursor = services.list_inspections(user=current_user(), **args)
@@ -35,6 +36,7 @@ class Inspections(MethodView):
     @blp.response(201, InspectionSchema, description="Filed")
     @blp.alt_response(200, schema=InspectionSchema, description="A retry with the same client_uuid and body: the inspection filed first")
     @blp.alt_response(409, description="The client_uuid was used with another body")
+    @blp.doc(operationId="fileInspection")
     def post(self, data):
         """File a geotagged inspection (idempotent on client_uuid)."""
         inspection, created = services.file_inspection(volunteer_id=current_user().id, **data)
@@ -45,6 +47,7 @@ class Inspections(MethodView):
 class InspectionById(MethodView):
     @roles(*EVERYONE)
     @blp.response(200, InspectionSchema)
+    @blp.doc(operationId="getInspection")
     def get(self, inspection_id):
         """Read an inspection."""
         return services.get_inspection(inspection_id, user=current_user())
@@ -56,6 +59,7 @@ class InspectionReview(MethodView):
     @blp.arguments(InspectionReviewSchema)
     @blp.response(200, InspectionSchema)
     @blp.alt_response(409, description="Already reviewed")
+    @blp.doc(operationId="reviewInspection")
     def post(self, data, inspection_id):
         """Confirm or dismiss an inspection (inspector of its district, or admin); once."""
         return services.review_inspection(inspection_id, reviewer=current_user(), **data)
@@ -70,6 +74,7 @@ class InspectionPhotos(MethodView):
     @blp.alt_response(409, description="The inspection was already reviewed")
     @blp.alt_response(413, description="Over 10 MB, or too many pixels")
     @blp.alt_response(415, description="Not a JPEG, PNG or WebP image")
+    @blp.doc(operationId="attachPhoto")
     def post(self, _files, inspection_id):
         """Attach a photo to your inspection before it is reviewed (JPEG, PNG or WebP, at most 10 MB)."""
         photo, created = services.add_photo(inspection_id, user=current_user(), stream=uploaded_file().stream,

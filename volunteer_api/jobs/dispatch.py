@@ -43,25 +43,22 @@ class InFlight:
     """Work handed to a background thread and not finished yet, so tests and benches can wait for it."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._idle = threading.Condition()
         self._count = 0
 
     def started(self) -> None:
-        with self._lock:
+        with self._idle:
             self._count += 1
 
     def finished(self) -> None:
-        with self._lock:
+        with self._idle:
             self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
 
     def wait_until_none(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self._count == 0:
-                    return True
-            time.sleep(0.01)
-        return False
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout=timeout)
 
 
 class CeleryDispatcher:

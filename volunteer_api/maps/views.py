@@ -20,6 +20,7 @@ class SitesMap(MethodView):
         "An RFC 7946 FeatureCollection, one Point per site (`[lon, lat]`, WGS 84), streamed. Properties: id, "
         "name, kind, district, status, budget_kzt, risk_level, open_flags, approved_savings_kzt.\n\n"
         "risk_level: " + RISK_DESCRIPTION))
+    @blp.doc(operationId="getSitesMap")
     def get(self, args):
         """Stream every site as a GeoJSON point with its risk level (the corruption-risk map)."""
         chunks = services.stream_sites_geojson(**args)

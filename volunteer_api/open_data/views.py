@@ -29,6 +29,7 @@ class Oc4idsExport(MethodView):
         "An OC4IDS 0.9 project package: one project per site (identifiers, title, sector and type from the "
         "OC4IDS codelists, budget, location as a GeoJSON point, status, the contractor as a `supplier` party, "
         "and the monitoring's approved savings and inspection counts as `metrics`). Streamed; no personal data."))
+    @blp.doc(operationId="exportOc4ids")
     def get(self):
         """Export every site as an OC4IDS project (public open data)."""
         response = Response(stream_with_context(oc4ids.stream_project_package()), mimetype="application/json")
@@ -41,6 +42,7 @@ class PublicSummary(MethodView):
     @blp.response(200, PublicSummarySchema, description=(
         "What the monitoring achieved, by district, from the figures the workers computed; cached for a minute. "
         "The fix rate is never given without its denominators. No person is named."))
+    @blp.doc(operationId="getPublicSummary")
     def get(self):
         """Read the public summary: approved savings, sites, inspections and the fix rate."""
         return public_summary(max_age_seconds=current_app.config["PUBLIC_CACHE_SECONDS"])

@@ -1,5 +1,5 @@
-"""Liveness, readiness, the self-hosted API docs, and the admins' view of the background jobs."""
-from flask import Blueprint, current_app, send_from_directory
+"""The front door (`/`), liveness, readiness, the self-hosted API docs, and the admins' view of the jobs."""
+from flask import Blueprint, current_app, render_template, request, send_from_directory
 from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy import text
@@ -8,12 +8,28 @@ from swagger_ui_bundle import swagger_ui_path
 from ..auth.access import public, roles
 from ..errors import problem
 from ..extensions import db
+from ..i18n import select_language
 from ..pagination import page_schema
 from . import services
 from .schemas import JobListArgsSchema, JobSchema
 
-# Probes and docs assets: plain routes, outside the API's document.
-blp = Blueprint("operations", __name__)
+# The front door, probes and docs assets: plain routes, outside the API's document.
+blp = Blueprint("operations", __name__, template_folder="templates")
+# What a browser is pointed at from the front door; the console and the volunteers' app are served there.
+FRONT_DOOR_LINKS = {"console": "/console/", "app": "/app/", "docs": "/api/v1/docs", "openapi": "/api/v1/openapi.json"}
+# The front door's own inline style, and nothing else.
+FRONT_DOOR_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+@blp.get("/")
+@blp.get("/api/v1/")
+@public
+def front_door():
+    """Point a browser at the console, the volunteers' app and the API docs (JSON clients get the links)."""
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
+        return {"links": FRONT_DOOR_LINKS}
+    page = render_template("operations/home.html", language=select_language(), links=FRONT_DOOR_LINKS)
+    return page, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": FRONT_DOOR_CSP}
 # The jobs endpoints, in the API's document.
 api_blp = ApiBlueprint("jobs", __name__, url_prefix="/api/v1", description="Background jobs (admin)")
 
@@ -68,6 +84,7 @@ class Jobs(MethodView):
     @roles("admin")
     @api_blp.arguments(JobListArgsSchema, location="query")
     @api_blp.response(200, page_schema(JobSchema))
+    @api_blp.doc(operationId="listJobs")
     def get(self, args):
         """List background jobs, newest first (`?status=dead` for the dead-letter ones)."""
         items, next_cursor = services.list_jobs(**args)
@@ -80,6 +97,7 @@ class JobRetry(MethodView):
     @api_blp.response(200, JobSchema)
     @api_blp.alt_response(404, description="No such job")
     @api_blp.alt_response(409, description="The job is not dead")
+    @api_blp.doc(operationId="retryJob")
     def post(self, job_id):
         """Retry a dead job with a fresh set of attempts."""
         return services.retry_dead_job(job_id=job_id)

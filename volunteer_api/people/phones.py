@@ -1,4 +1,5 @@
 """Kazakh mobile numbers, normalised to +7XXXXXXXXXX (libphonenumber's metadata decides what is valid)."""
+from flask_babel import lazy_gettext as _l
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
@@ -11,11 +12,11 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(text, "KZ")
     except NumberParseException as exc:
-        raise ValueError("Not a phone number.") from exc
+        raise ValueError(_l("Not a phone number.")) from exc
     if (
         not phonenumbers.is_valid_number(number)
         or phonenumbers.region_code_for_number(number) != "KZ"
         or phonenumbers.number_type(number) not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
     ):
-        raise ValueError("Not a Kazakh mobile number (+7 7XX XXX XX XX).")
+        raise ValueError(_l("Not a Kazakh mobile number (+7 7XX XXX XX XX)."))
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)

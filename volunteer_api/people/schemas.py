@@ -1,8 +1,9 @@
 """The people endpoints' HTTP contract."""
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..pagination import PageArgsSchema
-from ..schemas import ChangesSchema
+from ..schemas import ChangesSchema, JsonBoolean
 from ..timestamps import RFC3339DateTime
 from .phones import normalize_phone
 
@@ -69,7 +70,7 @@ class VolunteerUpdateSchema(ChangesSchema):
     full_name = fields.String(validate=NAME)
     email = LowerEmail(allow_none=True)
     district = fields.String(validate=validate.Length(min=1, max=32))
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class VolunteerListArgsSchema(PageArgsSchema):
@@ -81,6 +82,33 @@ class VolunteerImportResultSchema(Schema):
     created = fields.Integer(required=True)
     dry_run = fields.Boolean(required=True)
     volunteers = fields.List(fields.Nested(CreatedVolunteerSchema), required=True)
+
+
+class VolunteerPreviewValuesSchema(Schema):
+    """A row's values as the import would store them (phone as +7XXXXXXXXXX, e-mail lower-cased), or, when
+    the row breaks a rule of their format, as the file has them."""
+
+    full_name = fields.String(required=True, metadata={"example": "Айгерим Нурланова"})
+    phone = fields.String(required=True, metadata={"example": "+77011234567"})
+    email = fields.String(required=True, allow_none=True, metadata={"example": "aigerim@example.kz"})
+    district = fields.String(required=True, metadata={"example": "taraz"})
+
+
+class VolunteerImportPreviewRowSchema(Schema):
+    row = fields.Integer(required=True, metadata={"description": "The row's line in the file (the header is 1)."})
+    values = fields.Nested(VolunteerPreviewValuesSchema, required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                         metadata={"description": "Messages by field; empty when the row would be created."})
+
+
+class VolunteerImportPreviewSchema(Schema):
+    """A dry run of an import: nothing was written, and no password exists yet."""
+
+    dry_run = fields.Boolean(required=True, metadata={"example": True})
+    total = fields.Integer(required=True, metadata={"description": "Rows in the file (blank lines skipped)."})
+    valid = fields.Integer(required=True, metadata={"description": "Rows that would be created."})
+    invalid = fields.Integer(required=True, metadata={"description": "Rows with errors: the import would refuse the file."})
+    rows = fields.List(fields.Nested(VolunteerImportPreviewRowSchema), required=True)
 
 
 class InspectorCreateSchema(Schema):
@@ -95,7 +123,7 @@ class InspectorCreateSchema(Schema):
     @validates("districts")
     def unique_districts(self, value, **kwargs):
         if len(set(value)) != len(value):
-            raise ValidationError("A district is listed twice.")
+            raise ValidationError(str(_l("A district is listed twice.")))
 
 
 class InspectorSchema(Schema):
@@ -113,13 +141,13 @@ class InspectorUpdateSchema(ChangesSchema):
     email = LowerEmail(allow_none=True)
     districts = fields.List(fields.String(validate=validate.Length(min=1, max=32)),
                             validate=validate.Length(min=1, max=20))
-    active = fields.Boolean()
+    active = JsonBoolean()
     language = fields.String(validate=validate.OneOf(["ru", "kk", "en"]))
 
     @validates("districts")
     def unique_districts(self, value, **kwargs):
         if len(set(value)) != len(value):
-            raise ValidationError("A district is listed twice.")
+            raise ValidationError(str(_l("A district is listed twice.")))
 
 
 class InspectorListArgsSchema(PageArgsSchema):

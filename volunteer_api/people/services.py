@@ -45,7 +45,7 @@ def _ensure_contacts_free(*, phone: str | None, email: str | None, exclude_id: i
     if taken:
         field = "phone" if phone and taken.phone == phone else "email"
         detail = _l("This phone belongs to another account.") if field == "phone" else _l("This e-mail belongs to another account.")
-        raise Conflict(detail, errors={field: ["Already registered."]})
+        raise Conflict(detail, errors={field: [str(_l("Already registered."))]})
 
 
 def _flush_or_conflict() -> None:
@@ -77,14 +77,54 @@ def create_volunteer(*, full_name: str, phone: str, email: str | None, district:
     return user, initial_password
 
 
-def import_volunteers(*, content: bytes, dry_run: bool) -> list[tuple[User | dict, str | None]]:
-    """Register every volunteer of a CSV, or none: any bad row is a 422 naming the rows (`row N`, N its line)."""
+def check_volunteer_import(*, content: bytes) -> list[dict]:
+    """The rows an import of this CSV would create; the import's 422 naming the bad rows (`row N`) if any."""
+    checked, errors = _check_volunteer_rows(content)
+    if errors:
+        raise Invalid(_l("%(bad)s of %(total)s rows are invalid; nothing was imported.", bad=len(errors),
+                         total=len(checked)), errors=errors)
+    return checked
+
+
+def import_volunteers(*, content: bytes) -> list[tuple[User, str]]:
+    """Register every volunteer of a CSV, or none: any bad row is a 422 naming the rows (`row N`, N its line).
+
+    Returns each new volunteer with the password generated for it.
+    """
+    checked = check_volunteer_import(content=content)
+    created = []
+    for row in checked:
+        password, password_hash = generate_password()
+        user = User(role="volunteer", password_hash=password_hash, active=True, **row["values"])
+        db.session.add(user)
+        created.append((user, password))
+    _flush_or_conflict()
+    for user, _ in created:
+        _assign_badge(user)
+        record_event(action="volunteer.imported", object_type="user", object_id=user.id, after=snapshot(user))
+    db.session.commit()
+    return created
+
+
+def preview_volunteer_import(*, content: bytes) -> dict:
+    """What importing this CSV would do, row by row, writing nothing: each row's line, its values as they
+    would be stored (as in the file when they break a rule) and its errors (none: it would be created)."""
+    checked, errors = _check_volunteer_rows(content)
+    rows = [{"row": row["line"], "values": row["values"], "errors": errors.get(row["label"], {})} for row in checked]
+    return {"dry_run": True, "total": len(rows), "valid": len(rows) - len(errors), "invalid": len(errors),
+            "rows": rows}
+
+
+def _check_volunteer_rows(content: bytes) -> tuple[list[dict], dict[str, dict]]:
+    """Every row of the CSV under the rules of one-by-one registration, against each other and the accounts
+    that exist: ([{"line", "label", "values"}], errors by label `row N`). A file-level problem is a 422."""
     from .schemas import VolunteerCreateSchema  # the same rules as one-by-one registration
 
     rows = _read_csv(content)
     schema = VolunteerCreateSchema(exclude=("password",))
     districts = known_district_codes()
     errors: dict[str, dict] = {}
+    checked: list[dict] = []
     valid: list[tuple[str, dict]] = []
     seen_phones: dict[str, str] = {}
     seen_emails: dict[str, str] = {}
@@ -97,43 +137,29 @@ def import_volunteers(*, content: bytes, dry_run: bool) -> list[tuple[User | dic
             data = schema.load(raw)
         except ValidationError as exc:
             errors[label] = exc.messages
+            checked.append({"line": line, "label": label, "values": {"email": None, **raw}})
             continue
         row_errors = {}
         if data["district"] not in districts:
-            row_errors["district"] = [f"Unknown district {data['district']!r}."]
+            row_errors["district"] = [str(_l("Unknown district: %(codes)s.", codes=data["district"]))]
         if data["phone"] in seen_phones:
-            row_errors["phone"] = [f"Same phone as {seen_phones[data['phone']]}."]
+            row_errors["phone"] = [str(_l("Same phone as %(row)s.", row=seen_phones[data["phone"]]))]
         if data["email"] and data["email"] in seen_emails:
-            row_errors["email"] = [f"Same e-mail as {seen_emails[data['email']]}."]
+            row_errors["email"] = [str(_l("Same e-mail as %(row)s.", row=seen_emails[data["email"]]))]
         seen_phones.setdefault(data["phone"], label)
         if data["email"]:
             seen_emails.setdefault(data["email"], label)
         if row_errors:
             errors[label] = row_errors
         valid.append((label, data))
+        checked.append({"line": line, "label": label, "values": data})
     _mark_taken_contacts(valid, errors)
-    if errors:
-        raise Invalid(_l("%(bad)s of %(total)s rows are invalid; nothing was imported.", bad=len(errors), total=len(rows)),
-                      errors=errors)
-    if dry_run:
-        return [(data, None) for _, data in valid]
-    created = []
-    for _, data in valid:
-        password, password_hash = generate_password()
-        user = User(role="volunteer", password_hash=password_hash, active=True, **data)
-        db.session.add(user)
-        created.append((user, password))
-    _flush_or_conflict()
-    for user, _ in created:
-        _assign_badge(user)
-        record_event(action="volunteer.imported", object_type="user", object_id=user.id, after=snapshot(user))
-    db.session.commit()
-    return created
+    return checked, errors
 
 
 def _read_csv(content: bytes) -> list[tuple[int, dict]]:
     return read_csv_rows(content, columns=IMPORT_COLUMNS, max_rows=MAX_IMPORT_ROWS,
-                         empty_message="No volunteers in the file.")
+                         empty_message=_l("No volunteers in the file."))
 
 
 def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
@@ -147,9 +173,9 @@ def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
     taken_emails = {row.email for row in taken}
     for label, data in valid:
         if data["phone"] in taken_phones:
-            errors.setdefault(label, {})["phone"] = ["Already registered."]
-        if data["email"] in taken_emails:
-            errors.setdefault(label, {})["email"] = ["Already registered."]
+            errors.setdefault(label, {})["phone"] = [str(_l("Already registered."))]
+        if data["email"] and data["email"] in taken_emails:  # no e-mail is no clash, whoever has none
+            errors.setdefault(label, {})["email"] = [str(_l("Already registered."))]
 
 
 def list_volunteers(*, district: str | None = None, active: bool | None = None, search: str | None = None,
@@ -246,7 +272,7 @@ def create_inspector(*, full_name: str, phone: str | None, email: str | None, di
     """Register an inspector of the agency for the given districts."""
     if not phone and not email:
         raise Invalid(_l("An inspector signs in by phone or e-mail."),
-                      errors={"phone": ["Give a phone or an e-mail."], "email": ["Give a phone or an e-mail."]})
+                      errors={"phone": [str(_l("Give a phone or an e-mail."))], "email": [str(_l("Give a phone or an e-mail."))]})
     require_districts(districts, field="districts")
     _ensure_contacts_free(phone=phone, email=email)
     user = User(role="inspector", full_name=full_name.strip(), phone=phone, email=email, language=language,

@@ -1,3 +1,4 @@
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,6 +14,7 @@ from .schemas import (
     InspectorSchema,
     InspectorUpdateSchema,
     VolunteerCreateSchema,
+    VolunteerImportPreviewSchema,
     VolunteerImportResultSchema,
     VolunteerListArgsSchema,
     VolunteerSchema,
@@ -39,6 +41,7 @@ class Volunteers(MethodView):
     @roles("admin")
     @blp.arguments(VolunteerListArgsSchema, location="query")
     @blp.response(200, page_schema(VolunteerSchema))
+    @blp.doc(operationId="listVolunteers")
     def get(self, args):
         """List volunteers, newest first."""
         items, next_cursor = services.list_volunteers(**args)
@@ -48,6 +51,7 @@ class Volunteers(MethodView):
     @blp.arguments(VolunteerCreateSchema)
     @blp.response(201, CreatedVolunteerSchema)
     @blp.alt_response(409, description="The phone or e-mail belongs to another account")
+    @blp.doc(operationId="registerVolunteer")
     def post(self, data):
         """Register a volunteer (a password is generated when none is given)."""
         user, initial_password = services.create_volunteer(**data)
@@ -60,17 +64,27 @@ class VolunteerImport(MethodView):
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(201, VolunteerImportResultSchema)
+    @blp.alt_response(200, schema=VolunteerImportPreviewSchema,
+                      description="`dry_run=true`: every row as it would be created, with its errors; nothing is written")
+    @blp.doc(operationId="importVolunteers")
     def post(self, args, _files):
-        """Register every volunteer of a CSV (full_name,phone,email,district), all or nothing."""
-        created = services.import_volunteers(content=uploaded_file_bytes(), dry_run=args["dry_run"])
-        volunteers = [WithInitialPassword(user, password) if password else user for user, password in created]
-        return {"created": 0 if args["dry_run"] else len(created), "dry_run": args["dry_run"], "volunteers": volunteers}
+        """Register every volunteer of a CSV (full_name,phone,email,district; commas or semicolons), all or nothing.
+
+        With `dry_run=true`, answer 200 with a preview of each row instead (no account, no password).
+        """
+        if args["dry_run"]:
+            preview = services.preview_volunteer_import(content=uploaded_file_bytes())
+            return current_app.json.response(VolunteerImportPreviewSchema().dump(preview))
+        created = services.import_volunteers(content=uploaded_file_bytes())
+        volunteers = [WithInitialPassword(user, password) for user, password in created]
+        return {"created": len(created), "dry_run": False, "volunteers": volunteers}
 
 
 @blp.route("/volunteers/<id:volunteer_id>")
 class VolunteerById(MethodView):
     @roles("admin")
     @blp.response(200, VolunteerSchema)
+    @blp.doc(operationId="getVolunteer")
     def get(self, volunteer_id):
         """Read a volunteer."""
         return services.get_user(volunteer_id, role="volunteer")
@@ -79,6 +93,7 @@ class VolunteerById(MethodView):
     @blp.arguments(VolunteerUpdateSchema)
     @blp.response(200, VolunteerSchema)
     @blp.alt_response(409, description="The e-mail belongs to another account")
+    @blp.doc(operationId="updateVolunteer")
     def patch(self, changes, volunteer_id):
         """Change a volunteer's name, e-mail, district, or deactivate them (their tokens stop at once)."""
         return services.update_volunteer(volunteer_id, **changes)
@@ -89,6 +104,7 @@ class Inspectors(MethodView):
     @roles("admin")
     @blp.arguments(InspectorListArgsSchema, location="query")
     @blp.response(200, page_schema(InspectorSchema))
+    @blp.doc(operationId="listInspectors")
     def get(self, args):
         """List inspectors, newest first."""
         items, next_cursor = services.list_inspectors(**args)
@@ -98,6 +114,7 @@ class Inspectors(MethodView):
     @blp.arguments(InspectorCreateSchema)
     @blp.response(201, InspectorSchema)
     @blp.alt_response(409, description="The phone or e-mail belongs to another account")
+    @blp.doc(operationId="registerInspector")
     def post(self, data):
         """Register an inspector for one or more districts."""
         return services.create_inspector(**data)
@@ -107,6 +124,7 @@ class Inspectors(MethodView):
 class InspectorById(MethodView):
     @roles("admin")
     @blp.response(200, InspectorSchema)
+    @blp.doc(operationId="getInspector")
     def get(self, inspector_id):
         """Read an inspector."""
         return services.get_user(inspector_id, role="inspector")
@@ -115,6 +133,7 @@ class InspectorById(MethodView):
     @blp.arguments(InspectorUpdateSchema)
     @blp.response(200, InspectorSchema)
     @blp.alt_response(409, description="The e-mail belongs to another account")
+    @blp.doc(operationId="updateInspector")
     def patch(self, changes, inspector_id):
         """Change an inspector's name, e-mail, language or districts, or deactivate them."""
         return services.update_inspector(inspector_id, **changes)

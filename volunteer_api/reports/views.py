@@ -18,6 +18,7 @@ class MonthlyReport(MethodView):
         "activity, flags by reason and district, review speed, savings claimed / approved / rejected against "
         "the budgets monitored, the fix rate with its denominators, referrals and their outcomes, the ten "
         "riskiest sites, data quality. `format=xlsx` (default) or `pdf`; `ETag` is the file's sha256."))
+    @blp.doc(operationId="downloadMonthlyReport")
     def get(self, args):
         """Download a past month's regional report (XLSX or PDF)."""
         content, media_type, sha256 = services.monthly_report_file(**args)

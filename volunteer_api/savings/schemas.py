@@ -1,9 +1,10 @@
 """The savings endpoints' HTTP contract."""
 from marshmallow import Schema, fields, validate
-from webargs.fields import DelimitedList
 
+from ..ids import Id
 from ..money import KZT
 from ..pagination import MAX_LIMIT, PageArgsSchema
+from ..schemas import QueryList
 from ..timestamps import RFC3339DateTime
 from .models import SAVING_CATEGORIES, SAVING_STATUSES
 
@@ -11,15 +12,9 @@ DECISIONS = ("approved", "rejected")
 BREAKDOWNS = ("site", "volunteer", "category", "month")
 
 
-def _id(**kwargs) -> fields.String:
-    """An id field: opaque to clients, but ours are integers, so anything else cannot name a row."""
-    return fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,17}$", error="Not an id this API gave out."),
-                         **kwargs)
-
-
 class SavingCreateSchema(Schema):
     client_uuid = fields.UUID(required=True, metadata={"description": "Made on the phone; a retry repeats it."})
-    site_id = _id(required=True)
+    site_id = Id(required=True)
     amount_tiyn = KZT(data_key="amount_kzt", required=True)
     category = fields.String(required=True, validate=validate.OneOf(SAVING_CATEGORIES))
     description = fields.String(required=True, validate=validate.Length(min=1, max=5000))
@@ -52,17 +47,18 @@ class SavingReviewSchema(Schema):
 
 class SavingListArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf(SAVING_STATUSES))
-    site_id = _id()
-    volunteer_id = _id(metadata={"description": "A volunteer only ever sees their own reports."})
+    site_id = Id()
+    volunteer_id = Id(metadata={"description": "A volunteer only ever sees their own reports."})
     district = fields.String(validate=validate.Length(min=1, max=32))
     category = fields.String(validate=validate.OneOf(SAVING_CATEGORIES))
 
 
 class TotalsArgsSchema(Schema):
-    by = DelimitedList(
+    by = QueryList(
         fields.String(validate=validate.OneOf(BREAKDOWNS)),
         load_default=(),
-        metadata={"description": "Extra breakdowns, comma-separated: site, volunteer, category, month. "
+        metadata={"description": "Extra breakdowns: site, volunteer, category, month (`by=site,month` or "
+                                 "`by=site&by=month`). "
                                  "`month` is the month (UTC) in which a saving was approved."},
     )
     limit = fields.Integer(

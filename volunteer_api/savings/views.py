@@ -25,6 +25,7 @@ class Savings(MethodView):
     @roles("admin", "inspector", "volunteer")
     @blp.arguments(SavingListArgsSchema, location="query")
     @blp.response(200, page_schema(SavingSchema))
+    @blp.doc(operationId="listSavings")
     def get(self, args):
         """List savings reports, newest first (a volunteer sees their own, an inspector their districts')."""
         items, next_cursor = services.list_savings(user=current_user(), **args)
@@ -36,6 +37,7 @@ class Savings(MethodView):
     @blp.alt_response(200, schema=SavingSchema, description="A retry with the same client_uuid and body: the first report")
     @blp.alt_response(409, description="The client_uuid was used with a different body")
     @blp.alt_response(422, description="Invalid fields, e.g. a float amount or an unknown site_id")
+    @blp.doc(operationId="reportSaving")
     def post(self, data):
         """Report budget money saved on a site (idempotent on client_uuid)."""
         report, created = services.file_saving(volunteer_id=current_user().id, **data)
@@ -53,6 +55,7 @@ class SavingsTotals(MethodView):
         "every 5 minutes. `?by=` adds breakdowns: "
         "by_site and by_volunteer (largest approved first, at most `limit`; a volunteer gets their own line "
         "only), by_category, and by_month — approvals by the month (UTC) in which they were approved."))
+    @blp.doc(operationId="getSavingsTotals")
     def get(self, args):
         """Read the savings totals the workers computed."""
         return services.read_totals(user=current_user(), **args)
@@ -64,6 +67,7 @@ class SavingsExportCsv(MethodView):
     @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, content_type="text/csv", description="Approved savings (an inspector: their districts), "
                   "by approval time; `from`/`to` are approval dates (UTC), inclusive. Amounts are exact decimals.")
+    @blp.doc(operationId="exportSavingsCsv")
     def get(self, args):
         """Export approved savings as CSV for the agency's monthly report."""
         chunks = exports.stream_csv(user=current_user(), **args)
@@ -78,6 +82,7 @@ class SavingsExportXlsx(MethodView):
     @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, content_type=XLSX_MEDIA_TYPE, description="The same rows as the CSV export, as a workbook; "
                   "amounts are numbers formatted with two decimals.")
+    @blp.doc(operationId="exportSavingsXlsx")
     def get(self, args):
         """Export approved savings as an Excel workbook."""
         handle = exports.write_xlsx(user=current_user(), **args)
@@ -89,6 +94,7 @@ class SavingsExportXlsx(MethodView):
 class SavingById(MethodView):
     @roles("admin", "inspector", "volunteer")
     @blp.response(200, SavingSchema)
+    @blp.doc(operationId="getSaving")
     def get(self, saving_id):
         """Read a savings report."""
         return services.get_saving(user=current_user(), saving_id=saving_id)
@@ -101,6 +107,7 @@ class SavingReview(MethodView):
     @blp.response(200, SavingSchema)
     @blp.alt_response(404, description="No such report, or not in the inspector's districts")
     @blp.alt_response(409, description="The report was already decided")
+    @blp.doc(operationId="reviewSaving")
     def post(self, data, saving_id):
         """Approve or reject a pending savings report (once)."""
         return services.review_saving(user=current_user(), saving_id=saving_id, **data)

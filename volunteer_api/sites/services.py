@@ -221,7 +221,7 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
     from .schemas import SiteCsvRowSchema  # the same rules as one-by-one registration
 
     rows = read_csv_rows(content, columns=IMPORT_COLUMNS, max_rows=MAX_IMPORT_ROWS,
-                         empty_message="No sites in the file.")
+                         empty_message=_l("No sites in the file."))
     schema = SiteCsvRowSchema()
     districts = known_district_codes()
     errors: dict[str, dict] = {}

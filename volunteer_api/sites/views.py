@@ -18,6 +18,7 @@ class Sites(MethodView):
     @roles(*EVERYONE)
     @blp.arguments(SiteListArgsSchema, location="query")
     @blp.response(200, page_schema(SiteSchema))
+    @blp.doc(operationId="listSites")
     def get(self, args):
         """List sites, newest first; with near=lat,lon, those within radius_m, nearest first."""
         items, next_cursor = services.list_sites(**args)
@@ -26,6 +27,7 @@ class Sites(MethodView):
     @roles("admin")
     @blp.arguments(SiteCreateSchema)
     @blp.response(201, SiteSchema)
+    @blp.doc(operationId="registerSite")
     def post(self, data):
         """Register a site."""
         return services.create_site(**data)
@@ -37,6 +39,7 @@ class SiteImport(MethodView):
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(201, SiteImportResultSchema)
+    @blp.doc(operationId="importSites")
     def post(self, args, _files):
         """Register every site of a CSV, all or nothing.
 
@@ -50,6 +53,7 @@ class SiteImport(MethodView):
 class SiteById(MethodView):
     @roles(*EVERYONE)
     @blp.response(200, SiteSchema)
+    @blp.doc(operationId="getSite")
     def get(self, site_id):
         """Read a site with its open flags and approved savings."""
         return services.get_site(site_id)
@@ -57,6 +61,7 @@ class SiteById(MethodView):
     @roles("admin")
     @blp.arguments(SiteUpdateSchema)
     @blp.response(200, SiteSchema)
+    @blp.doc(operationId="updateSite")
     def patch(self, changes, site_id):
         """Change a site's fields."""
         return services.update_site(site_id, **changes)

@@ -13,6 +13,7 @@ class Sync(MethodView):
     @roles("admin", "inspector", "volunteer")
     @blp.arguments(SyncArgsSchema, location="query")
     @blp.response(200, SyncSchema)
+    @blp.doc(operationId="syncChanges")
     def get(self, args):
         """Fetch what changed since the last sync: sites to cache offline and your reports' status changes.
 
