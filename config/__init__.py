@@ -2,12 +2,36 @@
 import hashlib
 import hmac
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The development secret the repository once shipped: refused in production like any weak one.
 DEFAULT_SECRET = "dev-only-secret-change-me-in-production-0000"
 MIN_SECRET_LENGTH = 32
+INSTANCE_SECRET_FILE = "secret_key"
+
+
+def instance_secret(instance: Path) -> str:
+    """This instance's own signing secret for development and tests: made once under `instance/`
+    (mode 0600), then read, so no two installations share one and none is in the repository."""
+    path = instance / INSTANCE_SECRET_FILE
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        draft = instance / f".{INSTANCE_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            # A link never replaces an existing file: of two processes starting at once, both read the winner's.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
 # Chrome/Edge/Android (FCM), Firefox (Mozilla autopush), Safari (Apple), legacy Edge (WNS).
 DEFAULT_WEB_PUSH_HOSTS = ("fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com")
 
@@ -75,7 +99,9 @@ class BaseConfig:
 
     def __init__(self) -> None:
         instance = PROJECT_ROOT / "instance"
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or DEFAULT_SECRET
+        # Without SECRET_KEY, development and tests sign with the instance's own secret (production refuses).
+        self.SECRET_KEY_IS_INSTANCE_SECRET = not os.environ.get("SECRET_KEY")
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.default_secret(instance)
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'volunteer_monitor.db'}"
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(instance / "uploads")
@@ -139,9 +165,19 @@ class BaseConfig:
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Failed sign-ins: per account from one address (a stranger's tries lock out only the stranger),
+        # per account from all addresses together (higher), per address. Successes: per account and per
+        # address (each costs an Argon2 hash, a session and an audit event). See auth/limits.py.
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+        self.LOGIN_LIMIT_PER_ACCOUNT_ALL_ADDRESSES = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_ALL_ADDRESSES",
+                                                                    "20 per 15 minutes")
         self.LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
-        self.LOGIN_LOCKOUT_AFTER_FAILURES = _int("LOGIN_LOCKOUT_AFTER_FAILURES", 10)
+        self.LOGIN_SUCCESS_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_SUCCESS_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
+        self.LOGIN_SUCCESS_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_SUCCESS_LIMIT_PER_ADDRESS", "100 per 15 minutes")
+        # Open sessions an account may hold; signing in once more revokes the oldest.
+        self.MAX_SESSIONS_PER_ACCOUNT = _int("MAX_SESSIONS_PER_ACCOUNT", 10)
+        # As high as the all-addresses ceiling, so the backstop cannot be tripped by fewer tries than it.
+        self.LOGIN_LOCKOUT_AFTER_FAILURES = _int("LOGIN_LOCKOUT_AFTER_FAILURES", 20)
         self.LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
         self.WRITE_LIMIT_PER_USER = os.environ.get("WRITE_LIMIT_PER_USER", "120 per minute")
         # Per account and Almaty calendar day (0: no limit). A busy volunteer visits a dozen sites a day
@@ -177,6 +213,9 @@ class BaseConfig:
         # Flask 3.1 request limits: photos are at most 10 MB; no form needs many parts.
         self.MAX_CONTENT_LENGTH = 11 * 1024 * 1024
         self.MAX_FORM_MEMORY_SIZE = 512 * 1024
+        # JSON bodies have a limit of their own, far below the photos' (no JSON request needs more than a
+        # few KB): checked from Content-Length before a byte is read, and where a chunked body is read.
+        self.MAX_JSON_BODY_BYTES = _int("MAX_JSON_BODY_BYTES", 64 * 1024)
         self.MAX_FORM_PARTS = 20
         self.MAX_PHOTO_BYTES = 10 * 1024 * 1024
         self.MAX_IMAGE_PIXELS = 50_000_000
@@ -197,7 +236,9 @@ class BaseConfig:
         self.MAP_TILES_URL = os.environ.get("MAP_TILES_URL") or None
         self.MAP_TILES_ATTRIBUTION = os.environ.get("MAP_TILES_ATTRIBUTION", "")
 
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a database error's message (logged) must not carry the bound values: phones,
+        # password hashes, whatever a row held.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.BABEL_DEFAULT_LOCALE = "ru"
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "volunteer_api" / "translations")
 
@@ -208,6 +249,9 @@ class BaseConfig:
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "docs"
         self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+
+    def default_secret(self, instance: Path) -> str:
+        return instance_secret(instance)
 
     def validate(self) -> None:
         """Refuse configurations that must never run."""
@@ -237,6 +281,9 @@ class TestingConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     APP_ENV = "production"
 
+    def default_secret(self, instance: Path) -> str:
+        return ""  # refused by validate()
+
     def __init__(self) -> None:
         super().__init__()
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
@@ -258,6 +305,12 @@ class ProductionConfig(BaseConfig):
             raise RuntimeError(
                 f"APP_ENV=production needs AUDIT_KEY: a random value of at least {MIN_SECRET_LENGTH} characters, "
                 "not the SECRET_KEY (it keys the audit chain; keep it out of the database's reach)")
+        if not os.environ.get("REDIS_URL"):
+            # Without it every web worker keeps its own rate-limit counters (a limit of 5 lets 5 per worker
+            # through) and runs the jobs in its own threads.
+            raise RuntimeError("APP_ENV=production needs REDIS_URL (shared rate limits, the Celery workers)")
+        if "*" in _list("CORS_ORIGINS"):
+            raise RuntimeError("APP_ENV=production refuses CORS_ORIGINS='*': name the origins of the consoles")
         if os.environ.get("ALERT_WEBHOOK_URL") and len(os.environ.get("ALERT_WEBHOOK_SECRET", "")) < MIN_SECRET_LENGTH:
             # An empty or short key would let anyone forge the signed alerts the receiver trusts.
             raise RuntimeError(

@@ -56,7 +56,7 @@ def photo() -> bytes:
 
 
 def shoot(base_url: str, language: str) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
@@ -74,6 +74,7 @@ def shoot(base_url: str, language: str) -> None:
         page.screenshot(path=OUT / f"app-{language}-sites.png")
         context.set_offline(True)
         for severity in ("high", "none"):
+            page.locator("#nav a").first.click()  # back to the sites
             page.locator(".card .actions a.primary").first.click()
             page.check("#work_in_progress")
             page.check("#safety_violations")
@@ -81,13 +82,16 @@ def shoot(base_url: str, language: str) -> None:
             page.fill("#notes", {"ru": "Рабочие без касок на третьем этаже.", "kk": "Үшінші қабатта жұмысшылар каскасыз."}[language])
             page.set_input_files("#photos", files=[{"name": "site.jpg", "mimeType": "image/jpeg", "buffer": photo()}])
             page.wait_for_selector("#position-line:not(:empty)")
-            page.wait_for_function("!document.querySelector('#inspection-form button[type=submit]').disabled")
+            expect(page.locator("#inspection-form button[type=submit]")).to_be_enabled()
             if severity == "high":
+                page.locator("#notes").blur()
+                page.evaluate("window.scrollTo(0, 0)")
                 page.screenshot(path=OUT / f"app-{language}-form.png")
                 page.locator("#inspection-form button[type=submit]").scroll_into_view_if_needed()
                 page.screenshot(path=OUT / f"app-{language}-form-end.png")
             page.locator("#inspection-form button[type=submit]").click()
             page.wait_for_selector("#outbox-list")
+        expect(page.locator("#toast")).to_have_text("", timeout=10_000)  # the "saved" note fades
         page.screenshot(path=OUT / f"app-{language}-outbox.png")
         browser.close()
 

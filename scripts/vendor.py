@@ -17,6 +17,8 @@ VENDOR = ROOT / "volunteer_api" / "static" / "vendor"
 # served path -> (npm package, file inside the package)
 FILES = {
     "htmx.min.js": ("htmx.org", "dist/htmx.min.js"),
+    # The volunteers' app: IndexedDB with promises, an ES module (imported by the page and its service worker).
+    "idb.js": ("idb", "build/index.js"),
     "alpine-csp.min.js": ("@alpinejs/csp", "dist/cdn.min.js"),
     "chart.umd.min.js": ("chart.js", "dist/chart.umd.min.js"),
     "leaflet/leaflet.js": ("leaflet", "dist/leaflet.js"),

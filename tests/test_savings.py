@@ -41,7 +41,7 @@ def test_integer_tenge_is_accepted_and_answered_with_two_decimals(client, volunt
 
 
 @pytest.mark.parametrize("amount", [250000.5, 250000.0, "250000.001", "0", 0, "-5.00", -5, "1000000000000.01",
-                                    1000000000001, "1e6", " 100", "100,00", True, None])
+                                    1000000000001, "1e6", " 100", "100,00", "100.00\n", "100\n", True, None])
 def test_bad_amounts_are_422_and_file_nothing(client, app, volunteer, site, amount):
     response = file_saving(client, volunteer, site, amount_kzt=amount)
     assert response.status_code == 422, (amount, response.get_json())

@@ -63,6 +63,7 @@ def test_production_refuses_to_start_with_a_default_or_short_secret_key(monkeypa
 
 def test_production_starts_with_a_long_random_secret_key(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/volunteer_monitor")
+    monkeypatch.setenv("REDIS_URL", "redis://redis-host:6379/0")
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
     monkeypatch.setenv("AUDIT_KEY", "a" * 48)
     config = load_config("production")
@@ -211,6 +212,7 @@ def test_production_refuses_a_webhook_without_a_strong_signing_secret(monkeypatc
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/whatever")
     monkeypatch.setenv("AUDIT_KEY", "a" * 48)
+    monkeypatch.setenv("REDIS_URL", "redis://redis-host:6379/0")
     monkeypatch.setenv("ALERT_WEBHOOK_URL", "https://agency.example/hook")
     for secret in ("", "short"):
         monkeypatch.setenv("ALERT_WEBHOOK_SECRET", secret)
@@ -233,3 +235,67 @@ def test_behind_trusted_proxies_the_caller_address_comes_from_x_forwarded_for(ma
 
     app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
     assert seen["address"] == "203.0.113.7"
+
+
+@pytest.mark.parametrize("missing, setting", [({"REDIS_URL": None}, "REDIS_URL"),
+                                              ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
+                                              ({"CORS_ORIGINS": f"{CONSOLE},*"}, "CORS_ORIGINS")])
+def test_production_refuses_to_start_without_redis_or_with_any_origin(monkeypatch, missing, setting):
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/volunteer_monitor")
+    monkeypatch.setenv("REDIS_URL", "redis://redis-host:6379/0")
+    monkeypatch.setenv("AUDIT_KEY", "a" * 48)
+    for name, value in missing.items():
+        monkeypatch.delenv(name) if value is None else monkeypatch.setenv(name, value)
+    with pytest.raises(RuntimeError, match=setting):
+        load_config("production")
+
+
+def test_without_secret_key_each_instance_makes_its_own_secret_once_readable_only_by_its_owner(tmp_path):
+    import stat
+
+    from config import instance_secret
+
+    first, second = tmp_path / "one", tmp_path / "two"
+    secret = instance_secret(first)
+    assert len(secret) >= 32 and secret != DEFAULT_SECRET
+    assert instance_secret(first) == secret and instance_secret(second) != secret
+    assert stat.S_IMODE((first / "secret_key").stat().st_mode) == 0o600
+    assert sorted(path.name for path in first.iterdir()) == ["secret_key"]
+
+
+def test_development_signs_with_the_instance_secret_not_the_repositorys(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    for env in ("development", "testing"):
+        config = load_config(env)
+        assert config.SECRET_KEY == config.JWT_SECRET_KEY != DEFAULT_SECRET and len(config.SECRET_KEY) >= 32
+
+
+def test_development_warns_once_when_it_answers_beyond_loopback(make_app, json_log):
+    # An AUDIT_KEY of its own: this test is about the signing secret's warning, not the audit key's.
+    client = make_app({"APP_ENV": "development", "SECRET_KEY": None, "AUDIT_KEY": "k" * 48}).test_client()
+    client.get("/healthz", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert not [line for line in log_lines(json_log) if line["levelname"] == "WARNING"]
+    for _ in range(2):
+        client.get("/healthz", environ_base={"REMOTE_ADDR": "192.168.1.20"})
+    warnings = [line for line in log_lines(json_log) if line["levelname"] == "WARNING"]
+    assert len(warnings) == 1 and "192.168.1.20" in warnings[0]["message"]
+
+
+def test_a_database_error_logs_neither_its_parameters_nor_a_password_hash(make_app, json_log):
+    from volunteer_api.auth.passwords import hash_password
+
+    crashing = make_app({})
+    with crashing.app_context():
+        phone, password_hash = "+77015550123", hash_password("a password nobody may read")
+
+    def broken_query():
+        db.session.execute(text("SELECT no_such_column FROM users WHERE phone = :phone AND password_hash = :hash"),
+                           {"phone": phone, "hash": password_hash})
+
+    crashing.add_url_rule("/test-only/broken-query", "broken_query", broken_query)
+    assert crashing.test_client().get("/test-only/broken-query").status_code == 500
+    logging.getLogger("volunteer_api.test").error("a row leaked into a message: %s", password_hash)
+    output = json_log.getvalue()
+    assert "no_such_column" in output  # the error is logged...
+    assert phone not in output and password_hash not in output and "$argon2" not in output  # ...without the values

@@ -219,3 +219,48 @@ def test_near_me_pages_agree_with_the_exact_geodesic_order(app):
                 break
         assert [site_id for _, site_id in got] == [site_id for _, site_id in expected]
         assert len(got) > 100
+
+
+def test_a_site_moved_to_another_district_takes_its_open_reports_to_the_new_districts_inspectors(
+        client, app, admin, volunteer, make_inspector, run_jobs):
+    import uuid
+
+    old, new = make_inspector(("taraz",)), make_inspector(("baizak",))
+    site = create_site(client, admin)
+    decided = file_inspection(client, volunteer, site["id"], severity="high")
+    assert client.post(f"/api/v1/inspections/{decided['id']}/review", headers=old.headers,
+                       json={"decision": "confirmed", "comment": "Seen it"}).status_code == 200
+    flagged = file_inspection(client, volunteer, site["id"], severity="high")
+    saving = client.post("/api/v1/savings", headers=volunteer.headers, json={
+        "client_uuid": str(uuid.uuid4()), "site_id": site["id"], "amount_kzt": "1000.00", "category": "overpricing_prevented",
+        "description": "Cheaper cement"})
+    assert saving.status_code == 201, saving.get_json()
+    saving = saving.get_json()
+    run_jobs()
+    cursor = client.get("/api/v1/sync", headers=volunteer.headers).get_json()["next_cursor"]
+
+    moved = client.patch(f"{SITES}/{site['id']}", headers=admin.headers, json={"district": "baizak"})
+    assert moved.status_code == 200 and moved.get_json()["district"] == "baizak"
+    run_jobs()
+    # The volunteer's phone learns of the moved reports (their district is in its copy) through /sync.
+    synced = client.get("/api/v1/sync", headers=volunteer.headers, query_string={"since": cursor}).get_json()
+    assert [item["id"] for item in synced["inspections"]] == [flagged["id"]]
+    assert [item["id"] for item in synced["savings"]] == [saving["id"]]
+
+    # The new district's inspector sees, is alerted about and decides the open reports...
+    assert client.get(f"/api/v1/inspections/{flagged['id']}", headers=new.headers).get_json()["district"] == "baizak"
+    alerts = client.get("/api/v1/alerts", headers=new.headers).get_json()["items"]
+    assert {(alert["kind"], alert["subject"]["id"]) for alert in alerts} >= {
+        ("inspection_flagged", flagged["id"]), ("savings_pending", saving["id"])}
+    assert client.post(f"/api/v1/inspections/{flagged['id']}/review", headers=new.headers,
+                       json={"decision": "dismissed", "comment": "Fine now"}).status_code == 200
+    assert client.post(f"/api/v1/savings/{saving['id']}/review", headers=new.headers,
+                       json={"decision": "approved"}).status_code == 200
+    # ...the old one no longer sees them, but keeps what it decided.
+    assert client.get(f"/api/v1/inspections/{flagged['id']}", headers=old.headers).status_code == 404
+    assert client.get(f"/api/v1/savings/{saving['id']}", headers=old.headers).status_code == 404
+    assert client.get(f"/api/v1/inspections/{decided['id']}", headers=old.headers).get_json()["district"] == "taraz"
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.in_(["inspection.moved", "saving.moved"]))))
+    assert actions == {"inspection.moved", "saving.moved"}

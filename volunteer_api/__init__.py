@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_jwt_handlers()
     babel.init_app(app, locale_selector=select_language)
     security.register_retry_after_cleanup(app)  # before the limiter: see its docstring
+    security.register_body_limits(app)  # before the limiter too: its login key reads the body
     limiter.init_app(app)
     csrf.init_app(app)
     api.init_app(app)

@@ -5,6 +5,7 @@ import io
 from flask_babel import lazy_gettext as _l
 
 from .errors import Invalid
+from .security import MAX_REPORTED_FIELDS, UNSTORABLE_TEXT
 
 # Excel saves "CSV" with the list separator of its locale: semicolons in Russian and Kazakh ones.
 DELIMITERS = ",;\t"
@@ -42,7 +43,25 @@ def read_csv_rows(content: bytes, *, columns: tuple[str, ...], max_rows: int,
                       errors={"file": [str(_l("line %(line)s: %(problem)s", line=reader.line_num, problem=exc))]}) from exc
     if not rows:
         raise Invalid(_l("The CSV has no rows."), errors={"file": [str(empty_message)]})
+    if "\x00" in text:  # the only text no column may hold that a UTF-8 file can carry
+        _refuse_nul_cells(rows)
     return rows
+
+
+def _refuse_nul_cells(rows: list[tuple[int, dict]]) -> None:
+    """422 naming the rows and columns (at most MAX_REPORTED_FIELDS rows) with a NUL: PostgreSQL would
+    refuse the statement (a 500), SQLite would store it."""
+    bad = {}
+    for line, row in rows:
+        # A row with more cells than the header keeps the extra ones in a list under the key None.
+        columns = [name or "_extra" for name, value in row.items()
+                   if "\x00" in (name or "") or "\x00" in "".join(value if isinstance(value, list) else [value or ""])]
+        if columns:
+            bad[f"row {line}"] = {column: [str(UNSTORABLE_TEXT)] for column in columns}
+            if len(bad) == MAX_REPORTED_FIELDS:
+                break
+    if bad:
+        raise Invalid(errors=bad)
 
 
 def _delimiter(text: str) -> str:

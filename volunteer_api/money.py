@@ -9,7 +9,7 @@ from sqlalchemy.types import TypeDecorator
 TIYN_PER_KZT = 100
 MAX_KZT = 1_000_000_000_000
 MAX_TIYN = MAX_KZT * TIYN_PER_KZT
-_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,12})(?:\.([0-9]{1,2}))?$")
+_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,12})(?:\.([0-9]{1,2}))?")  # fullmatch: `$` would let "100.00\n" through
 
 
 def format_tiyn(tiyn: int) -> str:
@@ -26,7 +26,7 @@ def parse_kzt(value) -> int:
     if isinstance(value, int):
         tiyn = value * TIYN_PER_KZT
     elif isinstance(value, str):
-        match = _AMOUNT.match(value)
+        match = _AMOUNT.fullmatch(value)
         if not match:
             raise ValueError(_l("An amount looks like \"1250000.00\": digits, at most two decimals."))
         tiyn = int(match.group(1)) * TIYN_PER_KZT + int((match.group(2) or "0").ljust(2, "0"))

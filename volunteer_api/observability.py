@@ -13,8 +13,10 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 access_log = logging.getLogger("volunteer_api.access")
 
 # Last line of defence when someone logs a header, a URL or an exception that carries a secret:
-# JWTs, bearer tokens and passwords inside URLs (smtp://user:pass@host) never reach the log.
+# JWTs, bearer tokens, passwords inside URLs (smtp://user:pass@host) and password hashes (a database
+# error that quotes a users row) never reach the log.
 _SECRET_PATTERNS = (
+    (re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"\\)]*"), "[redacted-hash]"),
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
     (re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s\"]+:)[^@\s\"/]+@"), r"\1[redacted]@"),

@@ -1,14 +1,25 @@
-"""HTTP hardening: security headers, media types, CORS limited to configured origins, write limits."""
-from flask import Flask, current_app, request
+"""HTTP hardening: security headers, media types, JSON bodies (size, one parse, storable text), CORS limited to
+configured origins, write limits."""
+import ipaddress
+import json
+import logging
+import re
+
+import flask_smorest
+from flask import Flask, Request, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_cors import CORS
 from flask_jwt_extended import decode_token
 from flask_limiter import ApplicationLimit
-from werkzeug.exceptions import BadRequest
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import BadRequest, HTTPException
 
-from .errors import Invalid, UnsupportedMediaType
+from .errors import DomainError, Invalid, PayloadTooLarge, UnsupportedMediaType
 from .extensions import limiter
 from .observability import client_address
+
+log = logging.getLogger(__name__)
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Sign-in has its own limits (per address and per account, counting failures only); a user who
@@ -80,57 +91,158 @@ def storable(text: str) -> bool:
 
 # No request schema nests deeper than 3; anything far deeper is an attack on the parsers' recursion.
 MAX_JSON_DEPTH = 32
+# A 422 names at most this many fields: a body of a thousand NULs must not come back a thousand times.
+MAX_REPORTED_FIELDS = 20
+UNSTORABLE_TEXT = _l("Text must not contain the NUL character or invalid Unicode.")
+# Decoded JSON text can hold a NUL or a lone surrogate only as a `\u` escape (raw control characters are
+# invalid JSON, and UTF-8 has no surrogates): a body without one needs no walk for them. A paired
+# surrogate or an escaped backslash before `u` only costs the walk.
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+class JsonLimitedRequest(Request):
+    """Flask's request, with a limit of its own for JSON bodies (MAX_JSON_BODY_BYTES; multipart keeps
+    MAX_CONTENT_LENGTH, a 10 MB photo).
+
+    Werkzeug applies `max_content_length` to the Content-Length before reading and, to a chunked body
+    without one, as the most it will read, stopping there silently. So a JSON body may be read one byte
+    past the limit: a chunked body that got that far is known to be too large (see _read_json_bytes).
+    """
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and current_app and self.is_json:
+            return current_app.config["MAX_JSON_BODY_BYTES"] + 1
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
+PARSED_JSON_BODY = "volunteer_monitor.parsed_json_body"
+
+
+def parse_json_body():
+    """The request's JSON body, parsed once per request; `missing` when the body is empty.
+
+    413 over MAX_JSON_BODY_BYTES (before a byte is parsed); 400 for anything that does not parse as UTF-8
+    JSON, whatever the error (a 5,000-digit integer is a ValueError, deep nesting a RecursionError);
+    422 for nesting beyond MAX_JSON_DEPTH or text no column may hold. Only routes that read JSON call it.
+    """
+    # Kept in the request's environ, not on `g`: an app context (a test's, a CLI's) can outlive many
+    # requests, and each request must parse its own body.
+    environ = request.environ
+    if PARSED_JSON_BODY not in environ:
+        try:
+            environ[PARSED_JSON_BODY] = (_parse_json_body(), None)
+        except (HTTPException, DomainError) as exc:
+            environ[PARSED_JSON_BODY] = (None, exc)
+    body, error = environ[PARSED_JSON_BODY]
+    if error is not None:
+        raise error
+    return body
+
+
+def _read_json_bytes() -> bytes:
+    data = request.get_data(cache=True)
+    if len(data) > current_app.config["MAX_JSON_BODY_BYTES"]:
+        raise json_body_too_large()
+    return data
+
+
+def json_body_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(_l("A JSON body may be at most %(kb)s KB.", kb=current_app.config["MAX_JSON_BODY_BYTES"] // 1024))
+
+
+def _parse_json_body():
+    data = _read_json_bytes()
+    if not data:
+        return missing
+    try:
+        text = data.decode("utf-8")
+        body = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise BadRequest() from exc
+    fields = _unstorable_fields(body, check_text=_UNSTORABLE_ESCAPE.search(text) is not None)
+    if fields:
+        raise Invalid(errors={name: [str(UNSTORABLE_TEXT)] for name in fields})
+    return body
 
 
 def json_body():
-    """The request's JSON body, or None when there is none or it does not parse (however it fails)."""
+    """The request's JSON body, or None when there is none or it is refused (for rate-limit keys)."""
     try:
-        return request.get_json(silent=True)
-    except RecursionError:  # nesting deeper than the interpreter's stack: not a ValueError, so not silenced
+        body = parse_json_body()
+    except (HTTPException, DomainError):
         return None
+    return None if body is missing else body
 
 
-def _unstorable_fields(body) -> list[str]:
-    """Paths of the strings (keys too) no column may hold; 422 for nesting beyond MAX_JSON_DEPTH.
-
-    Iterative, so no body can exhaust the stack here.
-    """
-    found, pending = [], [(body, "", 0)]
-    while pending:
+def _unstorable_fields(body, *, check_text: bool) -> list[str]:
+    """Paths of the strings (keys too) no column may hold, at most MAX_REPORTED_FIELDS of them; 422 for
+    nesting beyond MAX_JSON_DEPTH. Iterative, so no body can exhaust the stack here; without `check_text`
+    only the containers are visited, for their depth."""
+    found, pending = [], [(body, (), 0)]
+    while pending and len(found) < MAX_REPORTED_FIELDS:
         value, path, depth = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise Invalid(errors={path or "_schema": [str(_l("The JSON body is nested too deeply."))]})
         if isinstance(value, str):
             if not storable(value):
-                found.append(path or "_schema")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                name = f"{path}.{key}" if path else str(key)
-                if not storable(str(key)):
-                    found.append(name)
-                pending.append((item, name, depth + 1))
-        elif isinstance(value, list):
-            pending.extend((item, f"{path}.{index}" if path else str(index), depth + 1) for index, item in enumerate(value))
-    return sorted(found)
+                found.append(path)
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise Invalid(errors={_path_name(path): [str(_l("The JSON body is nested too deeply."))]})
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if check_text and isinstance(key, str) and not storable(key):
+                found.append(path + (key,))
+            if isinstance(item, (dict, list)) or (check_text and isinstance(item, str)):
+                pending.append((item, path + (key,), depth + 1))
+    return sorted(_path_name(path) for path in found[:MAX_REPORTED_FIELDS])
+
+
+def _path_name(path: tuple) -> str:
+    return ".".join(str(part) for part in path) or "_schema"
 
 
 def reject_unstorable_text() -> None:
-    """422 for a NUL or an unpaired surrogate anywhere in the query, form or JSON body, on every backend:
-    PostgreSQL would fail the statement (a 500), SQLite would store what no client can read back."""
+    """422 for a NUL or an unpaired surrogate in the query string or a console form, on every backend:
+    PostgreSQL would fail the statement (a 500), SQLite would store what no client can read back. JSON
+    bodies are checked where they are read (parse_json_body); uploads take no text fields."""
     pairs = list(request.args.items(multi=True))
-    if request.mimetype in ("multipart/form-data", FORM_BODY_TYPE):
+    if request.mimetype == FORM_BODY_TYPE:  # bounded by MAX_FORM_MEMORY_SIZE
         pairs += list(request.form.items(multi=True))
-    # A multipart part may come without a name (None): nothing to check there, and the view refuses it.
     fields = [name or "_form" for name, value in pairs if not (storable(name or "") and storable(value or ""))]
-    if request.is_json:
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError as exc:
-            raise BadRequest() from exc
-        fields += _unstorable_fields(body)
     if fields:
-        message = str(_l("Text must not contain the NUL character or invalid Unicode."))
-        raise Invalid(errors={name: [message] for name in fields})
+        raise Invalid(errors={name: [str(UNSTORABLE_TEXT)] for name in sorted(set(fields))[:MAX_REPORTED_FIELDS]})
+
+
+class JsonOnceParser(FlaskParser):
+    """webargs' Flask parser, reading JSON through parse_json_body: one parse, our limits, our errors."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return missing
+        return parse_json_body()
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's blueprint whose `arguments` read JSON bodies through JsonOnceParser."""
+
+    ARGUMENTS_PARSER = JsonOnceParser()
+
+
+def refuse_oversized_json_body() -> None:
+    """413 for a JSON body whose Content-Length is over MAX_JSON_BODY_BYTES, on every route, before the
+    rate limiter or anything else reads a byte of it (a chunked body is cut off where it is read)."""
+    if request.is_json and (request.content_length or 0) > current_app.config["MAX_JSON_BODY_BYTES"]:
+        raise json_body_too_large()
+
+
+def register_body_limits(app: Flask) -> None:
+    """The JSON body limit; registered before the limiter, whose login key reads the body."""
+    app.request_class = JsonLimitedRequest
+    app.before_request(refuse_oversized_json_body)
 
 
 def register_retry_after_cleanup(app: Flask) -> None:
@@ -148,6 +260,27 @@ def register_retry_after_cleanup(app: Flask) -> None:
         return response
 
 
+def warn_when_serving_beyond_loopback(app: Flask) -> None:
+    """Log a warning, once per process, when a development server signing with the instance's own secret
+    answers a caller that is not on this machine: development mode is not meant to face a network."""
+    warned = []
+
+    @app.before_request
+    def warn_about_the_development_secret():
+        if warned or _is_loopback(request.remote_addr):
+            return
+        warned.append(request.remote_addr)
+        log.warning("development mode answers %s, beyond loopback, and signs tokens with the instance's generated "
+                    "secret: run with APP_ENV=production and a SECRET_KEY of your own", request.remote_addr)
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False  # not an address at all (a test client's "unknown"): nothing vouches for it
+
+
 def init_app(app: Flask) -> None:
     # One shared bucket per user over every write endpoint, checked before any view runs (Flask-Limiter
     # application limits); RATELIMIT_ENABLED=false turns it off with the others.
@@ -155,6 +288,8 @@ def init_app(app: Flask) -> None:
 
     if app.config.get("CORS_ORIGINS"):
         CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["X-Request-ID", "Retry-After"])
+    if app.config["APP_ENV"] == "development" and app.config.get("SECRET_KEY_IS_INSTANCE_SECRET"):
+        warn_when_serving_beyond_loopback(app)
 
     @app.before_request
     def require_known_media_type():

@@ -1,5 +1,9 @@
-"""Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset."""
-from datetime import datetime, timedelta, timezone
+"""Times are stored in UTC and answered in RFC 3339 with `Z`; device times must carry an offset.
+
+Every time and date a request brings is within YEARS: year 1 or 9999 would overflow on conversion to
+UTC or on the next day's midnight (a 500), and nothing the service records lies outside it.
+"""
+from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
@@ -9,6 +13,14 @@ from sqlalchemy.types import TypeDecorator
 
 # Kazakhstan has one time zone, UTC+5, since March 2024 (Asia/Almaty): the days and months people count in.
 ALMATY = timezone(timedelta(hours=5), "Asia/Almaty")
+
+YEARS = range(2000, 3000)
+
+
+def check_year(value: date) -> None:
+    """A ValidationError (a 422 on the field) for a time or date outside YEARS."""
+    if value.year not in YEARS:
+        raise ValidationError(str(_l("Years from %(first)s to %(last)s only.", first=YEARS[0], last=YEARS[-1])))
 
 
 def utcnow() -> datetime:
@@ -60,10 +72,20 @@ class RFC3339DateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise self.make_error("naive")
+        check_year(parsed)
         try:
             return parsed.astimezone(timezone.utc)
         except OverflowError as exc:  # 0001-01-01T00:00:00+02:00 lies before the first UTC time Python has
             raise self.make_error("range") from exc
+
+
+class BoundedDate(fields.Date):
+    """A calendar date within YEARS."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        check_year(parsed)
+        return parsed
 
 
 def parse_rfc3339(value: str) -> datetime:
@@ -74,4 +96,5 @@ def parse_rfc3339(value: str) -> datetime:
         raise ValidationError(str(_l("Not a valid RFC 3339 time."))) from exc
     if parsed.tzinfo is None:
         raise ValidationError(RFC3339DateTime.default_error_messages["naive"])
+    check_year(parsed)
     return parsed.astimezone(timezone.utc)

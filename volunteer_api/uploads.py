@@ -9,7 +9,8 @@ from .errors import Invalid
 def uploaded_file(field: str = "file") -> FileStorage:
     """The uploaded file; 422 when it is missing or sent with text fields (unknown input is never ignored)."""
     if request.form:
-        raise Invalid(errors={name: [str(_l("Unknown field."))] for name in sorted(request.form)})
+        # A part may come without a name (None).
+        raise Invalid(errors={name or "_form": [str(_l("Unknown field."))] for name in request.form})
     upload = request.files.get(field)
     if upload is None:
         raise Invalid(errors={field: [str(_l("Attach the file as multipart field '%(field)s'.", field=field))]})

@@ -1,10 +1,10 @@
 """Everyone's own inbox: inspectors, admins, and volunteers (whose inspections come back to them)."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import current_user, roles
 from ..i18n import select_language
 from ..pagination import page_schema
+from ..security import Blueprint
 from . import services
 from .schemas import AlertListArgsSchema, AlertSchema
 

@@ -1,8 +1,8 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import roles
 from ..pagination import page_schema
+from ..security import Blueprint
 from . import checkpoints, services
 from .schemas import AuditEventSchema, AuditListArgsSchema, AuditVerificationSchema
 

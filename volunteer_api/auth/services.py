@@ -1,5 +1,4 @@
 """Sign-in, token rotation (with a retry window), sign-out, and changing one's password."""
-import math
 import uuid
 from datetime import timedelta
 
@@ -9,7 +8,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select, update
 
 from ..audit.services import record_event
-from ..errors import Invalid, TooManyRequests, Unauthorized
+from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..people.models import User
 from ..people.phones import normalize_phone
@@ -18,7 +17,6 @@ from .models import AuthSession
 from .passwords import burn_verification_time, generate_password, hash_password, needs_rehash, verify_password
 
 WRONG_CREDENTIALS = _l("Wrong login or password.")
-LOCKED_OUT = _l("Too many failed sign-ins for this account; try again later.")
 # A refresh token presented again this soon after it was rotated gets the same new pair: the phone
 # lost the answer on a bad network. Later, a replay means a stolen token and ends the session.
 REFRESH_RETRY_WINDOW = timedelta(seconds=60)
@@ -71,8 +69,10 @@ def check_credentials(*, login: str, password: str) -> User:
         raise Unauthorized(WRONG_CREDENTIALS)
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
-        burn_verification_time(password)  # a locked account answers no faster, right password or not
-        raise TooManyRequests(LOCKED_OUT, headers={"Retry-After": str(math.ceil((user.locked_until - now).total_seconds()))})
+        # A locked account answers exactly as an unknown login does, no faster, right password or not:
+        # anything else would tell an attacker which logins exist.
+        burn_verification_time(password)
+        raise Unauthorized(WRONG_CREDENTIALS)
     if not verify_password(user.password_hash, password) or not user.active:
         if needs_rehash(user.password_hash):
             # A server-generated password is hashed cheaply until first use: answer as slowly as the others,
@@ -100,8 +100,22 @@ def open_session(user: User, *, address: str | None, user_agent: str | None) -> 
     db.session.add(session)
     record_event(action="auth.login", object_type="user", object_id=user.id, actor_id=user.id,
                  after={"session": session.id})
+    revoke_sessions_beyond_cap(user.id)
     db.session.commit()
     return session
+
+
+def revoke_sessions_beyond_cap(user_id: int) -> None:
+    """Keep at most MAX_SESSIONS_PER_ACCOUNT open sessions: revoke the oldest beyond it (signing in again
+    and again must not pile up live sessions)."""
+    surplus = db.session.scalars(
+        select(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > utcnow())
+        .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())
+        .offset(current_app.config["MAX_SESSIONS_PER_ACCOUNT"])
+    ).all()
+    for session in surplus:
+        revoke_session(session, reason="session_limit")
 
 
 def _count_failed_login(user_id: int, now) -> None:

@@ -1,43 +1,31 @@
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import allowed_before_password_change, any_session_token, authenticate, public, roles
-from ..extensions import limiter
 from ..observability import client_address
 from ..people.schemas import UserSchema
-from ..security import json_body
+from ..security import Blueprint, json_body
 from . import services
+from .limits import limit_sign_ins
 from .schemas import LoginSchema, PasswordChangeSchema, TokensSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and tokens")
 
 
-def _login_key() -> str:
+def _login_in_body():
     body = json_body()
-    return services.login_limit_key(body.get("login") if isinstance(body, dict) else None) \
-        or f"login:{client_address()}"
-
-
-def _failed(response) -> bool:
-    return response.status_code == 401
+    return body.get("login") if isinstance(body, dict) else None
 
 
 @blp.route("/auth/login")
 class Login(MethodView):
-    # Shared limits: the console's sign-in page counts into the same buckets (one login, one budget).
-    decorators = [
-        limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
-                             key_func=client_address, deduct_when=_failed),
-        limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
-                             key_func=_login_key, deduct_when=_failed),
-    ]
+    decorators = [limit_sign_ins(_login_in_body)]
 
     @public
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Wrong login or password")
-    @blp.alt_response(429, description="Too many failed attempts for this login or address")
+    @blp.alt_response(429, description="Too many sign-ins (failed or not) for this login or address")
     @blp.doc(operationId="signIn")
     def post(self, credentials):
         """Sign in by phone or e-mail and password."""

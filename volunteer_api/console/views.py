@@ -8,11 +8,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth.access import public
-from ..auth.services import login_limit_key
+from ..auth.limits import limit_sign_ins
 from ..errors import STATUS_DETAILS, DomainError, handle_unexpected
-from ..extensions import csrf, limiter
+from ..extensions import csrf
 from ..i18n import LANGUAGES
-from ..observability import client_address
 from ..security import accept_form_posts
 from ..web import page_csp
 from . import admin_pages, formatting, labels, review_pages
@@ -94,14 +93,6 @@ def _http_error(error):
     return _error_page(error.code or 500, messages.get(error.code) or STATUS_DETAILS.get(error.code, error.description))
 
 
-def _form_login_key() -> str:
-    return login_limit_key(request.form.get("login")) or f"login:{client_address()}"
-
-
-def _sign_in_failed(response) -> bool:
-    return response.status_code == 401
-
-
 def _safe_next(target: str | None) -> str:
     """Only a path inside the console: never an open redirect to another site."""
     if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
@@ -111,10 +102,7 @@ def _safe_next(target: str | None) -> str:
 
 @blp.route("/sign-in", methods=["GET", "POST"])
 @public
-@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
-                      key_func=client_address, deduct_when=_sign_in_failed)
-@limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
-                      key_func=_form_login_key, deduct_when=_sign_in_failed)
+@limit_sign_ins(lambda: request.form.get("login"))
 def sign_in_page():
     """Sign in with the same login and password as the API; the same limits and lockout apply."""
     error, status = None, 200

@@ -2,10 +2,10 @@
 from flask import Flask, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 
 from ..auth.access import current_user, public, roles
 from ..errors import problem
+from ..security import Blueprint
 from . import services
 from .schemas import ClientConfigSchema, DeviceRegistrationSchema, DeviceSchema
 

@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import public
+from ..security import Blueprint
 from .schemas import DistrictListSchema
 from .services import list_districts
 

@@ -145,6 +145,26 @@ def get_inspection(inspection_id, *, user) -> Inspection:
     return inspection
 
 
+def move_open_inspections(*, site_id: int, district: str) -> list[Inspection]:
+    """Hand a site's inspections that still await review to the district the site moved to: audited, and
+    its inspectors alerted about the flagged ones. Reviewed ones stay with the district that decided them.
+
+    The caller stamps their change numbers (the district is in the phone's copy) and commits.
+    """
+    moved = db.session.scalars(
+        select(Inspection).where(Inspection.site_id == site_id, Inspection.status == "submitted",
+                                 Inspection.district != district)
+        .order_by(Inspection.id).with_for_update()
+    ).all()
+    for inspection in moved:
+        record_event(action="inspection.moved", object_type="inspection", object_id=inspection.id,
+                     before={"district": inspection.district}, after={"district": district})
+        inspection.district = district
+        if inspection.flagged:
+            enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
+    return moved
+
+
 def review_inspection(inspection_id, *, reviewer, decision: str, comment: str) -> Inspection:
     """Confirm, dismiss or return a submitted inspection (inspector of its district, or admin).
 

@@ -1,12 +1,12 @@
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wsgi import wrap_file
 
 from ..audit.schemas import HistorySchema
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
 from ..photo_storage import StoredObject
+from ..security import Blueprint
 from ..uploads import uploaded_file
 from . import services
 from .models import Photo

@@ -1,7 +1,6 @@
 """The front door (`/`), liveness, readiness, the self-hosted API docs, and the admins' view of the jobs."""
 from flask import Blueprint, current_app, render_template, request, send_from_directory
 from flask.views import MethodView
-from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
 
@@ -10,6 +9,7 @@ from ..errors import problem
 from ..extensions import db
 from ..i18n import select_language
 from ..pagination import page_schema
+from ..security import Blueprint as ApiBlueprint
 from . import services
 from .schemas import JobListArgsSchema, JobSchema
 

@@ -1,10 +1,10 @@
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
 from ..schemas import ImportArgsSchema, ImportFileSchema
+from ..security import Blueprint
 from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import (

@@ -7,7 +7,7 @@ from ..pagination import MAX_LIMIT, PageArgsSchema
 from ..people.schemas import VolunteerSummarySchema
 from ..sites.schemas import SiteSummarySchema
 from ..schemas import QueryList
-from ..timestamps import RFC3339DateTime
+from ..timestamps import BoundedDate, RFC3339DateTime
 from .models import SAVING_CATEGORIES, SAVING_STATUSES
 
 DECISIONS = ("approved", "rejected")
@@ -117,8 +117,8 @@ class TotalsSchema(_Amounts):
 
 
 class ExportArgsSchema(Schema):
-    date_from = fields.Date(data_key="from", load_default=None,
+    date_from = BoundedDate(data_key="from", load_default=None,
                             metadata={"description": "First approval date (UTC), inclusive."})
-    date_to = fields.Date(data_key="to", load_default=None,
+    date_to = BoundedDate(data_key="to", load_default=None,
                           metadata={"description": "Last approval date (UTC), inclusive."})
     district = fields.String(validate=validate.Length(min=1, max=32), load_default=None)

@@ -89,6 +89,28 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     return report, True
 
 
+def move_pending_savings(*, site_id: int, district: str) -> list[SavingsReport]:
+    """Hand a site's pending savings reports to the district the site moved to: audited, its inspectors
+    alerted, both districts' pending totals recomputed. Decided reports stay where they were decided.
+
+    The caller stamps their change numbers and commits.
+    """
+    moved = db.session.scalars(
+        select(SavingsReport).where(SavingsReport.site_id == site_id, SavingsReport.status == "pending",
+                                    SavingsReport.district != district)
+        .order_by(SavingsReport.id).with_for_update()
+    ).all()
+    for report in moved:
+        record_event(action="saving.moved", object_type="saving", object_id=report.id,
+                     before={"district": report.district}, after={"district": district})
+        report.district = district
+        enqueue(names.NOTIFY_SAVINGS_PENDING, saving_id=report.id)
+    if moved:
+        # A job without saving_id recomputes every key: the old district's pending total drops too.
+        enqueue(names.RECOMPUTE_TOTALS)
+    return moved
+
+
 def _visible(stmt, user: User):
     """Restrict a query to the reports the user may see: own (volunteer), districts' (inspector), all (admin)."""
     return visible_to(user, stmt.options(*WITH_SUMMARIES), owner_column=SavingsReport.volunteer_id,

@@ -2,11 +2,11 @@ from datetime import date
 
 from flask import Response, send_file, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..audit.schemas import HistorySchema
 from ..auth.access import current_user, roles
 from ..pagination import page_schema
+from ..security import Blueprint
 from . import exports, services
 from .schemas import ExportArgsSchema, SavingCreateSchema, SavingListArgsSchema, SavingReviewSchema, SavingSchema, \
     TotalsArgsSchema, TotalsSchema

@@ -7,7 +7,7 @@ from ..money import KZT
 from ..pagination import PageArgsSchema
 from ..risk.schemas import RISK_DESCRIPTION, RiskSchema
 from ..schemas import ChangesSchema
-from ..timestamps import RFC3339DateTime
+from ..timestamps import BoundedDate, RFC3339DateTime
 from .models import SITE_KINDS, SITE_STATUSES
 
 MAX_NEAR_RADIUS_M = 50_000
@@ -24,7 +24,7 @@ class SiteCreateSchema(Schema):
     budget_kzt = KZT(required=True)
     contractor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     contract_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    planned_completion = fields.Date(load_default=None, allow_none=True)
+    planned_completion = BoundedDate(load_default=None, allow_none=True)
     status = fields.String(load_default="under_construction", validate=validate.OneOf(SITE_STATUSES))
 
 
@@ -44,7 +44,7 @@ class SiteUpdateSchema(ChangesSchema):
     budget_kzt = KZT()
     contractor = fields.String(allow_none=True, validate=validate.Length(max=300))
     contract_number = fields.String(allow_none=True, validate=validate.Length(max=100))
-    planned_completion = fields.Date(allow_none=True)
+    planned_completion = BoundedDate(allow_none=True)
     status = fields.String(validate=validate.OneOf(SITE_STATUSES))
 
 

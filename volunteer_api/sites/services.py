@@ -14,11 +14,13 @@ from ..extensions import db
 from ..ids import parse_id
 from ..geo import EARTH_RADIUS_M, bounding_box, distance_m
 from ..inspections.models import UNDECIDED_STATUSES, Inspection
+from ..inspections.services import move_open_inspections
 from ..money import format_tiyn
 from ..jobs import enqueue, names
 from ..pagination import decode_cursor, encode_cursor, keyset_page
 from ..risk.services import risks_of
 from ..savings.models import SavingsTotal
+from ..savings.services import move_pending_savings
 from ..change_numbers import next_change_seq, reserve_change_seqs
 from ..sync.models import SiteDeparture
 from .models import Site
@@ -65,7 +67,11 @@ def create_site(**data) -> Site:
 
 
 def update_site(site_id, **changes) -> Site:
-    """Change a site's fields; the change reaches the phones through /sync."""
+    """Change a site's fields; the change reaches the phones through /sync.
+
+    A site moved to another district takes its open reports along (the contract: the inspector of the
+    site's district reviews), so the new district's inspectors see, review and are alerted about them.
+    """
     site = _load(site_id)
     if "district" in changes:
         require_districts([changes["district"]], field="district")
@@ -75,7 +81,14 @@ def update_site(site_id, **changes) -> Site:
     after = snapshot(site)
     if after != before:
         record_event(action="site.updated", object_type="site", object_id=site.id, before=before, after=after)
-        site.change_seq = next_change_seq()
+        moved = []
+        if after["district"] != before["district"]:
+            moved = [*move_open_inspections(site_id=site.id, district=site.district),
+                     *move_pending_savings(site_id=site.id, district=site.district)]
+        # Last: the change numbers hold the sync lock until commit.
+        site.change_seq, *seqs = reserve_change_seqs(1 + len(moved))
+        for row, seq in zip(moved, seqs):
+            row.change_seq = seq
         enqueue(names.REASSESS_SITE_RISKS, site_ids=[site.id])
         if after["district"] != before["district"]:
             # The old district's phones learn of the move with the same change number.

@@ -1,9 +1,9 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import roles
 from ..pagination import page_schema
 from ..schemas import ImportArgsSchema, ImportFileSchema
+from ..security import Blueprint
 from ..uploads import uploaded_file_bytes
 from . import services
 from .schemas import SiteCreateSchema, SiteImportResultSchema, SiteListArgsSchema, SiteSchema, SiteUpdateSchema

@@ -1,7 +1,7 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth.access import current_user, roles
+from ..security import Blueprint
 from . import services
 from .schemas import SyncArgsSchema, SyncSchema
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, send_from_directory
 
 from ..auth.access import public
+from ..web import page_csp
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Files the service worker keeps for offline use; its cache is named after their combined hash, so a
@@ -18,9 +19,7 @@ SHELL_FILES = ("index.html", "app.css", "manifest.webmanifest", "icons/icon-192.
                "js/main.js", "js/api.js", "js/db.js", "js/outbox.js", "js/sync.js", "js/i18n.js", "js/geo.js",
                "js/photos.js", "js/push.js", "js/views.js")
 VENDOR_SHELL_FILES = ("/static/vendor/idb.js",)
-APP_CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
-           "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; "
-           "form-action 'self'; frame-ancestors 'none'")
+VENDOR_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor"
 MEDIA_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript; charset=utf-8"}
 
 blp = Blueprint("webapp", __name__, url_prefix="/app")
@@ -31,12 +30,17 @@ def shell_version() -> str:
     digest = hashlib.sha256()
     for name in SHELL_FILES:
         digest.update((STATIC_DIR / name).read_bytes())
+    for url in VENDOR_SHELL_FILES:  # a new idb release is a new shell too
+        vendored = VENDOR_DIR / url.removeprefix("/static/vendor/")
+        if vendored.is_file():
+            digest.update(vendored.read_bytes())
     return digest.hexdigest()[:16]
 
 
 @blp.after_request
 def app_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = APP_CSP
+    # The pages' policy: this origin only (scripts, the worker, the manifest), no inline script or style.
+    response.headers["Content-Security-Policy"] = page_csp()
     # Revalidate (ETag) rather than keep: the service worker is the offline copy, not the HTTP cache.
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -4,7 +4,7 @@ export const LANGUAGES = { ru: "Русский", kk: "Қазақша", en: "Engl
 const TEXTS = {
   ru: {
     brand: "Волонтёрский мониторинг", skip: "К содержимому",
-    nav_sites: "Объекты", nav_outbox: "Отправка", nav_mine: "Мои отчёты", nav_more: "Ещё", nav_label: "Разделы",
+    nav_sites: "Объекты", nav_outbox: "Отправка", nav_mine: "Отчёты", nav_more: "Ещё", nav_label: "Разделы",
     offline: "Нет сети: всё сохранится и отправится само.",
     sign_in: "Вход", phone: "Телефон", password: "Пароль", sign_in_button: "Войти",
     wrong_login: "Неверный телефон или пароль.", need_network: "Для входа нужна сеть.",
@@ -98,7 +98,7 @@ const TEXTS = {
   },
   en: {
     brand: "Volunteer Monitor", skip: "Skip to content",
-    nav_sites: "Sites", nav_outbox: "Outbox", nav_mine: "My reports", nav_more: "More", nav_label: "Sections",
+    nav_sites: "Sites", nav_outbox: "Outbox", nav_mine: "Reports", nav_more: "More", nav_label: "Sections",
     offline: "Offline: everything is saved and will be sent by itself.",
     sign_in: "Sign in", phone: "Phone", password: "Password", sign_in_button: "Sign in",
     wrong_login: "Wrong phone or password.", need_network: "Signing in needs a network.",

@@ -91,7 +91,7 @@ async function render({ focus = true } = {}) {
     show(views.moreView({ user: auth.user, pushState: pushSupported() ? ((await getValue("device_id")) ? "on" : "off") : "unsupported",
       onPush: togglePush, onSignOut: signOut, onRefresh: refreshData, message: screenMessage }), { focus });
   } else {
-    show(views.sitesView({ sites, position }), { focus });
+    show(views.sitesView({ sites, position, onLocate: () => locate(true) }), { focus });
   }
   screenMessage = null;
 }
@@ -135,6 +135,7 @@ async function submitSignIn(form) {
   try {
     await signIn(String(form.get("login")).trim(), String(form.get("password")));
     screenMessage = null;
+    locate(true); // the permission prompt, if any, comes with the first screen that needs it
     await syncNow();
   } catch (error) {
     screenMessage = error instanceof Offline ? t("need_network") : error instanceof ApiError && error.status === 401

@@ -54,11 +54,12 @@ function positionLine(position) {
   return h("p", { class: "muted", role: "status", text: t("you_are_here", { acc: Math.round(position.accuracy_m) }) });
 }
 
-export function sitesView({ sites, position }) {
+export function sitesView({ sites, position, onLocate }) {
   const ranked = nearestFirst(sites, position);
   return [
     h("h1", { text: t("sites_heading") }),
     positionLine(position),
+    position === null && h("button", { type: "button", onclick: onLocate, text: t("update_position") }),
     ranked.length === 0 ? h("p", { text: t("no_sites") }) : h("ul", { class: "cards", "aria-label": t("sites_heading") },
       ranked.map(({ site, distance }) => h("li", { class: "card" },
         h("h2", { text: site.name }),
