@@ -28,8 +28,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["APP_ENV"] != "testing":
         observability.configure_logging()
         if app.config.get("AUDIT_KEY_DERIVED"):
-            app.logger.warning("AUDIT_KEY is not set: the audit chain is keyed with a key derived from SECRET_KEY "
-                               "(development only; production requires its own AUDIT_KEY)")
+            _warn_once_when_serving(app, "AUDIT_KEY is not set: the audit chain is keyed with a key derived from "
+                                         "SECRET_KEY (development only; production requires its own AUDIT_KEY)")
     _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["TRUSTED_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -56,6 +56,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_version_gate(app)
     _register_commands(app)
     return app
+
+
+def _warn_once_when_serving(app: Flask, message: str) -> None:
+    """Log `message` at the first request served: the CLI's commands (create-admin...) keep their one-line output."""
+    pending = [message]
+
+    @app.before_request
+    def warn():
+        if pending:
+            app.logger.warning(pending.pop())
 
 
 def _ensure_sqlite_directory(uri: str) -> None:

@@ -33,9 +33,8 @@ MAX_AGE = timedelta(days=30)
 MAX_PHOTOS = 20
 
 
-# The inspections the API answers with carry their photos and case: extra queries per page, not per row.
-WITH_PHOTOS = (selectinload(Inspection.photos), selectinload(Inspection.referral),
-               selectinload(Inspection.resolution))
+# The inspections the API answers with carry their photos (one query per page) and case (joined, none).
+WITH_PHOTOS = (selectinload(Inspection.photos), joinedload(Inspection.referral), joinedload(Inspection.resolution))
 # ... and who filed them about which site: joined into the same query, no extra one at all.
 WITH_SUMMARIES = (*WITH_PHOTOS, joinedload(Inspection.volunteer, innerjoin=True),
                   joinedload(Inspection.site, innerjoin=True))
