@@ -1,5 +1,6 @@
 """Daily quotas per volunteer: inspections, savings reports and photo bytes; 429 until Almaty midnight."""
 import io
+import re
 import threading
 from datetime import datetime, timezone
 
@@ -72,7 +73,7 @@ def test_past_the_daily_savings_reports_the_volunteer_gets_429(app, client, quot
 
 
 def test_past_the_daily_photo_bytes_nothing_more_is_stored(app, client, quotas, volunteer, site, monkeypatch,
-                                                           tmp_path):
+                                                           tmp_path, run_jobs):
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
     photos = [image_bytes(color=(n * 40, 10, 10)) for n in range(3)]
     quotas(photo_bytes=len(photos[0]) + len(photos[1]))
@@ -87,8 +88,9 @@ def test_past_the_daily_photo_bytes_nothing_more_is_stored(app, client, quotas, 
     refused = upload(photos[2])
     assert refused.status_code == 429 and "MB of photos" in refused.get_json()["detail"]
     assert count(app, Photo) == 2
-    # Two originals in the store (their previews, made by the workers, sit beside them).
-    assert len([path for path in tmp_path.rglob("*") if path.is_file() and ".preview-" not in path.name]) == 2
+    # Two originals in the store, each named by its sha256 (the previews the workers make sit beside them).
+    run_jobs()
+    assert len([path for path in tmp_path.rglob("*") if re.fullmatch("[0-9a-f]{64}", path.name)]) == 2
     assert upload(photos[0]).status_code == 200  # the same photo again stores nothing: not counted
 
 
