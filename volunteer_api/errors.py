@@ -5,7 +5,7 @@ from flask import Flask, Response, json, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from .i18n import translate_messages
+from .i18n import lazy_messages, translate_messages
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class DomainError(Exception):
     def __init__(self, detail=None, *, errors: dict | None = None, headers: dict | None = None):
         super().__init__(str(detail) if detail is not None else self.__class__.__name__)
         self.detail = detail
-        self.errors = errors
+        # Translated where they are shown (a problem document, a console page), library messages too.
+        self.errors = lazy_messages(errors) if errors else errors
         self.headers = headers or {}
 
 
@@ -128,7 +129,7 @@ def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
         for key, value in messages.items():
             name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(flatten_errors(value, name))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+    elif isinstance(messages, list) and not any(isinstance(m, (dict, list)) for m in messages):
         flat[prefix or "_schema"] = [str(m) for m in messages]
     elif isinstance(messages, list):
         for index, value in enumerate(messages):

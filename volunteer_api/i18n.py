@@ -2,7 +2,7 @@
 import re
 
 from flask import g, has_request_context, request
-from flask_babel import gettext
+from flask_babel import LazyString, gettext
 
 LANGUAGES = ("ru", "kk", "en")
 DEFAULT_LANGUAGE = "ru"
@@ -98,3 +98,16 @@ def translate_messages(errors):
     if isinstance(errors, (list, tuple)):
         return [translate_messages(value) for value in errors]
     return translate_message(str(errors))
+
+
+def lazy_messages(errors):
+    """`errors` (a field's messages, nested as marshmallow nests them) with every text translated when it is
+    shown, in the language of whoever reads it: a library's English messages too. What is already lazy
+    (our own `_l(...)`) stays as it is."""
+    if isinstance(errors, dict):
+        return {key: lazy_messages(value) for key, value in errors.items()}
+    if isinstance(errors, (list, tuple)):
+        return [lazy_messages(value) for value in errors]
+    if isinstance(errors, str):
+        return LazyString(translate_message, errors)
+    return errors

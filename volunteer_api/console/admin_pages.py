@@ -8,7 +8,6 @@ from datetime import date
 from flask import Blueprint, Response, g, redirect, render_template, request, send_file, stream_with_context, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 
 from ..audit import services as audit
 from ..csv_import import read_csv_rows
@@ -23,25 +22,14 @@ from ..savings import services as savings
 from ..savings.totals import MILESTONE_STEP_TIYN
 from ..sites import services as sites
 from ..sites.schemas import SiteCreateSchema, SiteUpdateSchema
+from .forms import load_form as _load
+from .forms import refusal as _refusal
 from .review_pages import map_background
 from .session import page_roles
 
 blp = Blueprint("admin", __name__)
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _load(schema, data: dict) -> tuple[dict | None, dict]:
-    """(the loaded data, {}) or (None, the field errors) — the API's rules, read from a form."""
-    try:
-        return schema.load(data), {}
-    except ValidationError as exc:
-        return None, flatten_errors(exc.messages)
-
-
-def _refusal(exc: DomainError) -> dict:
-    """A service's refusal as the page shows it: the message and the fields it names."""
-    return {"_message": [str(exc.detail)] if exc.detail else [], **flatten_errors(exc.errors or {})}
 
 
 def _form_text(*names) -> dict:
@@ -64,7 +52,7 @@ def volunteers():
             "active": {"1": True, "0": False}.get(request.args.get("active", ""))}
     rows, next_cursor = people.list_volunteers(limit=PAGE_SIZE, cursor=request.args.get("cursor") or None, **args)
     return render_template("console/volunteers.html", nav="volunteers", rows=rows, next_cursor=next_cursor,
-                           districts=list_districts(), errors={}, form={}, query=request.args)
+                           districts=list_districts(), errors={}, form={}, query=request.args, can_reset_password=True)
 
 
 @blp.post("/volunteers")
@@ -89,6 +77,19 @@ def set_volunteer_active(volunteer_id):
     """Deactivate (every session ends at once) or reactivate a volunteer."""
     people.update_volunteer(volunteer_id, active=request.form.get("active") == "1")
     return redirect(request.form.get("back") or url_for("console.admin.volunteers"), 303)
+
+
+@blp.post("/volunteers/<id:volunteer_id>/password")
+@page_roles("admin")
+def reset_volunteer_password(volunteer_id):
+    """Give a volunteer a new one-time password, shown once on a printable slip; their sessions end."""
+    return _password_slip(volunteer_id, role="volunteer")
+
+
+def _password_slip(user_id, *, role: str):
+    password = people.reset_password(user_id, role=role)
+    user = people.get_user(user_id, role=role)
+    return render_template("console/slips.html", nav=f"{role}s", created=[(user, password)], reset=True)
 
 
 @blp.route("/volunteers/import", methods=["GET", "POST"])
@@ -170,6 +171,13 @@ def update_inspector(inspector_id):
             raise Invalid(_l("Choose at least one district."))
         people.update_inspector(inspector_id, districts=districts)
     return redirect(url_for("console.admin.inspectors"), 303)
+
+
+@blp.post("/inspectors/<id:inspector_id>/password")
+@page_roles("admin")
+def reset_inspector_password(inspector_id):
+    """Give an inspector a new one-time password, shown once on a printable slip; their sessions end."""
+    return _password_slip(inspector_id, role="inspector")
 
 
 # Sites -----------------------------------------------------------------------------------------------

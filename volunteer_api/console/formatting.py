@@ -9,6 +9,7 @@ from babel.numbers import format_decimal
 from flask_babel import get_locale
 
 from ..money import TIYN_PER_KZT
+from ..timestamps import utcnow
 
 LOCAL_TIME = ZoneInfo("Asia/Almaty")  # UTC+5 for the whole country since March 2024
 
@@ -40,6 +41,11 @@ def duration(span: timedelta) -> str:
 def local_iso(moment: datetime | None) -> str:
     """The machine-readable form for <time datetime=...>."""
     return moment.astimezone(LOCAL_TIME).isoformat(timespec="minutes") if moment else ""
+
+
+def local_input_now() -> str:
+    """Now in Almaty as an `<input type=datetime-local>` value (the default of a form's time field)."""
+    return utcnow().astimezone(LOCAL_TIME).strftime("%Y-%m-%dT%H:%M")
 
 
 def init_app(app) -> None:

@@ -46,7 +46,11 @@ HISTORY_ACTIONS = {
     "inspection.filed": _l("Filed"), "inspection.returned": _l("Returned to the volunteer"),
     "inspection.resubmitted": _l("Resubmitted"), "inspection.confirmed": _l("Confirmed"),
     "inspection.dismissed": _l("Dismissed"), "inspection.photo_added": _l("Photo added"),
+    "inspection.referred": _l("Referred"), "inspection.resolved": _l("Resolved"),
 }
+REFERRAL_CHANNELS = {"call_centre_1424": _l("Call centre 1424"), "eotinish": _l("eOtinish portal"),
+                     "department": _l("The department"), "prosecutor": _l("The prosecutor's office")}
+CASE_OUTCOMES = {"fixed": _l("Fixed"), "not_fixed": _l("Not fixed"), "unfounded": _l("Unfounded")}
 IMPORT_COLUMNS = {"full_name": _l("Full name"), "phone": _l("Phone"), "email": _l("E-mail"), "district": _l("District")}
 JOB_STATUSES = {"pending": _l("Waiting"), "done": _l("Done"), "dead": _l("Failed")}
 
@@ -75,5 +79,5 @@ def init_app(app) -> None:
         label=label, FLAG_REASONS=FLAG_REASONS, SEVERITIES=SEVERITIES, INSPECTION_STATUSES=INSPECTION_STATUSES,
         CHECKLIST=CHECKLIST, SAVING_CATEGORIES=SAVING_CATEGORIES, SAVING_STATUSES=SAVING_STATUSES,
         SITE_KINDS=SITE_KINDS, SITE_STATUSES=SITE_STATUSES, ALERT_KINDS=ALERT_KINDS, JOB_STATUSES=JOB_STATUSES,
-        HISTORY_ACTIONS=HISTORY_ACTIONS, IMPORT_COLUMNS=IMPORT_COLUMNS, district_options=district_options,
+        HISTORY_ACTIONS=HISTORY_ACTIONS, REFERRAL_CHANNELS=REFERRAL_CHANNELS, CASE_OUTCOMES=CASE_OUTCOMES, IMPORT_COLUMNS=IMPORT_COLUMNS, district_options=district_options,
         district_name=district_name)

@@ -7,18 +7,24 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import NotFound as NotFoundPage
 
 from ..alerts import services as alerts
+from ..cases import services as cases
+from ..cases.schemas import ReferralCreateSchema, ResolutionCreateSchema
 from ..districts.services import list_districts
+from ..downloads import stored_object_response
 from ..errors import DomainError
 from ..inspections import services as inspections
 from ..inspections.models import INSPECTION_STATUSES
+from ..inspections.photos import PREVIEW_SIZES
 from ..pagination import encode_cursor
 from ..people.services import users_by_id
 from ..savings import services as savings
 from ..sites.services import get_site, sites_by_id
 from ..timestamps import utcnow
-from .formatting import duration, local_time
+from .forms import load_form, local_input_time, refusal
+from .formatting import duration, local_input_now, local_time
 from .session import page_roles
 
 blp = Blueprint("review", __name__)
@@ -106,17 +112,21 @@ def inspection(inspection_id):
     return _inspection_page(inspection_id, _queue_args(request.args))
 
 
-def _inspection_page(inspection_id, queue_args: dict, *, error=None, status: int = 200):
+def _inspection_page(inspection_id, queue_args: dict, *, error=None, case_errors=None, case_form=None,
+                     status: int = 200):
     item = inspections.get_inspection(inspection_id, user=g.current_user)
     site = get_site(item.site_id)
     volunteer = users_by_id([item.volunteer_id]).get(item.volunteer_id)
-    can_decide = item.status == "submitted" and g.current_user.covers_district(item.district)
+    covers = g.current_user.covers_district(item.district)
+    can_decide = item.status == "submitted" and covers
     return render_template(
         "console/inspection.html", nav="queue", item=item, site=site, volunteer=volunteer, history=_history(item),
         photos=list(item.photos), decisions=_decision_names(), can_decide=can_decide,
         deadline=_deadline(item.received_at), next_id=_neighbour_in_queue(item.id, queue_args),
         previous_id=_neighbour_in_queue(item.id, queue_args, previous=True), queue_args=queue_args,
-        error=error, map_data=_map_data(site, item), done=request.args.get("done")), status
+        error=error, map_data=_map_data(site, item), done=request.args.get("done"),
+        case_open=item.status == "confirmed" and covers, case_errors=case_errors or {}, case_form=case_form or {},
+        case_done=request.args.get("case"), now_local=local_input_now()), status
 
 
 def _history(item) -> list[dict]:
@@ -165,6 +175,46 @@ def review_inspection(inspection_id):
     target = url_for("console.review.inspection", inspection_id=next_id, done=inspection_id, **queue_args) \
         if next_id else url_for("console.review.queue", done=inspection_id, **queue_args)
     return redirect(target, 303)
+
+
+# A confirmed inspection is a case: its referral and its resolution, each recorded once (cases.services).
+CASE_STEPS = {
+    "referral": (ReferralCreateSchema, cases.refer_case, ("channel", "case_number"), "referred_at"),
+    "resolution": (ResolutionCreateSchema, cases.resolve_case, ("outcome", "comment"), "resolved_at"),
+}
+
+
+@blp.post("/inspections/<id:inspection_id>/referral")
+@page_roles(*STAFF)
+def refer_case(inspection_id):
+    """Record where a confirmed inspection's case was referred (once)."""
+    return _record_case_step(inspection_id, "referral")
+
+
+@blp.post("/inspections/<id:inspection_id>/resolution")
+@page_roles(*STAFF)
+def resolve_case(inspection_id):
+    """Record how a confirmed inspection's case ended (once)."""
+    return _record_case_step(inspection_id, "resolution")
+
+
+def _record_case_step(inspection_id, step: str):
+    schema, record, text_fields, time_field = CASE_STEPS[step]
+    form = {name: request.form.get(name, "").strip() for name in text_fields if request.form.get(name, "").strip()}
+    form[time_field] = local_input_time(request.form.get(time_field, "").strip())
+    data, errors = load_form(schema(), {k: v for k, v in form.items() if v is not None})
+    status = 422
+    if data is not None:
+        try:
+            record(inspection_id, user=g.current_user, **data)
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            errors, status = refusal(exc), exc.status  # 409: already recorded, or not a confirmed inspection
+        else:
+            return redirect(url_for("console.review.inspection", inspection_id=inspection_id, case=step), 303)
+    return _inspection_page(inspection_id, {}, case_errors={step: errors}, case_form={step: request.form},
+                            status=status)
 
 
 @blp.get("/savings/<id:saving_id>")
@@ -240,21 +290,43 @@ def _subject_url(subject_type: str, subject_id: str) -> str:
     return url_for("console.admin.totals") if g.current_user.role == "admin" else url_for("console.review.queue")
 
 
-def photo_caption(photo, item) -> str:
-    """What the camera says against what the phone reported: the EXIF position's distance and the time."""
-    parts = []
-    if photo.exif_lat is not None and photo.exif_distance_m is not None:
-        parts.append(str(_l("EXIF position %(m)s m from the site", m=round(photo.exif_distance_m))))
-    elif photo.exif_lat is None:
-        parts.append(str(_l("no EXIF position")))
-    taken = getattr(photo, "exif_taken_at", None)
-    if taken is not None:
-        minutes = round(abs((taken - item.captured_at).total_seconds()) / 60)
-        parts.append(str(_l("taken %(time)s, %(minutes)s min from the reported time", time=local_time(taken),
-                            minutes=minutes)))
-    return "; ".join(parts)
+@blp.get("/inspections/<id:inspection_id>/photos/<id:photo_id>")
+@page_roles(*STAFF)
+def photo_original(inspection_id, photo_id):
+    """A photo's original bytes exactly as uploaded (the API's photo service, for the console's session)."""
+    photo = inspections.get_photo(inspection_id, photo_id, user=g.current_user)
+    return stored_object_response(lambda: inspections.open_photo(photo), mimetype=photo.content_type,
+                                  etag=photo.sha256)
+
+
+@blp.get("/inspections/<id:inspection_id>/photos/<id:photo_id>/preview/<int:size>")
+@page_roles(*STAFF)
+def photo_preview(inspection_id, photo_id, size):
+    """A photo's JPEG preview (320 or 1280 px), upright and without metadata."""
+    if size not in PREVIEW_SIZES:
+        raise NotFoundPage()
+    photo = inspections.get_photo(inspection_id, photo_id, user=g.current_user)
+    return stored_object_response(lambda: inspections.open_preview(photo, size), mimetype="image/jpeg",
+                                  etag=f"{photo.sha256}-preview-{size}")
+
+
+def photo_evidence(photo, item) -> dict:
+    """What the camera says against what the phone reported, in words: position, time, and a warning."""
+    facts = inspections.photo_against_report(photo, item)
+    position = str(_l("no EXIF position"))
+    if facts["from_report_m"] is not None:
+        position = str(_l("EXIF position %(m)s m from the reported point (%(site)s m from the site)",
+                          m=round(facts["from_report_m"]), site=round(facts["from_site_m"] or 0)))
+    time = str(_l("no EXIF time"))
+    if facts["taken_at"] is not None:
+        gap = facts["time_gap"]
+        time = str(_l("taken %(time)s, %(gap)s %(side)s the reported time", time=local_time(facts["taken_at"]),
+                      gap=duration(gap), side=_l("before") if gap.total_seconds() < 0 else _l("after")))
+    return {"position": position, "time": time, "time_mismatch": facts["time_mismatch"],
+            "far": facts["from_report_m"] is not None and facts["from_report_m"] > max(item.accuracy_m, 100),
+            "caption": f"{position}; {time}"}
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(subject_url=_subject_url, photo_caption=photo_caption, photo_urls=None,
+    app.jinja_env.globals.update(subject_url=_subject_url, photo_evidence=photo_evidence,
                            confirm_texts=CONFIRM_TEXTS)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import Forbidden as ForbiddenPage
 
 from ..i18n import LANGUAGES
 from ..auth import services as auth_services
-from ..auth.access import ACCESS_RULE, load_session
+from ..auth.access import ACCESS_RULE, load_session, password_change_required
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
 from ..observability import client_address
@@ -83,8 +83,12 @@ def load_signed_in_user(*, touch: bool = True):
     return user
 
 
-def page_roles(*allowed: str, touch: bool = True):
-    """A console page for these roles: without a live session, to the sign-in page; other roles get 403."""
+def page_roles(*allowed: str, touch: bool = True, before_password_change: bool = False):
+    """A console page for these roles: without a live session, to the sign-in page; other roles get 403.
+
+    An account that must set its own password first (FORCE_PASSWORD_CHANGE, as the API's 403
+    password-change-required) is sent to the password page, unless the page is `before_password_change`.
+    """
 
     def decorator(func):
         @wraps(func)
@@ -97,6 +101,12 @@ def page_roles(*allowed: str, touch: bool = True):
                 return redirect(url_for("console.sign_in_page", next=request.full_path.rstrip("?"), idle=g.get("idle_expired") and 1 or None))
             if user.role not in allowed:
                 raise ForbiddenPage()
+            g.password_change_required = password_change_required(user)
+            if g.password_change_required and not before_password_change:
+                target = url_for("console.change_password_page", next=request.full_path.rstrip("?"))
+                if request.headers.get("HX-Request"):
+                    return "", 403, {"HX-Redirect": target}
+                return redirect(target)
             return func(*args, **kwargs)
 
         setattr(wrapper, ACCESS_RULE, tuple(allowed))

@@ -7,7 +7,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..auth import services as auth_services
 from ..auth.access import public
+from ..auth.schemas import PasswordChangeSchema
 from ..auth.limits import limit_sign_ins
 from ..errors import STATUS_DETAILS, DomainError, handle_unexpected
 from ..extensions import csrf
@@ -16,6 +18,7 @@ from ..security import accept_form_posts
 from ..web import page_csp
 from . import admin_pages, formatting, labels, review_pages
 from . import session as console_session
+from .forms import load_form, refusal
 from .session import page_roles
 
 blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
@@ -43,7 +46,7 @@ def _page_headers(response):
     tiles = current_app.config.get("MAP_TILES_URL")
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(tiles)) if tiles else None
     response.headers["Content-Security-Policy"] = page_csp(img_hosts=(origin,) if origin else ())
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Cache-Control", "no-store")  # photos keep their own (private, content-addressed)
     response.headers["Vary"] = "Cookie"
     return response
 
@@ -124,6 +127,30 @@ def sign_out():
     """Sign out: the session ends at once, as the API's logout ends a token's."""
     console_session.sign_out()
     return redirect(url_for("console.sign_in_page"), 303)
+
+
+@blp.route("/password", methods=["GET", "POST"])
+@page_roles(*STAFF, before_password_change=True)
+def change_password_page():
+    """Set a password of one's own (the auth service's rules); forced after a reset or a generated one."""
+    errors, status = {}, 200
+    if request.method == "POST":
+        form = {"current_password": request.form.get("current_password", ""),
+                "new_password": request.form.get("new_password", "")}
+        data, errors = load_form(PasswordChangeSchema(), form)
+        if data is not None and form["new_password"] != request.form.get("repeat_password", ""):
+            data, errors = None, {"repeat_password": [str(_l("The two new passwords differ."))]}
+        if data is not None:
+            try:
+                auth_services.change_password(user=g.current_user, keep_session_id=g.auth_session.id, **data)
+            except DomainError as exc:
+                errors = refusal(exc)
+            else:
+                target = request.args.get("next")
+                return redirect(_safe_next(target) if target else url_for("console.change_password_page", done=1), 303)
+        status = 422
+    return render_template("console/password.html", nav="password", errors=errors,
+                           forced=g.password_change_required, done=request.args.get("done")), status
 
 
 @blp.post("/language")

@@ -1,11 +1,10 @@
-from flask import Response, current_app, request
+from flask import current_app
 from flask.views import MethodView
-from werkzeug.wsgi import wrap_file
 
 from ..audit.schemas import HistorySchema
 from ..auth.access import current_user, roles
+from ..downloads import stored_object_response
 from ..pagination import page_schema
-from ..photo_storage import StoredObject
 from ..security import Blueprint
 from ..uploads import uploaded_file
 from . import services
@@ -26,9 +25,6 @@ from .schemas import (
 blp = Blueprint("inspections", __name__, url_prefix="/api/v1", description="Inspections")
 
 EVERYONE = ("admin", "inspector", "volunteer")
-# A photo's URL always names the same bytes (content-addressed, write-once): the caller's own cache
-# may keep it, a shared cache may not (who may see it is decided per request).
-PHOTO_CACHE_CONTROL = "private, max-age=86400"
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _NOT_MODIFIED = {"description": "Not modified: the If-None-Match ETag is current"}
 ORIGINAL_RESPONSES = {"200": {"description": "The original bytes exactly as uploaded; ETag is their SHA-256",
@@ -37,24 +33,6 @@ ORIGINAL_RESPONSES = {"200": {"description": "The original bytes exactly as uplo
 PREVIEW_RESPONSES = {"200": {"description": "A JPEG preview: upright, at most `size` px, without any metadata",
                              "content": {"image/jpeg": _BINARY}},
                      "304": _NOT_MODIFIED}
-
-
-def stored_object_response(open_stored, *, mimetype: str, etag: str) -> Response:
-    """Stream a stored object in chunks with a strong ETag; 304 when the caller's copy is current.
-
-    `open_stored()` opens it, only when the ETag did not already answer. Ranges are served too.
-    """
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-        response.set_etag(etag)
-    else:
-        stored: StoredObject = open_stored()
-        response = Response(wrap_file(request.environ, stored.file), mimetype=mimetype, direct_passthrough=True)
-        response.content_length = stored.size
-        response.set_etag(etag)
-        response = response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
-    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
-    return response
 
 
 @blp.route("/inspections")

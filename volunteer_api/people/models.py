@@ -1,13 +1,19 @@
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 ROLES = ("admin", "inspector", "volunteer")
+
+
+def fold_name(text: str) -> str:
+    """A name as the search compares it: casefolded (Cyrillic and Kazakh letters too, which SQLite's lower()
+    and LIKE leave alone), ё as е, runs of spaces as one."""
+    return " ".join(text.casefold().replace("ё", "е").split())
 
 
 class User(db.Model):
@@ -18,6 +24,9 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     role: Mapped[str] = mapped_column(choice(*ROLES, name="user_role"), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # fold_name(full_name), kept by the validator below: the name search compares this on both backends
+    # (a trigram index on PostgreSQL serves `LIKE '%part%'`).
+    search_name: Mapped[str] = mapped_column(String(400), default="", server_default="")
     phone: Mapped[str | None] = mapped_column(String(16), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -39,7 +48,16 @@ class User(db.Model):
         cascade="all, delete-orphan", lazy="select", order_by="InspectorDistrict.district"
     )
 
-    __table_args__ = (db.Index("ix_users_role_district_id", "role", "district", "id"),)
+    __table_args__ = (
+        db.Index("ix_users_role_district_id", "role", "district", "id"),
+        db.Index("ix_users_search_name", "search_name", postgresql_using="gin",
+                 postgresql_ops={"search_name": "gin_trgm_ops"}),
+    )
+
+    @validates("full_name")
+    def _keep_search_name(self, _key, value):
+        self.search_name = fold_name(value or "")
+        return value
 
     @property
     def districts(self) -> list[str]:

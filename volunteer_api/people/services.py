@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
+from ..i18n import lazy_messages
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..ids import parse_id
@@ -15,7 +16,7 @@ from ..auth.passwords import generate_password, hash_password
 from ..auth.services import revoke_all_sessions, set_generated_password
 from ..pagination import keyset_page
 from ..sync.models import CoverageChange
-from .models import InspectorDistrict, User
+from .models import InspectorDistrict, User, fold_name
 
 IMPORT_COLUMNS = ("full_name", "phone", "email", "district")
 MAX_IMPORT_ROWS = 5000
@@ -137,7 +138,7 @@ def _check_volunteer_rows(content: bytes) -> tuple[list[dict], dict[str, dict]]:
         try:
             data = schema.load(raw)
         except ValidationError as exc:
-            errors[label] = exc.messages
+            errors[label] = lazy_messages(exc.messages)
             checked.append({"line": line, "label": label, "values": {"email": None, **raw}})
             continue
         row_errors = {}
@@ -192,7 +193,8 @@ def list_volunteers(*, reader: User | None = None, district: str | None = None, 
     if search and search.strip():
         needle = search.strip()
         digits = "".join(ch for ch in needle if ch.isdigit())
-        matches = [User.full_name.ilike(f"%{_escape_like(needle)}%", escape="\\"), User.badge_number == needle]
+        matches = [User.search_name.like(f"%{_escape_like(fold_name(needle))}%", escape="\\"),
+                   User.badge_number == needle]
         if len(digits) >= 3:
             matches.append(User.phone.like(f"%{digits}%"))
         query = query.where(or_(*matches))

@@ -9,6 +9,7 @@ from sqlalchemy import String, and_, cast, exists, func, select
 from ..audit.services import record_event
 from ..csv_import import read_csv_rows
 from ..districts.services import known_district_codes, require_districts
+from ..i18n import lazy_messages
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..ids import parse_id
@@ -248,7 +249,7 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
         try:
             data = schema.load(raw)
         except ValidationError as exc:
-            errors[f"row {line}"] = exc.messages
+            errors[f"row {line}"] = lazy_messages(exc.messages)
             continue
         if data["district"] not in districts:
             errors[f"row {line}"] = {"district": [str(_l("Unknown district: %(code)s.", code=data["district"]))]}

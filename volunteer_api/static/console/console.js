@@ -154,6 +154,11 @@
         if (!window.confirm(button.dataset.confirmClick)) { event.preventDefault(); }
       });
     });
+    document.querySelectorAll("form[data-confirm-form]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirmForm)) { event.preventDefault(); }
+      });
+    });
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
     });

@@ -1,0 +1,32 @@
+"""Streaming a stored object (a photo, a preview) to the caller: chunks, a strong ETag, 304 and ranges.
+
+The API's photo endpoints and the console's photo pages answer through this one function.
+"""
+from typing import Callable
+
+from flask import Response, request
+from werkzeug.wsgi import wrap_file
+
+from .photo_storage import StoredObject
+
+# A photo's URL always names the same bytes (content-addressed, write-once): the caller's own cache
+# may keep it, a shared cache may not (who may see it is decided per request).
+PHOTO_CACHE_CONTROL = "private, max-age=86400"
+
+
+def stored_object_response(open_stored: Callable[[], StoredObject], *, mimetype: str, etag: str) -> Response:
+    """Stream a stored object in chunks with a strong ETag; 304 when the caller's copy is current.
+
+    `open_stored()` opens it, only when the ETag did not already answer. Ranges are served too.
+    """
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+        response.set_etag(etag)
+    else:
+        stored = open_stored()
+        response = Response(wrap_file(request.environ, stored.file), mimetype=mimetype, direct_passthrough=True)
+        response.content_length = stored.size
+        response.set_etag(etag)
+        response = response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
+    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response
