@@ -44,8 +44,9 @@ def local_iso(moment: datetime | None) -> str:
 
 
 def local_input_now() -> str:
-    """Now in Almaty as an `<input type=datetime-local>` value (the default of a form's time field)."""
-    return utcnow().astimezone(LOCAL_TIME).strftime("%Y-%m-%dT%H:%M")
+    """Now in Almaty as an `<input type=datetime-local step=1>` value (the default of a form's time field), to
+    the second, rounded up: a resolution may not precede the confirmation made a moment before."""
+    return (utcnow() + timedelta(seconds=1)).astimezone(LOCAL_TIME).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def init_app(app) -> None:

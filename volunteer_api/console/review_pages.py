@@ -320,8 +320,9 @@ def photo_evidence(photo, item) -> dict:
     time = str(_l("no EXIF time"))
     if facts["taken_at"] is not None:
         gap = facts["time_gap"]
-        time = str(_l("taken %(time)s, %(gap)s %(side)s the reported time", time=local_time(facts["taken_at"]),
-                      gap=duration(gap), side=_l("before") if gap.total_seconds() < 0 else _l("after")))
+        words = {"time": local_time(facts["taken_at"]), "gap": duration(gap)}
+        time = str(_l("taken %(time)s, %(gap)s before the reported time", **words) if gap.total_seconds() < 0
+                   else _l("taken %(time)s, %(gap)s after the reported time", **words))
     return {"position": position, "time": time, "time_mismatch": facts["time_mismatch"],
             "far": facts["from_report_m"] is not None and facts["from_report_m"] > max(item.accuracy_m, 100),
             "caption": f"{position}; {time}"}
