@@ -2,7 +2,8 @@
 
 Builds a throw-away embedded app (an SQLite file in a temporary folder) with demo data made through the
 API, serves it on a free loopback port and photographs the main screens with Debian's Chromium:
-the queue (full and empty), an inspection, the CSV import preview and the totals.
+the queue (full and empty), an inspection with its photos (and one open in the lightbox), the CSV import
+preview and the totals.
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -88,9 +89,10 @@ def seed(app) -> dict:
                 "notes": "Рабочие без касок, арматура под дождём, трещины в фундаменте восточного крыла."}
         answer = client.post("/api/v1/inspections", headers=volunteer, json=body).get_json()
         inspections.append(answer)
-        for shade in range(2 if index == 0 else 0):
+        for shade in range(3 if index == 0 else 0):
             buffer = io.BytesIO()
-            Image.new("RGB", (1600, 1200), (120 + 60 * shade, 110, 90)).save(buffer, "JPEG")
+            Image.new("RGB", (1600, 1200), (120 + 60 * shade, 110, 90)).save(
+                buffer, "JPEG", exif=camera_exif(shade, site["location"], captured))
             client.post(f"/api/v1/inspections/{answer['id']}/photos", headers=volunteer,
                         data={"file": (io.BytesIO(buffer.getvalue()), "photo.jpg")}, content_type="multipart/form-data")
     for index, amount in enumerate(["250000000.00", "1250000.50", "78400000.00"]):
@@ -106,6 +108,33 @@ def seed(app) -> dict:
         recompute_totals()
     app.extensions["job_dispatcher"].wait_idle(30)
     return {"inspection": inspections[0]["id"]}
+
+
+def camera_exif(shade: int, site_location: dict, captured: str):
+    """What a phone camera writes: the first photo at the site at the reported time, the second 300 m
+    off, the third without a position and taken three days earlier (a photo from the gallery)."""
+    from datetime import datetime
+
+    from PIL import ExifTags, Image, TiffImagePlugin
+
+    exif = Image.Exif()
+    taken = datetime.fromisoformat(captured.replace("Z", "+00:00")) + timedelta(hours=5)
+    if shade == 2:
+        taken -= timedelta(days=3)
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    details[ExifTags.Base.DateTimeOriginal] = taken.strftime("%Y:%m:%d %H:%M:%S")
+    details[ExifTags.Base.OffsetTimeOriginal] = "+05:00"
+    if shade < 2:
+        def dms(value: float):
+            degrees = int(value)
+            minutes = int((value - degrees) * 60)
+            seconds = round(((value - degrees) * 60 - minutes) * 60, 4)
+            return tuple(TiffImagePlugin.IFDRational(part) for part in (degrees, minutes, seconds))
+
+        exif.get_ifd(ExifTags.IFD.GPSInfo).update({
+            ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: dms(site_location["lat"] + 0.0027 * shade),
+            ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: dms(site_location["lon"])})
+    return exif
 
 
 def main() -> int:
@@ -134,6 +163,11 @@ def main() -> int:
                     sign_in(page, base, "admin@example.kz", language)
                     shoot(page, f"{base}/console/", f"queue-{language}-{size}")
                     shoot(page, f"{base}/console/inspections/{ids['inspection']}", f"inspection-{language}-{size}")
+                    page.locator(".photo-open").first.click()
+                    page.wait_for_selector("#lightbox[open]")
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(OUT / f"inspection-lightbox-{language}-{size}.png"))
+                    page.keyboard.press("Escape")
                     page.goto(f"{base}/console/volunteers/import")
                     page.locator("#file").set_input_files(str(csv_file))
                     page.locator("form[enctype] button[type=submit]").click()

@@ -158,6 +158,10 @@ def test_an_admin_imports_a_csv_with_a_bad_row_then_a_good_one(page, client, adm
 def test_axe_finds_nothing_serious_on_any_screen(page, client, admin, inspector, volunteer, axe_check, run_jobs):
     site = create_site(client, admin)
     inspection = file_inspection(client, volunteer, site["id"], at=FIVE_KM_NORTH, notes="Нет касок")
+    attach_photo(client, volunteer, inspection["id"], shade=0)
+    case = file_inspection(client, volunteer, site["id"], at=FIVE_KM_NORTH)
+    client.post(f"/api/v1/inspections/{case['id']}/review", headers=admin.headers,
+                json={"decision": "confirmed", "comment": "Подтверждено."})
     saving = client.post("/api/v1/savings", headers=volunteer.headers, json={
         "client_uuid": str(uuid.uuid4()), "site_id": site["id"], "amount_kzt": "1000.00",
         "category": "other", "description": "Экономия."}).get_json()
@@ -166,14 +170,26 @@ def test_axe_finds_nothing_serious_on_any_screen(page, client, admin, inspector,
     axe_check(page)
     sign_in(page, admin.login)
     screens = ["/console/", "/console/?kind=savings", f"/console/inspections/{inspection['id']}",
-               f"/console/savings/{saving['id']}", "/console/inbox", "/console/volunteers",
-               "/console/volunteers/import", "/console/inspectors", "/console/sites", f"/console/sites/{site['id']}",
-               "/console/totals", "/console/audit", "/console/jobs"]
+               f"/console/inspections/{case['id']}", f"/console/savings/{saving['id']}", "/console/inbox",
+               "/console/volunteers", "/console/volunteers/import", "/console/inspectors", "/console/sites",
+               f"/console/sites/{site['id']}", "/console/totals", "/console/audit", "/console/jobs",
+               "/console/password"]
     for screen in screens:
         page.goto(screen)
         expect(page.locator("h1")).to_be_visible()
         axe_check(page)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.goto("/console/volunteers")
+    page.get_by_role("button", name=re.compile("Сбросить пароль")).first.click()
+    expect(page.locator("article.slip")).to_have_count(1)
+    axe_check(page)
     page.set_viewport_size({"width": 360, "height": 800})
-    for screen in ("/console/", f"/console/inspections/{inspection['id']}", "/console/totals"):
+    for screen in ("/console/", f"/console/inspections/{inspection['id']}", f"/console/inspections/{case['id']}",
+                   "/console/totals"):
         page.goto(screen)
         axe_check(page)
+    page.goto(f"/console/inspections/{inspection['id']}")
+    ready(page)
+    page.locator(".photo-open").first.click()
+    assert page.evaluate(LOADED_WIDTH) == 1280
+    axe_check(page)

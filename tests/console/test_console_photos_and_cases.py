@@ -37,6 +37,7 @@ def test_the_inspection_shows_its_photos_with_previews_the_original_and_what_the
     distance = re.search(r"EXIF-координаты в (\d+) м от указанной точки \((\d+) м от объекта\)", html)
     assert distance and 4900 < int(distance.group(1)) < 5100 and int(distance.group(2)) < 5
     assert "Время камеры отличается от указанного больше чем на сутки." in html
+    assert re.search(r"снято 1 янв\. 2026, 10:00; указано \d+", html)
     preview = browser.get(f"{base}/preview/320")
     assert preview.status_code == 200 and preview.mimetype == "image/jpeg"
     assert max(Image.open(io.BytesIO(preview.data)).size) == 320
@@ -74,6 +75,8 @@ def test_returning_an_inspection_needs_a_comment_and_sends_it_back_to_the_volunt
     assert answer["status"] == "returned"
     html = page_text(browser.get(f"/console/inspections/{inspection['id']}"))
     assert "Возвращена волонтёру" in html and "Нужно фото фасада." in html
+    history = html[html.index('class="history"'):]
+    assert "— Подана" in history and "— Возвращена волонтёру" in history and "— filed" not in history
     again = browser.post(url, {"decision": "confirmed", "comment": "Да."})
     assert again.status_code == 409 and "её можно будет рассмотреть после повторной отправки" in page_text(again)
 

@@ -42,11 +42,11 @@ SITE_STATUSES = {"planned": _l("Planned"), "under_construction": _l("Under const
 ALERT_KINDS = {"inspection_flagged": _l("Flagged inspection"), "savings_pending": _l("Savings to verify"),
                "escalation": _l("Escalation"), "milestone": _l("Milestone"),
                "inspection_returned": _l("Inspection returned")}
+# The history's steps, named as inspections.services.inspection_history names them (the audit action's last part).
 HISTORY_ACTIONS = {
-    "inspection.filed": _l("Filed"), "inspection.returned": _l("Returned to the volunteer"),
-    "inspection.resubmitted": _l("Resubmitted"), "inspection.confirmed": _l("Confirmed"),
-    "inspection.dismissed": _l("Dismissed"), "inspection.photo_added": _l("Photo added"),
-    "inspection.referred": _l("Referred"), "inspection.resolved": _l("Resolved"),
+    "filed": _l("Filed"), "returned": _l("Returned to the volunteer"), "resubmitted": _l("Resubmitted"),
+    "confirmed": _l("Confirmed"), "dismissed": _l("Dismissed"), "photo_added": _l("Photo added"),
+    "referred": _l("Referred"), "resolved": _l("Resolved"),
 }
 REFERRAL_CHANNELS = {"call_centre_1424": _l("Call centre 1424"), "eotinish": _l("eOtinish portal"),
                      "department": _l("The department"), "prosecutor": _l("The prosecutor's office")}

@@ -120,24 +120,13 @@ def _inspection_page(inspection_id, queue_args: dict, *, error=None, case_errors
     covers = g.current_user.covers_district(item.district)
     can_decide = item.status == "submitted" and covers
     return render_template(
-        "console/inspection.html", nav="queue", item=item, site=site, volunteer=volunteer, history=_history(item),
+        "console/inspection.html", nav="queue", item=item, site=site, volunteer=volunteer, history=inspections.inspection_history(item.id, user=g.current_user),
         photos=list(item.photos), decisions=_decision_names(), can_decide=can_decide,
         deadline=_deadline(item.received_at), next_id=_neighbour_in_queue(item.id, queue_args),
         previous_id=_neighbour_in_queue(item.id, queue_args, previous=True), queue_args=queue_args,
         error=error, map_data=_map_data(site, item), done=request.args.get("done"),
         case_open=item.status == "confirmed" and covers, case_errors=case_errors or {}, case_form=case_form or {},
         case_done=request.args.get("case"), now_local=local_input_now()), status
-
-
-def _history(item) -> list[dict]:
-    """The inspection's history from the review loop's service, when it has one; else what the row says."""
-    if hasattr(inspections, "inspection_history"):
-        return inspections.inspection_history(item.id, user=g.current_user)
-    history = [{"at": item.received_at, "by": None, "action": "inspection.filed", "comment": item.notes}]
-    if item.reviewed_at:
-        history.append({"at": item.reviewed_at, "by": None, "action": f"inspection.{item.status}",
-                        "comment": item.review_comment})
-    return history
 
 
 def map_background() -> dict:
@@ -319,10 +308,8 @@ def photo_evidence(photo, item) -> dict:
                           m=round(facts["from_report_m"]), site=round(facts["from_site_m"] or 0)))
     time = str(_l("no EXIF time"))
     if facts["taken_at"] is not None:
-        gap = facts["time_gap"]
-        words = {"time": local_time(facts["taken_at"]), "gap": duration(gap)}
-        time = str(_l("taken %(time)s, %(gap)s before the reported time", **words) if gap.total_seconds() < 0
-                   else _l("taken %(time)s, %(gap)s after the reported time", **words))
+        time = str(_l("taken %(taken)s; reported %(reported)s", taken=local_time(facts["taken_at"]),
+                      reported=local_time(item.captured_at)))
     return {"position": position, "time": time, "time_mismatch": facts["time_mismatch"],
             "far": facts["from_report_m"] is not None and facts["from_report_m"] > max(item.accuracy_m, 100),
             "caption": f"{position}; {time}"}

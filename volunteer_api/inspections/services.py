@@ -335,15 +335,14 @@ def photo_against_report(photo: Photo, inspection: Inspection) -> dict:
     """What a photo's camera says against what the phone reported when filing.
 
     `from_report_m`: metres from the EXIF position to the reported point (None without EXIF GPS);
-    `from_site_m`: to the site (stored at upload); `time_gap`: EXIF time minus captured_at (None without an
-    EXIF time); `time_mismatch`: more than a day apart (photo_time_mismatch).
+    `from_site_m`: to the site (stored at upload); `taken_at`: the EXIF time (None without one);
+    `time_mismatch`: more than a day from captured_at (photo_time_mismatch).
     """
     from_report = None
     if photo.exif_lat is not None and photo.exif_lon is not None:
         from_report = round(distance_m(photo.exif_lat, photo.exif_lon, inspection.lat, inspection.lon), 1)
-    gap = photo.exif_taken_at - inspection.captured_at if photo.exif_taken_at is not None else None
     return {"from_report_m": from_report, "from_site_m": photo.exif_distance_m, "taken_at": photo.exif_taken_at,
-            "time_gap": gap, "time_mismatch": bool(photo.photo_time_mismatch)}
+            "time_mismatch": bool(photo.photo_time_mismatch)}
 
 
 def make_previews(*, sha256: str) -> int:
