@@ -91,7 +91,9 @@ def seed(app) -> dict:
         inspections.append(answer)
         for shade in range(3 if index == 0 else 0):
             buffer = io.BytesIO()
-            Image.new("RGB", (1600, 1200), (120 + 60 * shade, 110, 90)).save(
+            picture = Image.new("RGB", (1600, 1200), (120 + 60 * shade, 110, 90))
+            draw_scene(picture, shade)
+            picture.save(
                 buffer, "JPEG", exif=camera_exif(shade, site["location"], captured))
             client.post(f"/api/v1/inspections/{answer['id']}/photos", headers=volunteer,
                         data={"file": (io.BytesIO(buffer.getvalue()), "photo.jpg")}, content_type="multipart/form-data")
@@ -108,6 +110,20 @@ def seed(app) -> dict:
         recompute_totals()
     app.extensions["job_dispatcher"].wait_idle(30)
     return {"inspection": inspections[0]["id"]}
+
+
+def draw_scene(picture, shade: int) -> None:
+    """Something to look at in a demo photo: a building's frame, scaffolding and the sky."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((0, 0, 1600, 520), fill=(150, 190, 225))
+    draw.rectangle((300 + 80 * shade, 300, 1300, 1100), fill=(170, 160, 150), outline=(60, 60, 60), width=12)
+    for x in range(340 + 80 * shade, 1300, 160):
+        draw.line((x, 300, x, 1100), fill=(90, 80, 70), width=10)
+    for y in range(380, 1100, 140):
+        draw.line((300 + 80 * shade, y, 1300, y), fill=(90, 80, 70), width=8)
+    draw.rectangle((0, 1100, 1600, 1200), fill=(110, 95, 70))
 
 
 def camera_exif(shade: int, site_location: dict, captured: str):
@@ -197,8 +213,23 @@ def shoot(page, url: str, name: str) -> None:
     save(page, name)
 
 
+WIDER_THAN_THE_SCREEN = """() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) { return []; }
+    return Array.from(document.querySelectorAll("body *"))
+        .filter((e) => e.getBoundingClientRect().right > width + 1 && !e.closest(".table-wrap, .leaflet-container"))
+        .slice(0, 5).map((e) => e.tagName.toLowerCase() + (e.className ? "." + String(e.className).split(" ")[0] : ""));
+}"""
+
+
 def save(page, name: str) -> None:
+    # Down the page and back, as a reader scrolls: lazy images (the photos' previews) load.
+    page.evaluate("async () => { window.scrollTo(0, document.body.scrollHeight);"
+                  " await new Promise((done) => setTimeout(done, 300)); window.scrollTo(0, 0); }")
     page.wait_for_load_state("networkidle")
+    wider = page.evaluate(WIDER_THAN_THE_SCREEN)
+    if wider:  # a phone would scroll sideways: say which elements stick out
+        print(f"{name}: wider than the screen: {wider}")
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
 
 

@@ -100,12 +100,14 @@ def test_the_imports_row_errors_are_in_the_pages_language(console, admin):
     browser.post("/console/language", {"language": "kk", "next": "/console/volunteers/import"})
     taken = next_phone()
     browser.post("/console/volunteers", {"full_name": "Бар Адам", "phone": taken, "district": "taraz"})
+    twice = next_phone()
     content = (f"full_name,phone,email,district\n,{next_phone()},not-an-email,taraz\n"
-               f"Болат Ким,{taken},,taraz\n").encode("utf-8")
+               f"Болат Ким,{taken},,taraz\nДана Ким,{twice},,taraz\nЕрлан Ким,{twice},,nowhere\n").encode("utf-8")
     response = browser.client.post("/console/volunteers/import", content_type="multipart/form-data", data={
         "csrf_token": browser.csrf, "file": (io.BytesIO(content), "people.csv")})
     html = page_text(response)
     assert response.status_code == 422
     assert "E-mail мекенжайы қате." in html and "Бұрын тіркелген." in html
     assert "Ұзындығы 1 мен 200 аралығында болуы керек." in html
+    assert "Телефон 4-жолдағымен бірдей." in html and "Белгісіз аудан: nowhere." in html and "row 2" not in html
     assert "Not a valid email address." not in html and "Length must be" not in html

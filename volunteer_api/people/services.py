@@ -46,7 +46,7 @@ def _ensure_contacts_free(*, phone: str | None, email: str | None, exclude_id: i
     if taken:
         field = "phone" if phone and taken.phone == phone else "email"
         detail = _l("This phone belongs to another account.") if field == "phone" else _l("This e-mail belongs to another account.")
-        raise Conflict(detail, errors={field: [str(_l("Already registered."))]})
+        raise Conflict(detail, errors={field: [_l("Already registered.")]})
 
 
 def _flush_or_conflict() -> None:
@@ -128,8 +128,8 @@ def _check_volunteer_rows(content: bytes) -> tuple[list[dict], dict[str, dict]]:
     errors: dict[str, dict] = {}
     checked: list[dict] = []
     valid: list[tuple[str, dict]] = []
-    seen_phones: dict[str, str] = {}
-    seen_emails: dict[str, str] = {}
+    seen_phones: dict[str, int] = {}  # the line that had it first
+    seen_emails: dict[str, int] = {}
     for line, row in rows:
         label = f"row {line}"
         raw = {key: (row.get(key) or "").strip() for key in IMPORT_COLUMNS}
@@ -143,14 +143,14 @@ def _check_volunteer_rows(content: bytes) -> tuple[list[dict], dict[str, dict]]:
             continue
         row_errors = {}
         if data["district"] not in districts:
-            row_errors["district"] = [str(_l("Unknown district: %(codes)s.", codes=data["district"]))]
+            row_errors["district"] = [_l("Unknown district: %(codes)s.", codes=data["district"])]
         if data["phone"] in seen_phones:
-            row_errors["phone"] = [str(_l("Same phone as %(row)s.", row=seen_phones[data["phone"]]))]
+            row_errors["phone"] = [_l("Same phone as line %(line)s.", line=seen_phones[data["phone"]])]
         if data["email"] and data["email"] in seen_emails:
-            row_errors["email"] = [str(_l("Same e-mail as %(row)s.", row=seen_emails[data["email"]]))]
-        seen_phones.setdefault(data["phone"], label)
+            row_errors["email"] = [_l("Same e-mail as line %(line)s.", line=seen_emails[data["email"]])]
+        seen_phones.setdefault(data["phone"], line)
         if data["email"]:
-            seen_emails.setdefault(data["email"], label)
+            seen_emails.setdefault(data["email"], line)
         if row_errors:
             errors[label] = row_errors
         valid.append((label, data))
@@ -175,9 +175,9 @@ def _mark_taken_contacts(valid: list[tuple[str, dict]], errors: dict) -> None:
     taken_emails = {row.email for row in taken}
     for label, data in valid:
         if data["phone"] in taken_phones:
-            errors.setdefault(label, {})["phone"] = [str(_l("Already registered."))]
+            errors.setdefault(label, {})["phone"] = [_l("Already registered.")]
         if data["email"] and data["email"] in taken_emails:  # no e-mail is no clash, whoever has none
-            errors.setdefault(label, {})["email"] = [str(_l("Already registered."))]
+            errors.setdefault(label, {})["email"] = [_l("Already registered.")]
 
 
 def list_volunteers(*, reader: User | None = None, district: str | None = None, active: bool | None = None,
