@@ -120,7 +120,8 @@ def _inspection_page(inspection_id, queue_args: dict, *, error=None, case_errors
     covers = g.current_user.covers_district(item.district)
     can_decide = item.status == "submitted" and covers
     return render_template(
-        "console/inspection.html", nav="queue", item=item, site=site, volunteer=volunteer, history=inspections.inspection_history(item.id, user=g.current_user),
+        "console/inspection.html", nav="queue", item=item, site=site, volunteer=volunteer,
+        history=inspections.inspection_history(item.id, user=g.current_user),
         photos=list(item.photos), decisions=_decision_names(), can_decide=can_decide,
         deadline=_deadline(item.received_at), next_id=_neighbour_in_queue(item.id, queue_args),
         previous_id=_neighbour_in_queue(item.id, queue_args, previous=True), queue_args=queue_args,
