@@ -26,16 +26,19 @@ def test_an_inspector_signs_in_and_out_and_the_page_asks_no_other_host(page, ins
     assert request_log.foreign() == []
 
 
-def test_a_wrong_password_is_told_in_the_page_language(page, inspector):
+def test_a_wrong_password_is_told_in_the_page_language(page, inspector, axe_check):
     sign_in(page, inspector.login, "not the password")
     expect(page.get_by_role("alert")).to_have_text("Неверный логин или пароль.")
+    axe_check(page)
 
 
-def test_the_language_switch_is_remembered(page, inspector):
+def test_the_language_switch_is_remembered(page, inspector, axe_check):
     page.goto("/console/sign-in")
     page.get_by_role("button", name="Қазақша").click()
     expect(page.locator("html")).to_have_attribute("lang", "kk")
+    axe_check(page)
     sign_in(page, inspector.login)
     expect(page.locator("html")).to_have_attribute("lang", "kk")
+    axe_check(page)
     page.reload()
     expect(page.locator("html")).to_have_attribute("lang", "kk")

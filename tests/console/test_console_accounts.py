@@ -111,3 +111,15 @@ def test_the_imports_row_errors_are_in_the_pages_language(console, admin):
     assert "Ұзындығы 1 мен 200 аралығында болуы керек." in html
     assert "Телефон 4-жолдағымен бірдей." in html and "Белгісіз аудан: nowhere." in html and "row 2" not in html
     assert "Not a valid email address." not in html and "Length must be" not in html
+
+
+def test_the_sites_imports_row_errors_are_in_the_pages_language(console, admin):
+    browser = console(admin)
+    browser.post("/console/language", {"language": "kk", "next": "/console/sites"})
+    content = ("name,kind,district,address,lat,lon,geofence_radius_m,budget_kzt,contractor,contract_number,"
+               "planned_completion,status\nМектеп,castle,taraz,,42.9,71.36,300,көп,,,,\n").encode("utf-8")
+    response = browser.client.post("/console/sites/import", content_type="multipart/form-data", data={
+        "csrf_token": browser.csrf, "file": (io.BytesIO(content), "sites.csv")})
+    html = page_text(response)
+    assert response.status_code == 422 and "Рұқсат етілген мәндер:" in html
+    assert "Must be one of" not in html
