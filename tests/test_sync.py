@@ -260,3 +260,16 @@ def test_a_cursor_given_out_before_tombstones_still_works(client, admin, volunte
     create_site(client, admin, name="School")
     body = sync(client, volunteer, encode_cursor([0]))
     assert len(body["sites"]) == 1 and body["removed"] == []
+
+
+def test_a_cursor_given_out_before_transaction_ids_still_works(app, client, admin, volunteer):
+    """A cursor of a bare change number and the coverage change seen (before migration 0008) still pages on."""
+    from volunteer_api.pagination import encode_cursor
+
+    first = create_site(client, admin, name="First")
+    second = create_site(client, admin, name="Second")
+    with app.app_context():
+        first_seq = db.session.get(Site, int(first["id"])).change_seq
+    body = sync(client, volunteer, encode_cursor([first_seq, 0]))
+    assert second["id"] in [site["id"] for site in body["sites"]] and body["removed"] == []
+    assert sync(client, volunteer, body["next_cursor"])["sites"] == []
