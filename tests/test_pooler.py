@@ -37,3 +37,34 @@ def test_the_locking_sweeps_run_through_pgbouncer_and_hold_no_lock_past_their_tr
             " WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.state = 'idle'"))
         db.session.rollback()
     assert held == 0
+
+
+def _same_statement_on_another_server_connection(engine) -> None:
+    """Run one statement often enough for psycopg to prepare it, then again on another server connection:
+    PgBouncer gives the connection just released to the next client that asks (`other`)."""
+    with engine.connect() as mine, engine.connect() as other:
+        for _ in range(7):
+            mine.execute(text("SELECT 1 + :n"), {"n": 1})
+            mine.commit()
+        other.execute(text("SELECT 1"))
+        mine.execute(text("SELECT 1 + :n"), {"n": 1})
+        mine.commit()
+
+
+@pytest.mark.postgres
+def test_the_pooled_app_prepares_no_statement_a_pgbouncer_server_connection_would_lose(
+        pooled_app, pgbouncer, database_url):
+    import psycopg
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ProgrammingError
+
+    with pooled_app.app_context():
+        _same_statement_on_another_server_connection(db.engine)
+    # The same through PgBouncer with psycopg's default (prepare after 5 runs): the scenario is real.
+    default = create_engine(pgbouncer.url_for(database_url))
+    try:
+        with pytest.raises(ProgrammingError) as raised:
+            _same_statement_on_another_server_connection(default)
+        assert isinstance(raised.value.orig, psycopg.errors.InvalidSqlStatementName)
+    finally:
+        default.dispose()
