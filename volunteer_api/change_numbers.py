@@ -59,6 +59,7 @@ from .database import advisory_lock, db
 # SQLite only: the key is unused there; the database's single writer lock is taken (database.advisory_lock).
 SQLITE_WRITER_LOCK = 0
 CHANGE_SEQUENCE = "sync_change_seq"
+CHANGE_COLUMN = "change_seq"
 # How long a /sync waits for the writers that were running when it came, and how often it looks.
 HORIZON_WAIT_SECONDS = 0.5
 HORIZON_POLL_SECONDS = 0.01
@@ -67,8 +68,6 @@ RUNNING_HERE = text(
     "SELECT backend_xid::text::bigint FROM pg_stat_activity"
     " WHERE datname = current_database() AND backend_xid IS NOT NULL"
     " UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()")
-CHANGE_COLUMN = "change_seq"
-XID_COLUMN = "change_xid"
 
 
 def next_change_seq() -> int:
