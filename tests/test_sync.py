@@ -273,3 +273,30 @@ def test_a_cursor_given_out_before_transaction_ids_still_works(app, client, admi
     body = sync(client, volunteer, encode_cursor([first_seq, 0]))
     assert second["id"] in [site["id"] for site in body["sites"]] and body["removed"] == []
     assert sync(client, volunteer, body["next_cursor"])["sites"] == []
+
+
+@pytest.mark.postgres
+def test_the_horizon_ignores_other_databases_except_under_one_snapshot(app):
+    """A write left open in another database of the cluster holds no phone back (READ COMMITTED); a transaction
+    that keeps one snapshot (REPEATABLE READ) is bounded by that snapshot's own xmin, that write included."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN_URL
+    from volunteer_api.change_numbers import sync_horizon
+
+    elsewhere = create_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + "/postgres")
+    try:
+        with elsewhere.connect() as connection:
+            other_xid = connection.scalar(text("SELECT pg_current_xact_id()::text::bigint"))  # held open
+            with app.app_context():
+                # A later write that ends: the snapshots' xmax moves past the one held open elsewhere.
+                db.session.execute(text("SELECT pg_current_xact_id()"))
+                db.session.commit()
+                assert sync_horizon() > other_xid
+                db.session.rollback()
+                db.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+                assert sync_horizon() <= other_xid
+                db.session.rollback()
+            connection.rollback()
+    finally:
+        elsewhere.dispose()

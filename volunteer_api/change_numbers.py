@@ -15,27 +15,30 @@ PostgreSQL — no lock on the write path:
   `sync_stamp_change_xid` whenever a row is inserted or its `change_seq` is set (migration 0008), so no
   write path can stamp one without the other.
 - The reader answers only positions whose transaction id is below its *horizon* H (sync_horizon): the
-  oldest transaction id of *this database* still running, or failing any, the snapshot's xmax X (the
-  next id to be handed out when the reader came). This is `pg_snapshot_xmin(pg_current_snapshot())`
-  narrowed to this database: the cluster-wide xmin would hold every phone back behind a long write in
-  another database. The running ids are read from pg_stat_activity (`backend_xid`, shown to every role)
+  oldest transaction id of *this database* still running, or failing any, the snapshot's xmax X (one
+  past the newest id that had ended when the reader came; every id from X on counts as running). This
+  is `pg_snapshot_xmin(pg_current_snapshot())` narrowed to this database: the cluster-wide xmin would
+  hold every phone back behind a long write in another database. The running ids are read from pg_stat_activity (`backend_xid`, shown to every role)
   and pg_prepared_xacts, after X was read.
 
 Why a phone can neither skip nor repeat a change:
 1. Below the horizon the set is final. A transaction of this database with an id below X either ended
    before the running ids were read, or was still running then and so is listed (it holds its id from
    its first write to its end): H is at most its id. So every transaction with an id below H has ended
-   (committed or rolled back) before the row queries that follow (later snapshots) run, and they see
-   all its rows. Ids are handed out in increasing order, so a transaction with no id yet gets one at or
-   above X >= H: no row can ever appear at a position below a horizon once it was read. (A row
-   rewritten later moves to its new, higher position: that is its next change, sent again — the newest
-   state — as it must be.) Only this database's transactions can write its tables.
+   (committed or rolled back) before the row queries that follow run, and they see all its rows (READ
+   COMMITTED, the app's isolation: each statement takes a new snapshot; in a transaction that keeps one
+   snapshot, sync_horizon answers that snapshot's own xmin instead). Ids are handed out in increasing
+   order, so a transaction with no id yet gets one above every id handed out so far, at or above
+   X >= H: no row can ever appear at a position below a horizon once it was read. (A row rewritten
+   later moves to its new, higher position: that is its next change, sent again — the newest state —
+   as it must be.) Only this database's transactions can write its tables.
 2. So a cursor is always the position of a row that was below a horizon, and every row that appears
    later has a higher position: paging forward from the cursor never passes over a change that
    committed late — that change was above the horizon (its transaction was still running) and is sent
    once the horizon has moved past it.
-3. A position is unique (the sequence) and a row keeps it until it changes again; each page starts
-   strictly after the last position sent: nothing is sent twice.
+3. A position is unique (the sequence; a site's departure shares its site's, and a caller is sent one of
+   the two) and a row keeps it until it changes again; each page starts strictly after the last
+   position sent: nothing is sent twice.
 The order is transaction-id order (the order in which writers first wrote), not commit order. The phones
 need every change once and a row's newer state after its older one, which this order gives: by 1, a
 row's next change lands above every cursor handed out before it committed, whatever the two writers'
@@ -106,9 +109,13 @@ def sync_horizon(*, wait_seconds: float = HORIZON_WAIT_SECONDS) -> int | None:
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return None
-    limit, own = db.session.execute(text(
+    limit, own, oldest_anywhere, isolation = db.session.execute(text(
         "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint,"
-        " pg_current_xact_id_if_assigned()::text::bigint")).one()
+        " pg_current_xact_id_if_assigned()::text::bigint,"
+        " pg_snapshot_xmin(pg_current_snapshot())::text::bigint, current_setting('transaction_isolation')")).one()
+    if isolation != "read committed":
+        # One snapshot for the whole transaction, taken before this: only its own xmin bounds what it sees.
+        return oldest_anywhere
     deadline = time.monotonic() + wait_seconds
     while True:
         db.session.execute(text("SELECT pg_stat_clear_snapshot()"))  # else the activity is read once per transaction
