@@ -239,6 +239,14 @@ class BaseConfig:
         # hide_parameters: a database error's message (logged) must not carry the bound values: phones,
         # password hashes, whatever a row held.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        # A pooler in transaction mode (PgBouncer) hands each transaction whatever server connection is
+        # free: a statement psycopg prepared on one is unknown on the next, so none is prepared. (The
+        # app keeps no other session state: its advisory locks and SETs are transaction-scoped.)
+        self.DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower() or None
+        if self.DATABASE_POOLER not in (None, "pgbouncer"):
+            raise RuntimeError(f"DATABASE_POOLER must be unset or 'pgbouncer', not {self.DATABASE_POOLER!r}")
+        if self.DATABASE_POOLER:
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"prepare_threshold": None}
         self.BABEL_DEFAULT_LOCALE = "ru"
         self.BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "volunteer_api" / "translations")
 

@@ -162,6 +162,79 @@ def celery_worker(app, service_env):
     stop_worker_process(process)
 
 
+@pytest.fixture(scope="session")
+def pgbouncer(database_url):
+    """The PostgreSQL pass's own PgBouncer (transaction mode, loopback); None in embedded mode. It must start."""
+    if BACKEND == "sqlite":
+        yield None
+        return
+    from tests.pooler import start_pgbouncer
+
+    bouncer = start_pgbouncer(database_url)
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(scope="session")
+def pooled_env(service_env, pgbouncer):
+    """The environment of an app or process that reaches PostgreSQL through PgBouncer (as is, on SQLite)."""
+    if pgbouncer is None:
+        return service_env
+    return {**service_env, "DATABASE_URL": pgbouncer.url_for(service_env["DATABASE_URL"]),
+            "DATABASE_POOLER": "pgbouncer"}
+
+
+@pytest.fixture(scope="session")
+def pooled_app(app, pooled_env):
+    """The app again, its database reached through PgBouncer: the concurrency tests send their requests here.
+
+    The same database, secret and Redis as `app`, so accounts and tokens made through either work on both.
+    """
+    if pooled_env.get("DATABASE_POOLER") is None:
+        yield app
+        return
+    from volunteer_api import create_app
+    from volunteer_api.extensions import db, limiter
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in pooled_env.items():
+            patch.setenv(key, value)
+        application = create_app({"ACCESS_LOG": False, "RELAY_INTERVAL_SECONDS": 1})
+    limiter.init_app(app)  # the limiter keeps one storage on the shared extension object: the main app's
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def start_web_process(env: dict, *, threads: int = 8) -> tuple[subprocess.Popen, str]:
+    """A real gunicorn process (one worker, `threads` threads) of wsgi:app on a free loopback port; returns
+    it and its base URL once /healthz answers."""
+    import requests
+
+    from tests.pooler import free_port
+
+    port = free_port()
+    log_dir = PROJECT_ROOT / ".pytest_cache"
+    log_dir.mkdir(exist_ok=True)
+    log_file = open(log_dir / f"web-{os.getpid()}-{port}.log", "ab")  # noqa: SIM115 - closed with the process
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", str(threads),
+               "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "wsgi:app"]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+                               stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the web process exited with {process.returncode}; see {log_file.name}")
+        try:
+            if requests.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return process, base_url
+        except requests.RequestException:
+            time.sleep(0.1)
+    stop_worker_process(process, signal.SIGKILL)
+    raise RuntimeError("the web process did not answer /healthz within 60 s")
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(app, celery_worker):
     """Each test starts with empty tables (the districts stay) and fresh rate limits."""

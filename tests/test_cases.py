@@ -119,11 +119,11 @@ def test_bad_referrals_and_resolutions_are_422_and_change_nothing(client, volunt
 
 
 @pytest.mark.postgres
-def test_of_concurrent_referrals_exactly_one_wins(app, client, volunteer, inspector, site):
+def test_of_concurrent_referrals_exactly_one_wins(pooled_app, client, volunteer, inspector, site):
     case = confirmed_case(client, volunteer, inspector, site["id"])
 
     def post():
-        return refer(app.test_client(), inspector, case["id"]).status_code
+        return refer(pooled_app.test_client(), inspector, case["id"]).status_code
 
     assert sorted(concurrently(10, post)) == [200] + [409] * 9
 

@@ -261,11 +261,11 @@ def test_review_is_refused_outside_the_reviewers_districts_and_roles(client, mak
 
 
 @pytest.mark.postgres
-def test_50_identical_concurrent_posts_make_exactly_one_inspection(app, client, volunteer, site):
+def test_50_identical_concurrent_posts_make_exactly_one_inspection(app, pooled_app, client, volunteer, site):
     body = inspection_body(site["id"], severity="high")
 
-    def post():
-        response = app.test_client().post(INSPECTIONS, headers=volunteer.headers, json=body)
+    def post():  # through PgBouncer in the PostgreSQL pass
+        response = pooled_app.test_client().post(INSPECTIONS, headers=volunteer.headers, json=body)
         return response.status_code, response.get_json()
 
     results = concurrently(50, post)
@@ -279,14 +279,14 @@ def test_50_identical_concurrent_posts_make_exactly_one_inspection(app, client, 
 
 
 @pytest.mark.postgres
-def test_two_concurrent_reviews_cannot_both_win(app, client, make_inspector, volunteer, site):
+def test_two_concurrent_reviews_cannot_both_win(pooled_app, client, make_inspector, volunteer, site):
     inspector = make_inspector(["taraz"])
     inspection = file_inspection(client, volunteer, site["id"])
     decisions = iter(["confirmed", "dismissed"] * 5)
     url = f"{INSPECTIONS}/{inspection['id']}/review"
 
     def review(decision):
-        return app.test_client().post(url, headers=inspector.headers, json={"decision": decision, "comment": "x"})
+        return pooled_app.test_client().post(url, headers=inspector.headers, json={"decision": decision, "comment": "x"})
 
     calls = [next(decisions) for _ in range(10)]
     results = concurrently(10, lambda: review(calls.pop()))

@@ -183,11 +183,11 @@ def test_a_returned_inspection_is_emailed_to_a_volunteer_with_an_address(alert_a
 
 
 @pytest.mark.postgres
-def test_20_concurrent_resubmissions_give_one_200_and_one_alert_per_inspector(app, client, make_inspector, volunteer,
-                                                                              flagged, run_jobs):
+def test_20_concurrent_resubmissions_give_one_200_and_one_alert_per_inspector(app, pooled_app, client, make_inspector,
+                                                                              volunteer, flagged, run_jobs):
     inspectors = [make_inspector(["taraz"]) for _ in range(3)]
     review(client, inspectors[0], flagged["id"], "returned", comment="Add the photos.")
-    statuses = concurrently(20, lambda: app.test_client().post(
+    statuses = concurrently(20, lambda: pooled_app.test_client().post(
         f"{INSPECTIONS}/{flagged['id']}/resubmit", headers=volunteer.headers, json={"notes": "Done."}).status_code)
     assert sorted(statuses) == [200] + [409] * 19
     expected = {int(account.id): 1 for account in inspectors}

@@ -3,10 +3,7 @@ import uuid
 
 import pytest
 
-from sqlalchemy import text
-
 from tests.field_support import create_site, file_inspection
-from tests.support import wait_for
 from volunteer_api.extensions import db
 from volunteer_api.savings.models import SavingsReport
 from volunteer_api.sites.models import Site
@@ -135,46 +132,38 @@ def test_change_numbers_rise_across_sites_inspections_and_savings(client, app, a
     assert 0 < numbers[0] < numbers[1] < numbers[2]
 
 
-def advisory_lock_waiters(app) -> int:
-    with app.app_context():
-        count = db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
-        db.session.rollback()
-        return count
-
-
 @pytest.mark.postgres
-def test_a_later_change_number_waits_for_the_earlier_one_to_commit(app, client, admin):
-    """The change taken second cannot commit first, so no reader's cursor can pass an uncommitted change."""
+def test_a_change_that_commits_late_is_held_back_not_skipped(app, client, admin, volunteer):
+    """A writer that took its change number first and commits last: /sync answers neither it nor anything
+    after it while it runs (no lock made the later writer wait), then both, in order, once."""
     site = create_site(client, admin)
-    first_taken, release_first = threading.Event(), threading.Event()
-    timeline = []
+    cursor = sync(client, volunteer)["next_cursor"]
+    first_stamped, release_first = threading.Event(), threading.Event()
 
     def first():
         with app.app_context():
             db.session.get(Site, int(site["id"])).name = "first"
-            seq = next_change_seq()
-            timeline.append(("first took", seq))
-            first_taken.set()
+            db.session.get(Site, int(site["id"])).change_seq = next_change_seq()
+            db.session.flush()
+            first_stamped.set()
             release_first.wait(10)
-            timeline.append(("first commits", seq))
             db.session.commit()
 
-    def second():
-        first_taken.wait(10)
-        with app.app_context():
-            seq = next_change_seq()
-            timeline.append(("second took", seq))
-            db.session.rollback()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    wait_for(lambda: advisory_lock_waiters(app) == 1)  # the second writer queues behind the first
-    release_first.set()
-    for thread in threads:
-        thread.join(10)
-    assert [event for event, _ in timeline] == ["first took", "first commits", "second took"]
-    assert timeline[2][1] > timeline[0][1]
+    writer = threading.Thread(target=first)
+    writer.start()
+    try:
+        assert first_stamped.wait(10)
+        later = file_inspection(client, volunteer, site["id"])  # commits while the first is still open
+        held = sync(client, volunteer, cursor)
+        assert (held["sites"], held["inspections"], held["next_cursor"]) == ([], [], cursor)
+    finally:
+        release_first.set()
+        writer.join(10)
+    body = sync(client, volunteer, cursor, limit=1)
+    assert [s["name"] for s in body["sites"]] == ["first"] and body["inspections"] == []
+    body = sync(client, volunteer, body["next_cursor"], limit=1)
+    assert [i["id"] for i in body["inspections"]] == [later["id"]] and body["sites"] == []
+    assert sync(client, volunteer, body["next_cursor"])["inspections"] == []
 
 
 # --- tombstones: sites that left the caller's districts --------------------------------------------
@@ -271,3 +260,43 @@ def test_a_cursor_given_out_before_tombstones_still_works(client, admin, volunte
     create_site(client, admin, name="School")
     body = sync(client, volunteer, encode_cursor([0]))
     assert len(body["sites"]) == 1 and body["removed"] == []
+
+
+def test_a_cursor_given_out_before_transaction_ids_still_works(app, client, admin, volunteer):
+    """A cursor of a bare change number and the coverage change seen (before migration 0008) still pages on."""
+    from volunteer_api.pagination import encode_cursor
+
+    first = create_site(client, admin, name="First")
+    second = create_site(client, admin, name="Second")
+    with app.app_context():
+        first_seq = db.session.get(Site, int(first["id"])).change_seq
+    body = sync(client, volunteer, encode_cursor([first_seq, 0]))
+    assert second["id"] in [site["id"] for site in body["sites"]] and body["removed"] == []
+    assert sync(client, volunteer, body["next_cursor"])["sites"] == []
+
+
+@pytest.mark.postgres
+def test_the_horizon_ignores_other_databases_except_under_one_snapshot(app):
+    """A write left open in another database of the cluster holds no phone back (READ COMMITTED); a transaction
+    that keeps one snapshot (REPEATABLE READ) is bounded by that snapshot's own xmin, that write included."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN_URL
+    from volunteer_api.change_numbers import sync_horizon
+
+    elsewhere = create_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + "/postgres")
+    try:
+        with elsewhere.connect() as connection:
+            other_xid = connection.scalar(text("SELECT pg_current_xact_id()::text::bigint"))  # held open
+            with app.app_context():
+                # A later write that ends: the snapshots' xmax moves past the one held open elsewhere.
+                db.session.execute(text("SELECT pg_current_xact_id()"))
+                db.session.commit()
+                assert sync_horizon() > other_xid
+                db.session.rollback()
+                db.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+                assert sync_horizon() <= other_xid
+                db.session.rollback()
+            connection.rollback()
+    finally:
+        elsewhere.dispose()

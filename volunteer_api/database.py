@@ -65,7 +65,9 @@ def commit_keeping_loaded_state() -> None:
 def advisory_lock(key: int, *, sqlite_table: str) -> None:
     """Hold the lock `key` until the current transaction ends, so one holder at a time runs what follows.
 
-    PostgreSQL: `pg_advisory_xact_lock(key)`. SQLite has a single writer lock for the whole database:
+    PostgreSQL: `pg_advisory_xact_lock(key)` — never a session lock: behind PgBouncer in transaction mode
+    the server connection goes to another client at commit, and a session lock would go with it. SQLite
+    has a single writer lock for the whole database:
     a write to `sqlite_table` that changes nothing takes it now (a later writer waits, busy_timeout)
     instead of at the transaction's first real write, after its reads.
     """

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, FetchedValue, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import BigId, choice, db
@@ -49,6 +49,8 @@ class Inspection(db.Model):
     resubmissions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
     # Eager-loaded by the queries that answer with photos (WITH_PHOTOS), not by every load.
     photos: Mapped[list["Photo"]] = relationship(lazy="select", order_by="Photo.id")
@@ -75,7 +77,7 @@ class Inspection(db.Model):
         db.Index("ix_inspections_volunteer_id_id", "volunteer_id", "id"),
         db.Index("ix_inspections_site_id_id", "site_id", "id"),
         db.Index("ix_inspections_flagged_status_district_id", "flagged", "status", "district", "id"),
-        db.Index("ix_inspections_volunteer_change_seq", "volunteer_id", "change_seq"),
+        db.Index("ix_inspections_volunteer_change_position", "volunteer_id", "change_xid", "change_seq"),
         # The outcome figures (confirmed cases of a district) and the sweep for cases left unresolved.
         db.Index("ix_inspections_status_district_reviewed_at", "status", "district", "reviewed_at"),
         # Open flags per site (sites, the map): a small partial index, only the flags awaiting review.

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, FetchedValue, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import BigId, choice, db
@@ -42,6 +42,8 @@ class SavingsReport(db.Model):
     review_comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
     # Who filed it and about what, for the summaries; joined by the queries that answer (WITH_SUMMARIES).
     volunteer: Mapped[User] = relationship(foreign_keys=[volunteer_id], lazy="select", viewonly=True)
@@ -52,7 +54,7 @@ class SavingsReport(db.Model):
         db.Index("ix_savings_reports_volunteer_id_id", "volunteer_id", "id"),
         db.Index("ix_savings_reports_site_id_id", "site_id", "id"),
         db.Index("ix_savings_reports_status_id", "status", "id"),
-        db.Index("ix_savings_reports_volunteer_change_seq", "volunteer_id", "change_seq"),
+        db.Index("ix_savings_reports_volunteer_change_position", "volunteer_id", "change_xid", "change_seq"),
         # An inspector's list (their districts) and the agency's export (approved, by approval date).
         db.Index("ix_savings_reports_district_status_id", "district", "status", "id",
                  postgresql_include=["amount_tiyn"]),

@@ -84,7 +84,7 @@ def file_saving(*, volunteer_id: int, client_uuid: str, site_id: str, amount_tiy
     enqueue(names.NOTIFY_SAVINGS_PENDING, saving_id=report.id)
     # Pending totals change too: recompute the keys this report touches (totals.recompute_totals_job).
     enqueue(names.RECOMPUTE_TOTALS, saving_id=report.id)
-    report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
+    report.change_seq = next_change_seq()
     db.session.commit()
     return report, True
 
@@ -170,7 +170,7 @@ def review_saving(*, user: User, saving_id, decision: str, comment: str | None) 
                  after={**snapshot(report), "comment": comment}, actor_id=user.id)
     # In this transaction: the totals follow every decision, approvals within seconds.
     enqueue(names.RECOMPUTE_TOTALS, saving_id=report.id)
-    report.change_seq = next_change_seq()  # last: it holds the sync lock until commit
+    report.change_seq = next_change_seq()
     db.session.commit()
     return report
 

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Date, FetchedValue, Float, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import BigId, choice, db
@@ -31,13 +31,16 @@ class Site(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # A monotonically increasing change number, so /sync can hand out a keyset cursor over changes.
-    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
     __table_args__ = (
         # The near-me search prefilters on a bounding box over these.
         db.Index("ix_sites_lat_lon", "lat", "lon"),
         db.Index("ix_sites_district_status_id", "district", "status", "id"),
         db.Index("ix_sites_status_id", "status", "id"),
+        db.Index("ix_sites_change_position", "change_xid", "change_seq"),
     )
 
     @property

@@ -86,7 +86,6 @@ def update_site(site_id, **changes) -> Site:
         if after["district"] != before["district"]:
             moved = [*move_open_inspections(site_id=site.id, district=site.district),
                      *move_pending_savings(site_id=site.id, district=site.district)]
-        # Last: the change numbers hold the sync lock until commit.
         site.change_seq, *seqs = reserve_change_seqs(1 + len(moved))
         for row, seq in zip(moved, seqs):
             row.change_seq = seq
@@ -260,7 +259,6 @@ def import_sites(*, content: bytes, dry_run: bool) -> tuple[list[Site], int]:
                       errors=errors)
     if dry_run:
         return [], len(valid)
-    # Site inserts wait on no other lock, so holding the change-number lock through them is safe.
     seqs = reserve_change_seqs(len(valid))
     sites = [Site(change_seq=seq, **_columns(data)) for data, seq in zip(valid, seqs)]
     db.session.add_all(sites)

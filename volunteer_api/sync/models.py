@@ -1,5 +1,5 @@
 """Tombstones for the phones' offline copy: what left a caller's districts, numbered like every change."""
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, FetchedValue, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import BigId, db
@@ -17,8 +17,10 @@ class SiteDeparture(db.Model):
     site_id: Mapped[int] = mapped_column(BigId)
     district: Mapped[str] = mapped_column(String(32))
     change_seq: Mapped[int] = mapped_column(BigInteger)
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
-    __table_args__ = (db.Index("ix_site_departures_district_change_seq", "district", "change_seq"),)
+    __table_args__ = (db.Index("ix_site_departures_district_change_position", "district", "change_xid", "change_seq"),)
 
     @classmethod
     def record(cls, *, site_id: int, district: str, change_seq: int) -> None:

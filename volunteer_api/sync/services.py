@@ -1,7 +1,8 @@
-"""The phone's offline sync: every change (numbered by change_numbers.py) since the phone's cursor."""
+"""The phone's offline sync: every change (positioned by change_numbers.py) since the phone's cursor."""
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..change_numbers import change_order, changed_after, position_of, sync_horizon
 from ..errors import Invalid
 from ..extensions import db
 from ..inspections.models import Inspection
@@ -12,20 +13,31 @@ from ..sites.services import with_counters
 from .models import CoverageChange, SiteDeparture
 
 
-def encode_sync_cursor(seq: int, coverage_change_id: int) -> str:
-    return encode_cursor([int(seq), int(coverage_change_id)])
+Position = tuple[int, int]
+START: Position = (0, 0)
 
 
-def decode_sync_cursor(cursor: str | None) -> tuple[int, int]:
-    """(change number, last coverage change seen); a cursor given out before those existed has only the first."""
+def encode_sync_cursor(position: Position, coverage_change_id: int) -> str:
+    xid, seq = position
+    return encode_cursor([int(xid), int(seq), int(coverage_change_id)])
+
+
+def decode_sync_cursor(cursor: str | None) -> tuple[Position, int]:
+    """(change position, last coverage change seen).
+
+    Cursors given out before migration 0008 carry a bare change number (and before the tombstones, not
+    even the coverage change): the rows numbered then kept transaction id 0, so (0, number) is the same place.
+    """
     if not cursor:
-        return 0, 0
-    try:
-        seq, coverage_change_id = decode_cursor(cursor, (int, int))
-    except Invalid:
-        (seq,) = decode_cursor(cursor, (int,))
-        coverage_change_id = 0
-    return seq, coverage_change_id
+        return START, 0
+    for kinds in ((int, int, int), (int, int)):
+        try:
+            *position, coverage_change_id = decode_cursor(cursor, kinds)
+        except Invalid:
+            continue
+        return ((0, *position) if len(position) == 1 else tuple(position)), coverage_change_id
+    (seq,) = decode_cursor(cursor, (int,))
+    return (0, seq), 0
 
 
 def caller_districts(user) -> list[str] | None:
@@ -37,11 +49,15 @@ def caller_districts(user) -> list[str] | None:
     return None
 
 
-def _sites_gone_from(districts: list[str], *, after: int, kept: list[str]) -> list[int]:
-    """Ids of the sites a phone of the left `districts` may still hold: those still there, those that left since."""
+def _sites_gone_from(districts: list[str], *, after: Position, kept: list[str]) -> list[int]:
+    """Ids of the sites a phone of the left `districts` may still hold: those still there, those that left since.
+
+    No horizon here: telling a phone to drop a site it never had is harmless, and a move committing
+    between the two reads is seen by one of them (the sites still there are read first).
+    """
     still_there = select(Site.id).where(Site.district.in_(districts), Site.district.not_in(kept))
     left_since = (select(SiteDeparture.site_id).outerjoin(Site, Site.id == SiteDeparture.site_id)
-                  .where(SiteDeparture.district.in_(districts), SiteDeparture.change_seq > after,
+                  .where(SiteDeparture.district.in_(districts), changed_after(SiteDeparture, after, None),
                          or_(Site.id.is_(None), Site.district.not_in(kept))))
     return sorted(set(db.session.scalars(still_there)) | set(db.session.scalars(left_since)))
 
@@ -55,6 +71,8 @@ def sync_changes(*, user, since: str | None, limit: int) -> dict:
     that one page, beyond `limit`: a district holds hundreds of sites, not millions).
     """
     after, seen_coverage_change = decode_sync_cursor(since)
+    # First: the rows read after it hold every change below it (change_numbers.py says why).
+    horizon = sync_horizon()
     districts = caller_districts(user)
     last_coverage_change = db.session.scalar(
         select(func.max(CoverageChange.id)).where(CoverageChange.user_id == user.id)) or 0
@@ -65,27 +83,28 @@ def sync_changes(*, user, since: str | None, limit: int) -> dict:
         if left:
             dropped_sites = _sites_gone_from(sorted(left), after=after, kept=districts)
         # Sites of the new districts changed before the cursor never reached this phone: start over.
-        after = 0
+        after = START
 
-    sites = select(Site).where(Site.change_seq > after)
+    sites = select(Site).where(changed_after(Site, after, horizon))
     if districts is not None:
         sites = sites.where(Site.district.in_(districts))
     inspections = (select(Inspection).options(selectinload(Inspection.photos))
-                   .where(Inspection.volunteer_id == user.id, Inspection.change_seq > after))
-    savings = select(SavingsReport).where(SavingsReport.volunteer_id == user.id, SavingsReport.change_seq > after)
+                   .where(Inspection.volunteer_id == user.id, changed_after(Inspection, after, horizon)))
+    savings = select(SavingsReport).where(SavingsReport.volunteer_id == user.id,
+                                          changed_after(SavingsReport, after, horizon))
     queries = [("sites", Site, sites), ("inspections", Inspection, inspections), ("savings", SavingsReport, savings)]
     if districts is not None and since:
         # A first sync has nothing to drop. A departure of a site that is back in the caller's districts
         # is superseded by the site's later change.
         departures = (select(SiteDeparture).outerjoin(Site, Site.id == SiteDeparture.site_id)
-                      .where(SiteDeparture.district.in_(districts), SiteDeparture.change_seq > after,
+                      .where(SiteDeparture.district.in_(districts), changed_after(SiteDeparture, after, horizon),
                              or_(Site.id.is_(None), Site.district.not_in(districts))))
         queries.append(("removed", SiteDeparture, departures))
 
     # Each stream's first limit+1 rows are enough: the first `limit` of the merge can hold no row beyond them.
-    streams = {name: db.session.scalars(stmt.order_by(model.change_seq).limit(limit + 1)).all()
+    streams = {name: db.session.scalars(stmt.order_by(*change_order(model)).limit(limit + 1)).all()
                for name, model, stmt in queries}
-    merged = sorted(((row.change_seq, name, row) for name, rows in streams.items() for row in rows),
+    merged = sorted(((position_of(row), name, row) for name, rows in streams.items() for row in rows),
                     key=lambda item: item[0])
     page, has_more = merged[:limit], len(merged) > limit
     answer = {name: [row for _, kind, row in page if kind == name] for name in ("sites", "inspections", "savings")}
