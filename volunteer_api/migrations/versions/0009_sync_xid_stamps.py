@@ -1,7 +1,7 @@
 """sync without a global lock: each synced row carries its writer's transaction id
 
-Revision ID: 0008_sync_xid_stamps
-Revises: 0007
+Revision ID: 0009_sync_xid_stamps
+Revises: 0008_name_search
 Create Date: 2026-12-05 00:00:00
 
 A change's position for /sync becomes (change_xid, change_seq) (see volunteer_api/change_numbers.py).
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_sync_xid_stamps'
-down_revision = '0007'
+revision = '0009_sync_xid_stamps'
+down_revision = '0008_name_search'
 branch_labels = None
 depends_on = None
 
