@@ -2,9 +2,10 @@
 
 Builds a throw-away embedded app (an SQLite file in a temporary folder) with demo data made through the
 API, serves it on a free loopback port and photographs the main screens with Debian's Chromium:
-the queue (full and empty), an inspection, the CSV import preview and the totals.
+the queue (full and empty), an inspection, the CSV import preview and the totals; and the public
+/transparency page (no sign-in).
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py [--only transparency]
 """
 import io
 import os
@@ -100,18 +101,34 @@ def seed(app) -> dict:
         if index == 0:
             client.post(f"/api/v1/savings/{saving['id']}/review", headers=admin,
                         json={"decision": "approved", "comment": "Проверено по смете."})
+    # Two confirmed violations, one of them fixed: the public page's fix rate.
+    for index in (0, 3):
+        client.post(f"/api/v1/inspections/{inspections[index]['id']}/review", headers=admin,
+                    json={"decision": "confirmed", "comment": "Нарушение подтверждено."})
+    client.post(f"/api/v1/inspections/{inspections[0]['id']}/resolution", headers=admin,
+                json={"outcome": "fixed", "comment": "Подрядчик устранил.", "resolved_at": format_utc(utcnow())})
+    app.extensions["job_dispatcher"].wait_idle(30)
     with app.app_context():
+        from volunteer_api.cases.outcomes import recompute_outcomes
+        from volunteer_api.database import db
         from volunteer_api.savings.totals import recompute_totals
 
         recompute_totals()
+        recompute_outcomes()
+        db.session.commit()
     app.extensions["job_dispatcher"].wait_idle(30)
     return {"inspection": inspections[0]["id"]}
 
 
 def main() -> int:
+    import argparse
+
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("console", "transparency"), help="only these screens")
+    only = parser.parse_args().only
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -131,6 +148,12 @@ def main() -> int:
                     context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
                                                   timezone_id="Asia/Almaty", device_scale_factor=1)
                     page = context.new_page()
+                    if only != "console":
+                        page.goto(f"{base}/transparency?lang={language}")
+                        save(page, f"transparency-{language}-{size}")
+                    if only == "transparency":
+                        context.close()
+                        continue
                     sign_in(page, base, "admin@example.kz", language)
                     shoot(page, f"{base}/console/", f"queue-{language}-{size}")
                     shoot(page, f"{base}/console/inspections/{ids['inspection']}", f"inspection-{language}-{size}")

@@ -165,7 +165,12 @@ def test_the_transparency_page_in_each_language_with_server_drawn_charts(app, cl
     html = response.get_data(as_text=True)
     assert f'<html lang="{language}">' in html and words in html
     assert "<svg" in html and 'role="img"' in html and "<script" not in html
-    assert "250000.55" in html and "0.50" in html
+    # Amounts and shares the way the language writes them: 250 000,55 ₸ and 50 % (ru), 250,000.55 ₸ and 50% (en).
+    amount, share = {"en": ("250,000.55\u00a0₸", "50%"), "kk": ("250\u00a0000,55\u00a0₸", "50%")}.get(
+        language, ("250\u00a0000,55\u00a0₸", "50\u00a0%"))
+    assert amount in html and share in html
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert response.headers["ETag"] and response.headers["Cache-Control"].startswith("public")
     for value in personal_data(app):
         assert value not in html
     by_header = client.get("/transparency", headers={"Accept-Language": "kk"}).get_data(as_text=True)
