@@ -47,13 +47,16 @@ PHOTOS_SQL = """
 
 
 def timed(label: str, runs: int, call) -> None:
-    samples, size = [], 0
+    """Wall time (the machine's load included) and this process's CPU time (the app's Python; not PostgreSQL's)."""
+    samples, cpu, size = [], [], 0
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         size = call()
         samples.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     extra = f"   {size / 1e6:6.1f} MB" if size else ""
-    print(f"{label:<58} median {statistics.median(samples):7.2f} s   worst {max(samples):7.2f} s{extra}", flush=True)
+    print(f"{label:<58} median {statistics.median(samples):7.2f} s   worst {max(samples):7.2f} s   "
+          f"CPU {statistics.median(cpu):6.2f} s{extra}", flush=True)
 
 
 @contextlib.contextmanager

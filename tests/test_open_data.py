@@ -14,6 +14,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.field_support import create_site, file_inspection
 from tests.test_cases import confirmed_case, resolve
 from tests.test_reports import file_saving
+from tests.test_summaries import counted_statements
 from volunteer_api.extensions import db
 from volunteer_api.savings.totals import recompute_totals
 
@@ -128,6 +129,23 @@ def test_the_export_carries_each_sites_project_and_no_personal_data(app, client,
     assert road["sector"] == ["transport", "transport.road"] and "parties" not in road
     for value in personal_data(app):
         assert value not in text, value
+
+
+def test_the_export_costs_one_statement_per_batch_however_many_sites(app, client, monkeypatch, admin, monitored):
+    from volunteer_api.open_data import oc4ids
+
+    def statements() -> int:
+        with counted_statements(app) as sent:
+            response = client.get(f"{V1}/open-data/oc4ids.json")
+            projects = json.loads(response.get_data(as_text=True))["projects"]
+        return len(sent), len(projects)
+
+    few, count = statements()
+    for number in range(3):
+        create_site(client, admin, name=f"School No. {10 + number}")
+    assert statements() == (few, count + 3)  # no statement per site
+    monkeypatch.setattr(oc4ids, "BATCH", 2)
+    assert statements() == (few + 2, count + 3)  # three batches and the empty one, instead of one and it
 
 
 def test_the_public_summary_needs_no_sign_in_and_gives_the_fix_rate_with_its_denominators(app, client, admin,
