@@ -7,6 +7,8 @@ any volunteer or inspector is exported.
 
 Amounts are JSON numbers written with their exact two decimals (no float on the way: see `amount`).
 Per batch of sites: one query, plain tuples, one orjson call (bench/README.md: where the time went).
+The workers make the export on a schedule (OPEN_DATA_EXPORT_INTERVAL_SECONDS) and keep it in parts; the
+public endpoint streams the newest, with its sha256 as ETag and the time it was made as Last-Modified.
 """
 import hashlib
 from datetime import datetime
@@ -15,7 +17,7 @@ from typing import Iterator
 
 import orjson
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from ..database import db
 from ..inspections.models import Inspection
@@ -24,6 +26,7 @@ from ..sites.models import Site
 from ..savings.models import SavingsTotal
 from ..sites.services import approved_savings_join
 from ..timestamps import format_utc, utcnow
+from .models import OpenDataExport, OpenDataExportChunk
 
 OC4IDS_VERSION = "0.9"
 BATCH = 2000
@@ -141,3 +144,52 @@ def stream_project_package(*, published_at: datetime | None = None) -> Iterator[
         yield separator + encode([project(*row, prefix=prefix) for row in rows])[1:-1]
         separator = b","
     yield b"]}"
+
+
+# The newest exports kept: a download that began on the previous one still finds all its parts.
+EXPORTS_KEPT = 2
+
+
+def make_oc4ids_export() -> int:
+    """Build the export from the data as it is now and keep it in parts (the workers' sweep); returns its id.
+
+    Older exports beyond EXPORTS_KEPT are deleted with their parts.
+    """
+    export = OpenDataExport(made_at=utcnow(), sha256="", size_bytes=0)
+    db.session.add(export)
+    db.session.flush()
+    digest, size = hashlib.sha256(), 0
+    for seq, chunk in enumerate(stream_project_package(published_at=export.made_at)):
+        db.session.execute(insert(OpenDataExportChunk).values(export_id=export.id, seq=seq, data=chunk))
+        digest.update(chunk)
+        size += len(chunk)
+    export.sha256, export.size_bytes = digest.hexdigest(), size
+    older = [row[0] for row in db.session.execute(
+        select(OpenDataExport.id).order_by(OpenDataExport.id.desc()).offset(EXPORTS_KEPT))]
+    if older:
+        db.session.execute(delete(OpenDataExportChunk).where(OpenDataExportChunk.export_id.in_(older)))
+        db.session.execute(delete(OpenDataExport).where(OpenDataExport.id.in_(older)))
+    db.session.commit()
+    return export.id
+
+
+def newest_export() -> OpenDataExport:
+    """The newest export; made now, once, when the workers have made none yet (a new installation)."""
+    export = db.session.scalars(select(OpenDataExport).order_by(OpenDataExport.id.desc()).limit(1)).first()
+    if export is None:
+        export = db.session.get(OpenDataExport, make_oc4ids_export())
+    return export
+
+
+def export_parts(export_id: int) -> Iterator[bytes]:
+    """An export's bytes, one stored part per statement (never the whole export in memory)."""
+    seq = -1
+    while True:
+        part = db.session.execute(
+            select(OpenDataExportChunk.seq, OpenDataExportChunk.data)
+            .where(OpenDataExportChunk.export_id == export_id, OpenDataExportChunk.seq > seq)
+            .order_by(OpenDataExportChunk.seq).limit(1)).first()
+        if part is None:
+            return
+        seq, data = part
+        yield bytes(data)

@@ -30,12 +30,20 @@ class Oc4idsExport(MethodView):
     @blp.response(200, content_type="application/json", description=(
         "An OC4IDS 0.9 project package: one project per site (identifiers, title, sector and type from the "
         "OC4IDS codelists, budget, location as a GeoJSON point, status, the contractor as a `supplier` party, "
-        "and the monitoring's approved savings and inspection counts as `metrics`). Streamed; no personal data."))
+        "and the monitoring's approved savings and inspection counts as `metrics`). No personal data.\n\n"
+        "Made by the workers every `OPEN_DATA_EXPORT_INTERVAL_SECONDS` (15 minutes by default) and streamed as "
+        "made: `Last-Modified` and the package's `publishedDate` say when, `ETag` is its sha256 "
+        "(`If-None-Match` → 304)."))
+    @blp.alt_response(304, description="Not modified since the export named by If-None-Match")
     @blp.doc(operationId="exportOc4ids")
     def get(self):
         """Export every site as an OC4IDS project (public open data)."""
-        response = Response(stream_with_context(oc4ids.stream_project_package()), mimetype="application/json")
-        return _cache_headers(response)
+        export = oc4ids.newest_export()
+        response = Response(stream_with_context(oc4ids.export_parts(export.id)), mimetype="application/json")
+        response.set_etag(export.sha256)
+        response.last_modified = export.made_at
+        response.content_length = export.size_bytes
+        return _cache_headers(response).make_conditional(request)
 
 
 @blp.route("/public/summary")
