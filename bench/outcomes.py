@@ -8,6 +8,7 @@ site's risk), then times, each `--runs` times: `GET /map/sites.geojson` and `GET
 streamed to the end through the app (as an admin; anonymous for the export), and the monthly report
 (figures, XLSX and PDF) for last month. Prints median and worst, and drops the database
 (`--keep NAME` uses, or makes and seeds once, the database NAME and keeps it: for profiling).
+The export is timed twice: made by the workers' sweep, and served from what they kept.
 
     .venv/bin/python bench/outcomes.py [--scale 1.0] [--runs 3] [--keep vm_bench_outcomes_kept]
 """
@@ -103,6 +104,7 @@ def main() -> None:
         from volunteer_api.cases.outcomes import recompute_outcomes
         from volunteer_api.database import db
         from volunteer_api.reports.services import build_report, previous_month
+        from volunteer_api.open_data.oc4ids import make_oc4ids_export
         from volunteer_api.risk.services import reassess_all_risks
         from volunteer_api.savings.totals import recompute_totals
 
@@ -129,6 +131,8 @@ def main() -> None:
             timed("outcomes, full recompute (every district)", args.runs, commit_after(recompute_outcomes))
             timed(f"risk, every site reassessed ({sites:,}; first run writes all)", 1, commit_after(reassess_all_risks))
             timed("risk, every site reassessed again (nothing changed)", args.runs, commit_after(reassess_all_risks))
+            timed("OC4IDS export made by the workers (the sweep; 50,000 projects kept in parts)", args.runs,
+                  lambda: make_oc4ids_export() and 0)
             # Autovacuum is off on this machine: without statistics the planner guesses.
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE"))
@@ -137,10 +141,10 @@ def main() -> None:
         token = client.post("/api/v1/auth/login", json={"login": ADMIN_LOGIN, "password": BENCH_PASSWORD}).get_json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
 
-        def streamed(path, **kwargs):
+        def streamed(path, status=200, **kwargs):
             def run():
                 response = client.get(path, **kwargs)
-                assert response.status_code == 200, response.status_code
+                assert response.status_code == status, response.status_code
                 return sum(len(chunk) for chunk in response.response)
             return run
 
@@ -148,8 +152,11 @@ def main() -> None:
               streamed("/api/v1/map/sites.geojson", headers=headers))
         timed("GET /map/sites.geojson?risk=high", args.runs,
               streamed("/api/v1/map/sites.geojson?risk=high", headers=headers))
-        timed("GET /open-data/oc4ids.json, all sites, streamed to the end", args.runs,
+        timed("GET /open-data/oc4ids.json, the kept export streamed to the end", args.runs,
               streamed("/api/v1/open-data/oc4ids.json"))
+        etag = client.get("/api/v1/open-data/oc4ids.json").headers["ETag"]
+        timed("GET /open-data/oc4ids.json with If-None-Match (304)", args.runs,
+              streamed("/api/v1/open-data/oc4ids.json", status=304, headers={"If-None-Match": etag}))
         with app.app_context():
             month = previous_month()
 

@@ -101,23 +101,32 @@ def seed(app) -> dict:
         if index == 0:
             client.post(f"/api/v1/savings/{saving['id']}/review", headers=admin,
                         json={"decision": "approved", "comment": "Проверено по смете."})
-    # Two confirmed violations, one of them fixed: the public page's fix rate.
-    for index in (0, 3):
-        client.post(f"/api/v1/inspections/{inspections[index]['id']}/review", headers=admin,
-                    json={"decision": "confirmed", "comment": "Нарушение подтверждено."})
-    client.post(f"/api/v1/inspections/{inspections[0]['id']}/resolution", headers=admin,
-                json={"outcome": "fixed", "comment": "Подрядчик устранил.", "resolved_at": format_utc(utcnow())})
-    app.extensions["job_dispatcher"].wait_idle(30)
     with app.app_context():
-        from volunteer_api.cases.outcomes import recompute_outcomes
-        from volunteer_api.database import db
         from volunteer_api.savings.totals import recompute_totals
 
         recompute_totals()
+    app.extensions["job_dispatcher"].wait_idle(30)
+    return {"inspection": inspections[0]["id"], "inspections": [item["id"] for item in inspections]}
+
+
+def decide_cases(app, inspection_ids: list[str]) -> None:
+    """Two violations confirmed, one of them fixed (after the console's screens: they show the queue undecided)."""
+    from volunteer_api.cases.outcomes import recompute_outcomes
+    from volunteer_api.database import db
+    from volunteer_api.timestamps import format_utc, utcnow
+
+    client = app.test_client()
+    token = client.post("/api/v1/auth/login", json={"login": "admin@example.kz", "password": PASSWORD}).get_json()
+    admin = {"Authorization": f"Bearer {token['access_token']}"}
+    for inspection_id in (inspection_ids[0], inspection_ids[3]):
+        client.post(f"/api/v1/inspections/{inspection_id}/review", headers=admin,
+                    json={"decision": "confirmed", "comment": "Нарушение подтверждено."})
+    client.post(f"/api/v1/inspections/{inspection_ids[0]}/resolution", headers=admin,
+                json={"outcome": "fixed", "comment": "Подрядчик устранил.", "resolved_at": format_utc(utcnow())})
+    app.extensions["job_dispatcher"].wait_idle(30)
+    with app.app_context():
         recompute_outcomes()
         db.session.commit()
-    app.extensions["job_dispatcher"].wait_idle(30)
-    return {"inspection": inspections[0]["id"]}
 
 
 def main() -> int:
@@ -143,17 +152,17 @@ def main() -> int:
         base = f"http://127.0.0.1:{server.server_port}"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for language in LANGUAGES:
-                for size, width in WIDTHS.items():
-                    context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
-                                                  timezone_id="Asia/Almaty", device_scale_factor=1)
-                    page = context.new_page()
-                    if only != "console":
-                        page.goto(f"{base}/transparency?lang={language}")
-                        save(page, f"transparency-{language}-{size}")
-                    if only == "transparency":
+
+            def contexts():
+                for language in LANGUAGES:
+                    for size, width in WIDTHS.items():
+                        context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
+                                                      timezone_id="Asia/Almaty", device_scale_factor=1)
+                        yield language, size, context.new_page()
                         context.close()
-                        continue
+
+            if only != "transparency":
+                for language, size, page in contexts():
                     sign_in(page, base, "admin@example.kz", language)
                     shoot(page, f"{base}/console/", f"queue-{language}-{size}")
                     shoot(page, f"{base}/console/inspections/{ids['inspection']}", f"inspection-{language}-{size}")
@@ -164,7 +173,11 @@ def main() -> int:
                     save(page, f"import-preview-{language}-{size}")
                     shoot(page, f"{base}/console/totals", f"totals-{language}-{size}")
                     shoot(page, f"{base}/console/?district=zhualy", f"queue-empty-{language}-{size}")
-                    context.close()
+            if only != "console":
+                decide_cases(app, ids["inspections"])
+                for language, size, page in contexts():
+                    page.goto(f"{base}/transparency?lang={language}")  # public: no sign-in
+                    save(page, f"transparency-{language}-{size}")
             browser.close()
         server.shutdown()
     print(f"screenshots written to {OUT.relative_to(ROOT)}")
