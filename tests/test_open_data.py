@@ -201,7 +201,9 @@ def test_the_summary_is_cached(app, client, monkeypatch, admin, volunteer):
     monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 3600)
     create_site(client, admin)
     assert client.get(f"{V1}/public/summary").get_json() == first
-    assert client.get(f"{V1}/public/summary").headers["Cache-Control"] == "public, max-age=3600"
+    cached = client.get(f"{V1}/public/summary")
+    assert cached.headers["Cache-Control"] == "public, max-age=3600"
+    assert client.get(f"{V1}/public/summary", headers={"If-None-Match": cached.headers["ETag"]}).status_code == 304
     monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 0)
     assert client.get(f"{V1}/public/summary").get_json()["sites_monitored"] == first["sites_monitored"] + 1
 
