@@ -12,6 +12,9 @@ WORDS = {"ru": "Доля устранённых нарушений", "kk": "Жо
 @pytest.mark.parametrize("width", [360, 1280])
 def test_the_transparency_page_shows_its_charts_to_anyone(page, app, monitored, monkeypatch, axe_check,  # noqa: F811
                                                           request_log, language, width):
+    from volunteer_api.open_data import summary
+
+    monkeypatch.setattr(summary, "_cache", {})  # an earlier test's summary may sit in the process's cache
     monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 60)
     page.set_viewport_size({"width": width, "height": 900})
     refused = []
