@@ -137,6 +137,8 @@ class BaseConfig:
         self.MONTHLY_REPORT_CHECK_INTERVAL_SECONDS = _float("MONTHLY_REPORT_CHECK_INTERVAL_SECONDS", 3600)
         self.AUDIT_CHECKPOINT_SECONDS = _float("AUDIT_CHECKPOINT_SECONDS", 600)
         self.QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS = _float("QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS", 6 * 3600)
+        # The public OC4IDS export (50,000 sites: seconds of work) is made by the workers, not per request.
+        self.OPEN_DATA_EXPORT_INTERVAL_SECONDS = _float("OPEN_DATA_EXPORT_INTERVAL_SECONDS", 900)
         # A job published this long ago and still pending is presumed lost (a worker died holding it, the
         # broker lost it) and published again. Far below the visibility timeout, so the relay, not Redis's
         # restore of unacked messages, is what recovers work a killed worker held. Too short only costs

@@ -3,9 +3,9 @@
 Builds a throw-away embedded app (an SQLite file in a temporary folder) with demo data made through the
 API, serves it on a free loopback port and photographs the main screens with Debian's Chromium:
 the queue (full and empty), an inspection with its photos (and one open in the lightbox), the CSV import
-preview and the totals.
+preview and the totals; and the public /transparency page (no sign-in).
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py [--only transparency]
 """
 import io
 import os
@@ -109,7 +109,27 @@ def seed(app) -> dict:
 
         recompute_totals()
     app.extensions["job_dispatcher"].wait_idle(30)
-    return {"inspection": inspections[0]["id"]}
+    return {"inspection": inspections[0]["id"], "inspections": [item["id"] for item in inspections]}
+
+
+def decide_cases(app, inspection_ids: list[str]) -> None:
+    """Two violations confirmed, one of them fixed (after the console's screens: they show the queue undecided)."""
+    from volunteer_api.cases.outcomes import recompute_outcomes
+    from volunteer_api.database import db
+    from volunteer_api.timestamps import format_utc, utcnow
+
+    client = app.test_client()
+    token = client.post("/api/v1/auth/login", json={"login": "admin@example.kz", "password": PASSWORD}).get_json()
+    admin = {"Authorization": f"Bearer {token['access_token']}"}
+    for inspection_id in (inspection_ids[0], inspection_ids[3]):
+        client.post(f"/api/v1/inspections/{inspection_id}/review", headers=admin,
+                    json={"decision": "confirmed", "comment": "Нарушение подтверждено."})
+    client.post(f"/api/v1/inspections/{inspection_ids[0]}/resolution", headers=admin,
+                json={"outcome": "fixed", "comment": "Подрядчик устранил.", "resolved_at": format_utc(utcnow())})
+    app.extensions["job_dispatcher"].wait_idle(30)
+    with app.app_context():
+        recompute_outcomes()
+        db.session.commit()
 
 
 def draw_scene(picture, shade: int) -> None:
@@ -154,9 +174,14 @@ def camera_exif(shade: int, site_location: dict, captured: str):
 
 
 def main() -> int:
+    import argparse
+
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("console", "transparency"), help="only these screens")
+    only = parser.parse_args().only
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -171,11 +196,17 @@ def main() -> int:
         base = f"http://127.0.0.1:{server.server_port}"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for language in LANGUAGES:
-                for size, width in WIDTHS.items():
-                    context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
-                                                  timezone_id="Asia/Almaty", device_scale_factor=1)
-                    page = context.new_page()
+
+            def contexts():
+                for language in LANGUAGES:
+                    for size, width in WIDTHS.items():
+                        context = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU",
+                                                      timezone_id="Asia/Almaty", device_scale_factor=1)
+                        yield language, size, context.new_page()
+                        context.close()
+
+            if only != "transparency":
+                for language, size, page in contexts():
                     sign_in(page, base, "admin@example.kz", language)
                     shoot(page, f"{base}/console/", f"queue-{language}-{size}")
                     shoot(page, f"{base}/console/inspections/{ids['inspection']}", f"inspection-{language}-{size}")
@@ -191,7 +222,11 @@ def main() -> int:
                     save(page, f"import-preview-{language}-{size}")
                     shoot(page, f"{base}/console/totals", f"totals-{language}-{size}")
                     shoot(page, f"{base}/console/?district=zhualy", f"queue-empty-{language}-{size}")
-                    context.close()
+            if only != "console":
+                decide_cases(app, ids["inspections"])
+                for language, size, page in contexts():
+                    page.goto(f"{base}/transparency?lang={language}")  # public: no sign-in
+                    save(page, f"transparency-{language}-{size}")
             browser.close()
         server.shutdown()
     print(f"screenshots written to {OUT.relative_to(ROOT)}")

@@ -84,6 +84,10 @@ def test_a_case_never_referred_can_be_resolved_once(client, app, volunteer, insp
         actions = db.session.scalars(select(AuditEvent.action).where(
             AuditEvent.object_type == "inspection", AuditEvent.object_id == case["id"]).order_by(AuditEvent.id)).all()
         assert actions == ["inspection.filed", "inspection.confirmed", "inspection.resolved", "inspection.referred"]
+    history = client.get(f"{V1}/inspections/{case['id']}/history", headers=volunteer.headers).get_json()["items"]
+    assert [(item["action"], item["by"]["id"], item["comment"]) for item in history][2:] == [
+        ("resolved", inspector.id, "The contractor redid the foundation."),
+        ("referred", inspector.id, "call_centre_1424 1424-2026-000017")]
 
 
 def test_only_the_districts_inspector_or_an_admin_acts_on_a_case(client, volunteer, make_inspector, inspector,

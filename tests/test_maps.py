@@ -3,6 +3,7 @@ import geojson
 import pytest
 
 from tests.field_support import TARAZ, create_site, file_inspection
+from tests.test_summaries import counted_statements
 
 MAP = "/api/v1/map/sites.geojson"
 
@@ -68,3 +69,19 @@ def test_the_map_filters_by_district_and_risk_level(client, inspector, sites):
 
 def test_an_empty_register_is_an_empty_collection(client, volunteer):
     assert read_map(client, volunteer)["features"] == []
+
+
+def test_the_map_costs_one_statement_per_batch_however_many_sites(app, client, monkeypatch, admin, volunteer, sites):
+    from volunteer_api.maps import services
+
+    with counted_statements(app) as three_sites:
+        read_map(client, volunteer)
+    for number in range(3):
+        create_site(client, admin, name=f"School No. {10 + number}")
+    with counted_statements(app) as six_sites:
+        assert len(read_map(client, volunteer)["features"]) == 6
+    assert len(six_sites) == len(three_sites)  # no statement per site
+    monkeypatch.setattr(services, "BATCH", 2)
+    with counted_statements(app) as in_batches_of_two:
+        read_map(client, volunteer)
+    assert len(in_batches_of_two) == len(six_sites) + 2  # three batches and the empty one, instead of one and it

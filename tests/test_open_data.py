@@ -1,7 +1,10 @@
 """Open data: the OC4IDS export passes the standard's own review tool offline; the public summary and page
 need no sign-in and name nobody."""
+import hashlib
 import json
 import os
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +17,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.field_support import create_site, file_inspection
 from tests.test_cases import confirmed_case, resolve
 from tests.test_reports import file_saving
+from tests.test_summaries import counted_statements
 from volunteer_api.extensions import db
 from volunteer_api.savings.totals import recompute_totals
 
@@ -130,6 +134,51 @@ def test_the_export_carries_each_sites_project_and_no_personal_data(app, client,
         assert value not in text, value
 
 
+def test_the_export_is_made_by_the_workers_and_streamed_as_made(app, client, admin, monitored):
+    from volunteer_api.open_data.models import OpenDataExport
+    from volunteer_api.open_data.oc4ids import make_oc4ids_export
+
+    first = client.get(f"{V1}/open-data/oc4ids.json")  # none made yet: made now, once
+    assert first.status_code == 200 and first.is_streamed
+    package = json.loads(first.get_data(as_text=True))
+    etag, made = first.headers["ETag"], first.headers["Last-Modified"]
+    assert len(package["projects"]) == 2 and int(first.headers["Content-Length"]) == len(first.get_data())
+    assert etag == f'"{hashlib.sha256(first.get_data()).hexdigest()}"'
+    assert parsedate_to_datetime(made) == datetime.fromisoformat(package["publishedDate"]).replace(microsecond=0)
+    assert client.get(f"{V1}/open-data/oc4ids.json", headers={"If-None-Match": etag}).status_code == 304
+    create_site(client, admin, name="School No. 10")
+    assert client.get(f"{V1}/open-data/oc4ids.json").headers["ETag"] == etag  # the kept export until the next
+
+    with app.app_context():
+        make_oc4ids_export()  # the workers' sweep
+    fresh = client.get(f"{V1}/open-data/oc4ids.json", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
+    assert len(json.loads(fresh.get_data(as_text=True))["projects"]) == 3
+    with app.app_context():
+        make_oc4ids_export()
+        assert db.session.query(OpenDataExport).count() == 2  # the newest two are kept
+
+
+def test_making_the_export_costs_one_statement_per_batch_however_many_sites(app, client, admin, monkeypatch,
+                                                                             monitored):
+    from volunteer_api.open_data import oc4ids
+
+    monkeypatch.setattr(oc4ids, "EXPORTS_KEPT", 10)  # no older export deleted: the same statements each time
+
+    def statements() -> int:
+        with app.app_context(), counted_statements(app) as sent:
+            oc4ids.make_oc4ids_export()
+        return len(sent)
+
+    two_sites = statements()
+    for number in range(3):
+        create_site(client, admin, name=f"School No. {10 + number}")
+    assert statements() == two_sites  # no statement per site
+    monkeypatch.setattr(oc4ids, "BATCH", 2)
+    # Five sites in three batches and the empty one instead of one and it: per batch a query and its part.
+    assert statements() == two_sites + 2 * 2
+
+
 def test_the_public_summary_needs_no_sign_in_and_gives_the_fix_rate_with_its_denominators(app, client, admin,
                                                                                         monitored):
     response = client.get(f"{V1}/public/summary")
@@ -152,7 +201,9 @@ def test_the_summary_is_cached(app, client, monkeypatch, admin, volunteer):
     monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 3600)
     create_site(client, admin)
     assert client.get(f"{V1}/public/summary").get_json() == first
-    assert client.get(f"{V1}/public/summary").headers["Cache-Control"] == "public, max-age=3600"
+    cached = client.get(f"{V1}/public/summary")
+    assert cached.headers["Cache-Control"] == "public, max-age=3600"
+    assert client.get(f"{V1}/public/summary", headers={"If-None-Match": cached.headers["ETag"]}).status_code == 304
     monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 0)
     assert client.get(f"{V1}/public/summary").get_json()["sites_monitored"] == first["sites_monitored"] + 1
 
@@ -165,7 +216,12 @@ def test_the_transparency_page_in_each_language_with_server_drawn_charts(app, cl
     html = response.get_data(as_text=True)
     assert f'<html lang="{language}">' in html and words in html
     assert "<svg" in html and 'role="img"' in html and "<script" not in html
-    assert "250000.55" in html and "0.50" in html
+    # Amounts and shares the way the language writes them: 250 000,55 ₸ and 50 % (ru), 250,000.55 ₸ and 50% (en).
+    amount, share = {"en": ("250,000.55\u00a0₸", "50%"), "kk": ("250\u00a0000,55\u00a0₸", "50%")}.get(
+        language, ("250\u00a0000,55\u00a0₸", "50\u00a0%"))
+    assert amount in html and share in html
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert response.headers["ETag"] and response.headers["Cache-Control"].startswith("public")
     for value in personal_data(app):
         assert value not in html
     by_header = client.get("/transparency", headers={"Accept-Language": "kk"}).get_data(as_text=True)

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from tests.field_support import create_site, file_inspection
 from tests.test_alert_channels import smtp  # noqa: F401 - the local SMTP server fixture
 from tests.test_cases import confirmed_case, refer, resolve
+from tests.test_photo_reading import camera_exif, two_colour_photo, upload
 from volunteer_api.cases.outcomes import recompute_outcomes
 from volunteer_api.extensions import db
 from volunteer_api.inspections.models import Inspection
@@ -45,7 +46,10 @@ def last_month(app, client, admin, volunteer, inspector, make_volunteer, run_job
     case = confirmed_case(client, volunteer, inspector, site["id"])
     confirmed_case(client, volunteer, inspector, site["id"])
     assert refer(client, inspector, case["id"]).status_code == 200
-    file_inspection(client, volunteer, site["id"], mock=True)
+    mocked = file_inspection(client, volunteer, site["id"], mock=True)
+    # Its camera says May, the filing says now: a photo time mismatch; the other photo has no camera time.
+    upload(client, volunteer, mocked["id"], two_colour_photo(exif=camera_exif(taken="2026:05:14 10:30:00")))
+    upload(client, volunteer, mocked["id"], two_colour_photo(size=(300, 200)))
     merke_volunteer = make_volunteer("merke")
     file_inspection(client, merke_volunteer, merke["id"])
     decisions = [("250000.00", "approved", site), ("1000.55", "approved", merke), ("99.99", "rejected", site),
@@ -110,6 +114,8 @@ def test_the_reports_totals_equal_the_savings_totals_to_the_tiyn(client, admin, 
     assert rows["отклонено за месяц"][0] == 1
     assert rows["инспекций"][0] == 4
     assert rows["поддельное местоположение"][0] == 1
+    assert rows["время съёмки фото расходится с инспекцией более чем на сутки (EXIF)"][0] == 1
+    assert rows["фото снято вне объекта (EXIF GPS)"][0] == 0
 
     pdf = download(client, admin, last_month, "pdf")
     assert pdf.mimetype == "application/pdf"
@@ -117,6 +123,7 @@ def test_the_reports_totals_equal_the_savings_totals_to_the_tiyn(client, admin, 
     assert "Ежемесячный отчёт" in text and "Жамбылская" in text
     assert totals["approved_kzt"] in text and "250000.00" in text and "1000.55" in text
     assert "0.50" in text  # the fix rate: 1 fixed of 2 confirmed
+    assert "время съёмки фото расходится" in text
 
 
 def test_the_report_is_kept_with_its_sha256_and_regenerates_the_same_figures(app, client, admin, last_month):
@@ -138,6 +145,8 @@ def test_the_report_is_kept_with_its_sha256_and_regenerates_the_same_figures(app
     assert figures["activity"] == {"volunteers_active": 2, "inspections": 4, "sites_covered": 2, "sites_total": 2}
     assert [row["channel"] for row in figures["referrals"] if row["referred"]] == ["call_centre_1424"]
     assert figures["referrals"][0]["fixed"] == 1
+    assert figures["data_quality"] == {"off_site": 1, "mock_location": 1, "photo_location_mismatches": 0,
+                                       "photo_time_mismatches": 1}  # off site: the Merke filing made in Taraz
     assert len(figures["riskiest_sites"]) == 2 and figures["riskiest_sites"][0]["score"] >= 1
 
 

@@ -125,6 +125,7 @@ def _import_models() -> None:
     from .devices import models as _devices  # noqa: F401
     from .districts import models as _districts  # noqa: F401
     from .inspections import models as _inspections  # noqa: F401
+    from .open_data import models as _open_data  # noqa: F401
     from .people import models as _people  # noqa: F401
     from .reports import models as _reports  # noqa: F401
     from .risk import models as _risk  # noqa: F401

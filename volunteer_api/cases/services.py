@@ -1,8 +1,11 @@
 """A confirmed inspection is a case: its referral and its resolution, each recorded once."""
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import String, cast, exists, literal, select
 
 from ..alerts.models import Alert
@@ -41,45 +44,59 @@ def _check_time(value, *, field: str, not_before, not_before_message) -> None:
         raise Invalid(errors={field: [str(not_before_message)]})
 
 
-def refer_case(inspection_id, *, user, channel: str, case_number: str, referred_at) -> Inspection:
-    """Record where a case was referred (1424, eOtinish, the department, the prosecutor); once."""
+@dataclass(frozen=True)
+class CaseStep:
+    """Something recorded once on a case (its referral, its resolution): where, when, and what it may not precede."""
+
+    model: type
+    name: str  # the case's field ("referral"), the audit event's before
+    action: str
+    time_field: str
+    not_before: Callable[[Inspection], datetime]
+    too_early: LazyString
+    already_recorded: LazyString
+
+
+REFERRAL = CaseStep(CaseReferral, "referral", "inspection.referred", "referred_at",
+                    not_before=lambda inspection: inspection.captured_at,
+                    too_early=_l("A referral cannot precede the inspection."),
+                    already_recorded=_l("This case has already been referred."))
+RESOLUTION = CaseStep(CaseResolution, "resolution", "inspection.resolved", "resolved_at",
+                      not_before=lambda inspection: inspection.reviewed_at,
+                      too_early=_l("A resolution cannot precede the confirmation."),
+                      already_recorded=_l("This case has already been resolved."))
+
+
+def _record_once(step: CaseStep, inspection_id, *, user, values: dict, audited: dict) -> Inspection:
+    """Record a step of a confirmed case once, audited, and have the workers recount the district's outcomes."""
     inspection = _case(inspection_id, user=user)
-    _check_time(referred_at, field="referred_at", not_before=inspection.captured_at,
-                not_before_message=_l("A referral cannot precede the inspection."))
-    # The primary key decides between two concurrent referrals, not an earlier read.
-    referral = insert_unless_duplicate(CaseReferral, {
-        "inspection_id": inspection.id, "channel": channel, "case_number": case_number, "referred_at": referred_at,
-        "recorded_by_id": user.id, "recorded_at": utcnow()})
-    if referral is None:
+    _check_time(values[step.time_field], field=step.time_field, not_before=step.not_before(inspection),
+                not_before_message=step.too_early)
+    # The primary key decides between two concurrent recordings, not an earlier read.
+    row = insert_unless_duplicate(step.model, {"inspection_id": inspection.id, **values, "recorded_by_id": user.id,
+                                               "recorded_at": utcnow()})
+    if row is None:
         db.session.rollback()
-        raise Conflict(_l("This case has already been referred."))
-    record_event(action="inspection.referred", object_type="inspection", object_id=inspection.id,
-                 before={"referral": None},
-                 after={"channel": channel, "case_number": case_number, "referred_at": format_utc(referred_at),
-                        "comment": f"{channel} {case_number}"})
+        raise Conflict(step.already_recorded)
+    record_event(action=step.action, object_type="inspection", object_id=inspection.id, before={step.name: None},
+                 after={**audited, step.time_field: format_utc(values[step.time_field])})
     enqueue(names.RECOMPUTE_OUTCOMES, district=inspection.district)
     db.session.commit()
     return _reloaded(inspection.id, user)
+
+
+def refer_case(inspection_id, *, user, channel: str, case_number: str, referred_at) -> Inspection:
+    """Record where a case was referred (1424, eOtinish, the department, the prosecutor); once."""
+    return _record_once(REFERRAL, inspection_id, user=user,
+                        values={"channel": channel, "case_number": case_number, "referred_at": referred_at},
+                        audited={"channel": channel, "case_number": case_number, "comment": f"{channel} {case_number}"})
 
 
 def resolve_case(inspection_id, *, user, outcome: str, comment: str, resolved_at) -> Inspection:
     """Record how a case ended (fixed, not fixed, unfounded); once. A case never referred may be resolved."""
-    inspection = _case(inspection_id, user=user)
-    _check_time(resolved_at, field="resolved_at", not_before=inspection.reviewed_at,
-                not_before_message=_l("A resolution cannot precede the confirmation."))
-    resolution = insert_unless_duplicate(CaseResolution, {
-        "inspection_id": inspection.id, "outcome": outcome, "comment": comment, "resolved_at": resolved_at,
-        "recorded_by_id": user.id, "recorded_at": utcnow()})
-    if resolution is None:
-        db.session.rollback()
-        raise Conflict(_l("This case has already been resolved."))
-    record_event(action="inspection.resolved", object_type="inspection", object_id=inspection.id,
-                 before={"resolution": None},
-                 after={"outcome": outcome, "resolved_at": format_utc(resolved_at), "comment": comment})
-    enqueue(names.RECOMPUTE_OUTCOMES, district=inspection.district)
-    enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
-    db.session.commit()
-    return _reloaded(inspection.id, user)
+    return _record_once(RESOLUTION, inspection_id, user=user,
+                        values={"outcome": outcome, "comment": comment, "resolved_at": resolved_at},
+                        audited={"outcome": outcome, "comment": comment})
 
 
 def _reloaded(inspection_id: int, user) -> Inspection:

@@ -10,30 +10,31 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1",
                 description="Cases: what became of confirmed inspections, and the fix rate")
 
 
-@blp.route("/inspections/<id:inspection_id>/referral")
-class CaseReferral(MethodView):
-    @roles("inspector", "admin")
-    @blp.arguments(ReferralCreateSchema)
-    @blp.response(200, InspectionSchema)
-    @blp.alt_response(404, description="No such inspection, or not in the inspector's districts")
-    @blp.alt_response(409, description="Already referred, or the inspection is not confirmed (not a case)")
-    @blp.doc(operationId="referInspection")
-    def post(self, data, inspection_id):
-        """Record where a confirmed inspection was referred (inspector of its district, or admin); once."""
-        return services.refer_case(inspection_id, user=current_user(), **data)
+def _case_step_view(step: str, *, schema, record, operation_id: str, summary: str, conflict: str) -> type:
+    """The POST of one step of a case (its referral, its resolution): both have the same rules and answers."""
+
+    class CaseStepView(MethodView):
+        @roles("inspector", "admin")
+        @blp.arguments(schema)
+        @blp.response(200, InspectionSchema)
+        @blp.alt_response(404, description="No such inspection, or not in the inspector's districts")
+        @blp.alt_response(409, description=conflict + ", or the inspection is not confirmed (not a case)")
+        @blp.doc(operationId=operation_id)
+        def post(self, data, inspection_id):
+            return record(inspection_id, user=current_user(), **data)
+
+    CaseStepView.post.__doc__ = summary  # flask-smorest's summary of the operation
+    CaseStepView.__name__ = CaseStepView.__qualname__ = f"Case{step.title()}"  # the endpoint's name
+    return blp.route(f"/inspections/<id:inspection_id>/{step}")(CaseStepView)
 
 
-@blp.route("/inspections/<id:inspection_id>/resolution")
-class CaseResolution(MethodView):
-    @roles("inspector", "admin")
-    @blp.arguments(ResolutionCreateSchema)
-    @blp.response(200, InspectionSchema)
-    @blp.alt_response(404, description="No such inspection, or not in the inspector's districts")
-    @blp.alt_response(409, description="Already resolved, or the inspection is not confirmed (not a case)")
-    @blp.doc(operationId="resolveInspection")
-    def post(self, data, inspection_id):
-        """Record how a case ended (inspector of its district, or admin); once, referred or not."""
-        return services.resolve_case(inspection_id, user=current_user(), **data)
+_case_step_view("referral", schema=ReferralCreateSchema, record=services.refer_case, operation_id="referInspection",
+                summary="Record where a confirmed inspection was referred (inspector of its district, or admin); once.",
+                conflict="Already referred")
+_case_step_view("resolution", schema=ResolutionCreateSchema, record=services.resolve_case,
+                operation_id="resolveInspection",
+                summary="Record how a case ended (inspector of its district, or admin); once, referred or not.",
+                conflict="Already resolved")
 
 
 @blp.route("/outcomes")

@@ -13,6 +13,7 @@ from ..audit import services as audit
 from ..cases import outcomes
 from ..cases import services as cases
 from ..inspections import services as inspections
+from ..open_data import oc4ids
 from ..reports import services as reports
 from ..risk import services as risk
 from ..savings import totals
@@ -53,4 +54,6 @@ SWEEPS: dict[str, Sweep] = {
     names.MAKE_MONTHLY_REPORT: Sweep(reports.make_last_month_report, every="MONTHLY_REPORT_CHECK_INTERVAL_SECONDS"),
     names.ANCHOR_AUDIT_CHAIN: Sweep(checkpoints.anchor_chain, every="AUDIT_CHECKPOINT_SECONDS"),
     names.FORGET_QUOTA_USAGE: Sweep(quotas.forget_old_usage, every="QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS"),
+    # The public OC4IDS export, made from the data as it is then; the endpoint streams the newest.
+    names.MAKE_OC4IDS_EXPORT: Sweep(oc4ids.make_oc4ids_export, every="OPEN_DATA_EXPORT_INTERVAL_SECONDS"),
 }

@@ -30,7 +30,8 @@ REASSESS_ALL_RISKS = "risk.reassess_all"
 MAKE_MONTHLY_REPORT = "reports.make_last_month"
 ANCHOR_AUDIT_CHAIN = "audit.anchor_chain"
 FORGET_QUOTA_USAGE = "quotas.forget_old_usage"
+MAKE_OC4IDS_EXPORT = "open_data.make_oc4ids_export"
 
 SWEEP_NAMES = frozenset({RELAY_OUTBOX, SEAL_AUDIT_CHAIN, ESCALATE_UNREVIEWED, RECONCILE_TOTALS, RECONCILE_OUTCOMES,
                          ESCALATE_UNRESOLVED_CASES, REASSESS_ALL_RISKS, MAKE_MONTHLY_REPORT, ANCHOR_AUDIT_CHAIN,
-                         FORGET_QUOTA_USAGE})
+                         FORGET_QUOTA_USAGE, MAKE_OC4IDS_EXPORT})

@@ -1,5 +1,10 @@
 """The words of the public /transparency page in Russian, Kazakh and English, and its server-drawn charts."""
+from decimal import Decimal
+
+from babel.numbers import format_decimal, format_percent
+
 from ..i18n import LANGUAGES
+from ..money import TIYN_PER_KZT
 
 TEXTS = {
     "title": {"ru": "Прозрачность: общественный мониторинг строительства", "kk": "Ашықтық: құрылысты қоғамдық мониторинг",
@@ -30,7 +35,11 @@ TEXTS = {
     "language": {"ru": "Язык", "kk": "Тіл", "en": "Language"},
 }
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
-BAR_WIDTH = 320
+# The charts' drawing units (the SVG scales to its column, about 1:1 on a phone): each district's name and
+# value on one line, its bar under them across the whole width.
+CHART_WIDTH = 360
+BAR_WIDTH = CHART_WIDTH
+ROW_HEIGHT = 40
 
 
 def texts(language: str) -> dict[str, str]:
@@ -38,8 +47,18 @@ def texts(language: str) -> dict[str, str]:
     return {key: value[language] for key, value in TEXTS.items()}
 
 
+def tenge(tiyn: int, language: str) -> str:
+    """Tiyn as tenge the way the language writes them: `1 250 000,50 ₸` (ru, kk), `1,250,000.50 ₸` (en)."""
+    return f"{format_decimal(Decimal(tiyn) / TIYN_PER_KZT, format='#,##0.00', locale=language)}\u00a0₸"
+
+
+def share(fix_rate: str | None, language: str) -> str:
+    """The API's "0.50" as the language writes a share (`50 %`); a dash when there is no rate."""
+    return "—" if fix_rate is None else format_percent(Decimal(fix_rate), locale=language)
+
+
 def bars(values: list[tuple[str, float, str]]) -> list[dict]:
-    """Horizontal bars for an SVG chart: (label, value, shown text) → width in pixels of the largest's share."""
+    """Horizontal bars for an SVG chart: (label, value, shown text) → width in drawing units of the largest's share."""
     largest = max((value for _, value, _ in values), default=0) or 1
-    return [{"label": label, "width": round(BAR_WIDTH * value / largest, 1), "text": text, "y": index * 24}
+    return [{"label": label, "width": round(BAR_WIDTH * value / largest, 1), "text": text, "y": index * ROW_HEIGHT}
             for index, (label, value, text) in enumerate(values)]

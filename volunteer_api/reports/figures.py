@@ -140,12 +140,16 @@ def data_quality(start, end) -> dict:
     row = db.session.execute(select(
         _count_where(Inspection.on_site.is_(False)), _count_where(Inspection.mock_location.is_(True))
     ).where(filed)).one()
-    # A photo whose camera position lies outside the site's geofence (EXIF GPS against the site).
-    photo_mismatches = db.session.scalar(
-        select(func.count()).select_from(Photo)
+    # Photos of the month's inspections whose camera disagrees: taken outside the site's geofence (EXIF GPS),
+    # or at a time more than a day from the inspection's (EXIF time, photo_time_mismatch at upload).
+    photos = db.session.execute(
+        select(_count_where(Photo.exif_distance_m > Site.geofence_radius_m),
+               _count_where(Photo.photo_time_mismatch.is_(True)))
+        .select_from(Photo)
         .join(Inspection, Inspection.id == Photo.inspection_id).join(Site, Site.id == Inspection.site_id)
-        .where(filed, Photo.exif_distance_m > Site.geofence_radius_m))
-    return {"off_site": row[0], "mock_location": row[1], "photo_location_mismatches": photo_mismatches}
+        .where(filed)).one()
+    return {"off_site": row[0], "mock_location": row[1], "photo_location_mismatches": photos[0],
+            "photo_time_mismatches": photos[1]}
 
 
 def gather(month: str) -> dict:

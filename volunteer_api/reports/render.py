@@ -80,6 +80,8 @@ def sections(figures: dict) -> list[tuple[str, list[str], list[list]]]:
             ["инспекций вне объекта", quality["off_site"]],
             ["поддельное местоположение", quality["mock_location"]],
             ["фото снято вне объекта (EXIF GPS)", quality["photo_location_mismatches"]],
+            ["время съёмки фото расходится с инспекцией более чем на сутки (EXIF)",
+             quality["photo_time_mismatches"]],
         ]),
     ]
 
