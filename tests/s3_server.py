@@ -105,7 +105,7 @@ def start_seaweedfs(folder: Path) -> S3Server:
         command = [binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
                    f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
                    "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                   # Small volumes (the tests store a few MB), no phoning home, and a stop that does not wait 10 s.
+                   # Small volumes (the tests store a few MB) and no phoning home.
                    "-master.volumeSizeLimitMB=64", "-volume.max=16", "-master.telemetry=false",
                    "-volume.preStopSeconds=0"]
         with log.open("wb") as output:
@@ -121,10 +121,11 @@ def start_seaweedfs(folder: Path) -> S3Server:
 
 
 def stop_seaweedfs(server: S3Server) -> None:
+    """Stop it: its graceful stop takes ~15 s whatever -volume.preStopSeconds says, and its data is thrown away."""
     if server.process.poll() is None:
         os.killpg(server.process.pid, signal.SIGTERM)
         try:
-            server.process.wait(timeout=15)
+            server.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait()
