@@ -1,6 +1,6 @@
 from flask import Response, current_app, request
 from flask.views import MethodView
-from werkzeug.wsgi import wrap_file
+from werkzeug.wsgi import FileWrapper, wrap_file
 
 from ..audit.schemas import HistorySchema
 from ..auth.access import current_user, roles
@@ -49,7 +49,10 @@ def stored_object_response(open_stored, *, mimetype: str, etag: str) -> Response
         response.set_etag(etag)
     else:
         stored: StoredObject = open_stored()
-        response = Response(wrap_file(request.environ, stored.file), mimetype=mimetype, direct_passthrough=True)
+        # A range seeks to its start through werkzeug's wrapper; the server's (gunicorn's, for sendfile)
+        # cannot seek, and would read a 10 MB original from its store up to the range's start.
+        body = FileWrapper(stored.file) if request.range else wrap_file(request.environ, stored.file)
+        response = Response(body, mimetype=mimetype, direct_passthrough=True)
         response.content_length = stored.size
         response.set_etag(etag)
         response = response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
