@@ -188,3 +188,29 @@ def test_good_photo_storage_urls_name_their_bucket_and_prefix(value, expected):
     from config.storage import parse_photo_storage
 
     assert tuple(parse_photo_storage(value)) == expected
+
+
+def test_an_upload_while_the_s3_store_does_not_answer_is_a_503_and_stores_nothing(
+        app, client, admin, volunteer, photo_store, monkeypatch):
+    import socket
+
+    from sqlalchemy import func, select
+
+    from tests.field_support import image_bytes
+    from volunteer_api.extensions import db
+    from volunteer_api.inspections.models import Photo
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "PHOTO_STORAGE", "s3://photos/unreachable")
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
+    inspection = file_inspection(client, volunteer, create_site(client, admin)["id"])
+    response = client.post(f"/api/v1/inspections/{inspection['id']}/photos", headers=volunteer.headers,
+                           data={"file": (io.BytesIO(image_bytes()), "p.jpg")}, content_type="multipart/form-data")
+    assert response.status_code == 503 and response.content_type == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0 and response.get_json()["status"] == 503
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Photo)) == 0

@@ -13,8 +13,10 @@ import io
 import os
 import tempfile
 import threading
+import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -22,10 +24,27 @@ from flask import current_app
 
 from config.storage import parse_photo_storage
 
+from .errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
 # Read ahead from S3 in blocks of this size: a range or a seek inside a block costs no request.
 S3_READ_BUFFER = 256 * 1024
 # A conditional put that meets another in flight (AWS answers 409) is tried again this many times.
 S3_CONFLICT_RETRIES = 5
+# A client may try again after this long when the store does not answer (503).
+RETRY_AFTER_SECONDS = 30
+
+
+class PhotoStoreUnavailable(ServiceUnavailable):
+    """The photo store does not answer (refused, timed out, or a 5xx of the S3 server): a 503, not a 500."""
+
+    def __init__(self, store):
+        super().__init__(headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        self.store = str(store)
+
+    def __str__(self) -> str:
+        return f"the photo store {self.store} does not answer"
 
 
 class StoredObject(NamedTuple):
@@ -119,11 +138,28 @@ class S3PhotoStorage:
         key = _checked_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    @contextmanager
+    def _answering(self):
+        """Turn "the store does not answer" (no connection, a timeout, a 5xx after boto3's retries) into a 503."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except BotoCoreError as error:
+            log.error("photo store %s: %s", self, error)
+            raise PhotoStoreUnavailable(self) from error
+        except ClientError as error:
+            if _status(error) >= 500:
+                log.error("photo store %s: %s", self, error)
+                raise PhotoStoreUnavailable(self) from error
+            raise
+
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
+            with self._answering():
+                self.client.head_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as error:
             if _status(error) == 404:
                 return False
@@ -138,7 +174,8 @@ class S3PhotoStorage:
             return False
         for attempt in range(S3_CONFLICT_RETRIES):
             try:
-                self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data, IfNoneMatch="*")
+                with self._answering():
+                    self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data, IfNoneMatch="*")
                 return True
             except ClientError as error:
                 if _status(error) == 412:  # another writer stored it first
@@ -156,7 +193,8 @@ class S3PhotoStorage:
 
         name = self._name(key)
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=name)
+            with self._answering():
+                response = self.client.get_object(Bucket=self.bucket, Key=name)
         except ClientError as error:
             if _status(error) == 404:
                 raise FileNotFoundError(f"{self}/{key}") from None
@@ -167,13 +205,15 @@ class S3PhotoStorage:
     def keys(self) -> Iterator[str]:
         """Every stored key under the prefix, page by page (never the whole listing in memory)."""
         start = f"{self.prefix}/" if self.prefix else ""
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
-            for item in page.get("Contents", ()):
-                yield item["Key"][len(start):]
+        with self._answering():
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+                for item in page.get("Contents", ()):
+                    yield item["Key"][len(start):]
 
     def is_empty(self) -> bool:
         start = f"{self.prefix}/" if self.prefix else ""
-        return not self.client.list_objects_v2(Bucket=self.bucket, Prefix=start, MaxKeys=1).get("Contents")
+        with self._answering():
+            return not self.client.list_objects_v2(Bucket=self.bucket, Prefix=start, MaxKeys=1).get("Contents")
 
 
 class _S3ObjectReader(io.RawIOBase):
