@@ -73,9 +73,8 @@ def weed_binary() -> str:
 
 
 def _ready(server: S3Server, deadline: float) -> bool:
-    from botocore.config import Config
-
     import boto3
+    from botocore.config import Config
 
     client = boto3.client("s3", endpoint_url=server.endpoint_url, aws_access_key_id=ACCESS_KEY,
                           aws_secret_access_key=SECRET_KEY, region_name="us-east-1",

@@ -37,8 +37,13 @@ def test_an_object_comes_back_byte_for_byte_and_is_never_overwritten(photo_store
 @both_stores
 def test_writers_racing_on_one_key_leave_one_whole_object_and_one_winner(photo_store):
     bodies = [os.urandom(300_000) for _ in range(8)]
-    calls = iter(range(8))
-    results = concurrently(8, lambda: (lambda n: (n, photo_store.put(KEY, bodies[n])))(next(calls)))
+    turns = iter(range(8))
+
+    def write_one_body():
+        turn = next(turns)
+        return turn, photo_store.put(KEY, bodies[turn])
+
+    results = concurrently(8, write_one_body)
     winners = [n for n, wrote in results if wrote]
     assert len(winners) == 1
     assert stored_bytes(photo_store, KEY) == bodies[winners[0]]

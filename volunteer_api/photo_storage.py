@@ -2,18 +2,18 @@
 
 Callers name an object by a key they derive from its content (`ab/abcdef…` for an original, the same
 with a suffix for a derivative); an object, once written, never changes. `put` is atomic: a reader
-sees the whole object or none, and two writers racing on one key both succeed with the same bytes,
-the first one's kept. `open` streams: nothing reads a whole object into memory.
+sees the whole object or none; of writers racing on one key, one stores its bytes (True) and the others
+are told it is taken (False), none fails. `open` streams: nothing reads a whole object into memory.
 
 - `LocalPhotoStorage`: files under UPLOAD_DIR (the default, `PHOTO_STORAGE` unset or `file:`).
 - `S3PhotoStorage`: any S3-compatible store (`PHOTO_STORAGE=s3://bucket/prefix`, `S3_ENDPOINT_URL`),
   through boto3, so several hosts share one store.
 """
 import io
+import logging
 import os
 import tempfile
 import threading
-import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
