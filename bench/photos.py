@@ -1,13 +1,14 @@
 """Serving photos under load: a 10 MB original, its previews, and a conditional GET, through gunicorn.
 
-    .venv/bin/python -m bench.photos [--duration 10] [--connections 8] [--web-workers 2]
+    .venv/bin/python -m bench.photos [--duration 10] [--connections 8] [--web-workers 2] [--storage file|s3]
 
 Seeds one inspection with a 10 MB JPEG original (random pixels, so it does not compress) in a scratch
 PostgreSQL database, makes its previews as the job would, starts gunicorn (sync workers, embedded mode,
 rate limits off) on loopback, and loads with wrk for a bounded time per figure. Every rate is printed
 beside the `/healthz` ceiling measured in the same run, as a ratio. While the originals are served, the
 RSS of every web worker is sampled every 0.1 s: streaming keeps it flat, reading each 10 MB answer into
-memory would not.
+memory would not. `--storage s3` keeps the photos in SeaweedFS's S3 (started on loopback, as the tests do)
+instead of a local folder: every answer then streams from the S3 server through the web worker.
 """
 import argparse
 import io
@@ -19,9 +20,10 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import ROOT, free_port, migrate, scratch_postgres
+from bench.common import ROOT, free_port, migrate, scratch_postgres, scratch_redis
 from bench.stack import _rss_mb, stop, wait_ready, wrk
 
 VENV_BIN = Path(sys.executable).parent
@@ -43,10 +45,10 @@ def noise_jpeg(max_bytes: int) -> bytes:
         previous, side = buffer.getvalue(), side + 100
 
 
-def seed(database_url: str, upload_dir: str) -> dict:
+def seed(database_url: str, upload_dir: str, storage: dict) -> dict:
     """An admin, a volunteer, a site, an inspection with one 10 MB photo and its previews."""
     os.environ.update(DATABASE_URL=database_url, UPLOAD_DIR=upload_dir, RATELIMIT_ENABLED="false",
-                      EMBEDDED_SCHEDULER="false")
+                      EMBEDDED_SCHEDULER="false", **storage)
     os.environ.pop("REDIS_URL", None)
     from volunteer_api import create_app
     from volunteer_api.inspections import services as inspections
@@ -84,6 +86,21 @@ def seed(database_url: str, upload_dir: str) -> dict:
     return {"original": base, "preview": f"{base}/preview", "sha256": photo["sha256"], "size": len(data)}
 
 
+@contextmanager
+def photo_store(kind: str, folder: Path):
+    """The settings of the photo store: the folder, or SeaweedFS's S3 started for this run (stopped after)."""
+    if kind == "file":
+        yield {"PHOTO_STORAGE": "file:"}
+        return
+    from tests.s3_server import new_prefix, start_seaweedfs, stop_seaweedfs
+
+    server = start_seaweedfs(folder / "seaweedfs")
+    try:
+        yield server.environment(new_prefix("bench"))
+    finally:
+        stop_seaweedfs(server)
+
+
 def sample_rss(pids: list[int], stop_event: threading.Event, samples: dict) -> None:
     while not stop_event.is_set():
         for pid in pids:
@@ -96,15 +113,18 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (bounded)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--storage", choices=("file", "s3"), default="file")
     args = parser.parse_args()
     rows = []
-    with scratch_postgres("vm_bench_photos") as database_url, tempfile.TemporaryDirectory() as upload_dir:
+    with scratch_postgres("vm_bench_photos") as database_url, tempfile.TemporaryDirectory() as upload_dir, \
+            photo_store(args.storage, Path(upload_dir)) as storage, scratch_redis() as redis_url:
         migrate(database_url)
-        ids = seed(database_url, upload_dir)
+        ids = seed(database_url, upload_dir, storage)
+        # Production refuses to start without Redis and its own audit key; only GETs reach it here.
         env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+               "AUDIT_KEY": secrets.token_urlsafe(48), "REDIS_URL": redis_url,
                "DATABASE_URL": database_url, "UPLOAD_DIR": upload_dir, "RATELIMIT_ENABLED": "false",
-               "EMBEDDED_SCHEDULER": "false"}
-        env.pop("REDIS_URL", None)
+               "EMBEDDED_SCHEDULER": "false", **storage}
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log = open(ROOT / "bench" / "out" / "gunicorn-photos.log", "wb") if (ROOT / "bench" / "out").is_dir() \
@@ -123,6 +143,14 @@ def main() -> None:
             run = dict(duration=args.duration, connections=args.connections)
             ceiling = wrk(f"{base}/healthz", script="get.lua", args=[], **run)
             rows.append(("GET /healthz (the ceiling)", ceiling, None))
+            # Reads of the original first, as many at once as there are workers (a sync worker takes one at a
+            # time, so each gets one): what a worker loads once (boto3's S3 model, ~20 MB) is not what streaming costs.
+            for _ in range(2):
+                warm_up = [threading.Thread(target=lambda: requests.get(f"{base}{ids['original']}", timeout=60,
+                                                                       headers={"Authorization": f"Bearer {token}"}))
+                           for _ in workers]
+                [thread.start() for thread in warm_up]
+                [thread.join() for thread in warm_up]
             before = {pid: _rss_mb(pid) for pid in workers}
             samples, stop_event = {}, threading.Event()
             sampler = threading.Thread(target=sample_rss, args=(workers, stop_event, samples))
@@ -142,7 +170,7 @@ def main() -> None:
         finally:
             stop(web)
     print()
-    print(f"Photo serving — {os.cpu_count()} cores, gunicorn {args.web_workers} sync workers, "
+    print(f"Photo serving from {args.storage} — {os.cpu_count()} cores, gunicorn {args.web_workers} sync workers, "
           f"wrk {args.connections} connections × {args.duration} s per figure")
     print(f"{'figure':<40} {'req/s':>9} {'÷ ceiling':>10} {'median':>10} {'p99':>10} {'non-2xx':>8}  note")
     for label, figures, note in rows:

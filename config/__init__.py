@@ -6,6 +6,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from .storage import check_s3_endpoint, parse_photo_storage
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The development secret the repository once shipped: refused in production like any weak one.
 DEFAULT_SECRET = "dev-only-secret-change-me-in-production-0000"
@@ -105,6 +107,10 @@ class BaseConfig:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'volunteer_monitor.db'}"
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(instance / "uploads")
+        # Unset or `file:`: UPLOAD_DIR. `s3://bucket/prefix`: an S3-compatible store at S3_ENDPOINT_URL
+        # (AWS itself when unset), with the credentials boto3 finds (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+        self.PHOTO_STORAGE = os.environ.get("PHOTO_STORAGE") or "file:"
+        self.S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
         self.SMTP_URL = os.environ.get("SMTP_URL") or None
         self.SMTP_FROM = os.environ.get("SMTP_FROM", "alerts@volunteer-monitor.kz")
         self.ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL") or None
@@ -265,6 +271,11 @@ class BaseConfig:
 
     def validate(self) -> None:
         """Refuse configurations that must never run."""
+        try:
+            parse_photo_storage(self.PHOTO_STORAGE)
+            check_s3_endpoint(self.S3_ENDPOINT_URL)
+        except ValueError as error:
+            raise RuntimeError(str(error)) from None
 
 
 class DevelopmentConfig(BaseConfig):
@@ -302,6 +313,7 @@ class ProductionConfig(BaseConfig):
         self.VAPID_KEY_FILE = os.environ.get("VAPID_KEY_FILE") or None
 
     def validate(self) -> None:
+        super().validate()
         secret = os.environ.get("SECRET_KEY", "")
         if not secret or secret == DEFAULT_SECRET or len(secret) < MIN_SECRET_LENGTH:
             raise RuntimeError(

@@ -3,6 +3,10 @@
 TEST_BACKEND=sqlite (default): embedded mode — an SQLite file, jobs in a thread of the web process.
 TEST_BACKEND=postgres: a database of its own on the machine's PostgreSQL, a Redis database number of
 its own, and a real `celery worker --beat` process. A missing PostgreSQL or Redis fails the run.
+
+Photos: on local disk in the SQLite pass, in a real S3 server (SeaweedFS on loopback, started by the run)
+in the PostgreSQL pass; TEST_PHOTO_STORAGE=file|s3 picks either for any pass. SeaweedFS that cannot
+start fails the tests that need it (never a skip).
 """
 import os
 import signal
@@ -24,6 +28,8 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgre
 TEST_REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KEPT_TABLES = {"districts", "alembic_version"}
+PHOTO_BACKEND = os.environ.get("TEST_PHOTO_STORAGE") or ("s3" if BACKEND == "postgres" else "file")
+PHOTO_BACKENDS = ("file", "s3")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -77,7 +83,28 @@ def redis_url():
 
 
 @pytest.fixture(scope="session")
-def service_env(database_url, redis_url, tmp_path_factory):
+def s3_server(tmp_path_factory):
+    """SeaweedFS with S3 on loopback for this run (tests/s3_server.py); its start failing is an error."""
+    from tests.s3_server import start_seaweedfs, stop_seaweedfs
+
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    stop_seaweedfs(server)
+
+
+def photo_location(backend: str, request, folder: Path) -> dict:
+    """Settings of a new, empty photo store: a folder, or a new prefix of the run's S3 bucket."""
+    if backend == "s3":
+        from tests.s3_server import new_prefix
+
+        return request.getfixturevalue("s3_server").environment(new_prefix("photos"))
+    if backend != "file":
+        raise ValueError(f"TEST_PHOTO_STORAGE={backend!r}: expected one of {PHOTO_BACKENDS}")
+    return {"PHOTO_STORAGE": "file:", "UPLOAD_DIR": str(folder)}
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url, redis_url, tmp_path_factory, request):
     """The environment the app and the worker process share."""
     env = {
         "APP_ENV": "testing",
@@ -92,6 +119,7 @@ def service_env(database_url, redis_url, tmp_path_factory):
         "AUDIT_ANCHOR_FILE": str(tmp_path_factory.mktemp("audit") / "audit-anchors.jsonl"),
         "AUDIT_CHECKPOINT_SECONDS": "3600",
     }
+    env.update(photo_location(PHOTO_BACKEND, request, Path(env["UPLOAD_DIR"])))
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
@@ -290,6 +318,24 @@ def make_app(app, service_env):
 
     yield make
     limiter.init_app(app)
+
+
+@pytest.fixture
+def photo_store(request, app, monkeypatch, tmp_path):
+    """A new, empty photo store for this test, configured on the app; the store object (keys(), open()).
+
+    The run's back end by default; `@pytest.mark.parametrize("photo_store", PHOTO_BACKENDS, indirect=True)`
+    for both. The real worker keeps the run's store: what it makes for this test's photos is not here.
+    """
+    from volunteer_api.photo_storage import storage_for
+
+    settings = photo_location(getattr(request, "param", PHOTO_BACKEND), request, tmp_path / "photo-store")
+    for key, value in settings.items():
+        if key.startswith("AWS_"):  # boto3 reads the credentials from the environment
+            monkeypatch.setenv(key, value)
+        else:
+            monkeypatch.setitem(app.config, key, value)
+    return storage_for(app.config)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.conftest import BACKEND, PG_ADMIN_URL, PHOTO_BACKEND, photo_location
 from tests.field_support import create_site, image_bytes, inspection_body
 from tests.test_savings import saving_body
 from volunteer_api.audit.checkpoints import anchor_chain
@@ -24,8 +24,9 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def empty_target(make_app, tmp_path):
-    """A second app bound to a new, empty database and photo store (as on a new machine)."""
+def empty_target(make_app, tmp_path, request):
+    """A second app bound to a new, empty database and photo store (as on a new machine): a new folder, or
+    a new prefix of the run's S3 bucket."""
     made = []
 
     def build():
@@ -36,7 +37,8 @@ def empty_target(make_app, tmp_path):
             url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
         else:
             name, url = None, f"sqlite:///{tmp_path / f'restored-{uuid.uuid4().hex[:8]}.db'}"
-        application = make_app({"DATABASE_URL": url, "UPLOAD_DIR": str(tmp_path / f"store-{uuid.uuid4().hex[:8]}")})
+        store = photo_location(PHOTO_BACKEND, request, tmp_path / f"store-{uuid.uuid4().hex[:8]}")
+        application = make_app({"DATABASE_URL": url, **store})
         made.append((application, name))
         return application
 
@@ -51,9 +53,8 @@ def empty_target(make_app, tmp_path):
 
 
 @pytest.fixture
-def service_with_data(app, client, admin, volunteer, inspector, monkeypatch, tmp_path, run_jobs):
+def service_with_data(app, client, admin, volunteer, inspector, photo_store, run_jobs):
     """A flagged inspection with two photos, an approved and a pending saving, a sealed and anchored chain."""
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
     site = create_site(client, admin)
     inspection = client.post(f"{API}/inspections", headers=volunteer.headers,
                              json=inspection_body(site["id"], severity="high")).get_json()

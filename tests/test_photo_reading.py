@@ -7,18 +7,13 @@ import pytest
 from PIL import ExifTags, Image
 
 from tests.field_support import create_site, file_inspection, gps_exif, image_bytes
+from tests.photo_store_support import remove_stored, stored_keys
 from tests.support import concurrently
 from volunteer_api.timestamps import format_utc
 
 INSPECTIONS = "/api/v1/inspections"
 # What a preview must never carry: the EXIF block (GPS, camera serial), XMP, an ICC profile, a comment.
 METADATA_MARKERS = (b"Exif\x00\x00", b"http://ns.adobe.com/xap/1.0/", b"ICC_PROFILE", b"GPS", b"Serial 0042")
-
-
-@pytest.fixture
-def uploads(app, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
-    return tmp_path
 
 
 @pytest.fixture
@@ -66,7 +61,7 @@ def two_colour_photo(size=(600, 400), exif=None, **save) -> bytes:
     return buffer.getvalue()
 
 
-def test_the_original_comes_back_byte_for_byte_with_its_sha256_as_etag(client, volunteer, inspection, uploads):
+def test_the_original_comes_back_byte_for_byte_with_its_sha256_as_etag(client, volunteer, inspection, photo_store):
     data = two_colour_photo(exif=camera_exif(gps=(42.9, 71.37)))
     photo = upload(client, volunteer, inspection["id"], data)
     url = f"{INSPECTIONS}/{inspection['id']}/photos/{photo['id']}"
@@ -83,7 +78,7 @@ def test_the_original_comes_back_byte_for_byte_with_its_sha256_as_etag(client, v
     assert part.status_code == 206 and part.data == data[:100]
 
 
-def test_the_photos_of_an_inspection_are_listed_with_the_cameras_time(client, volunteer, inspection, uploads):
+def test_the_photos_of_an_inspection_are_listed_with_the_cameras_time(client, volunteer, inspection, photo_store):
     # No offset tag: the camera's clock is read as Almaty time (UTC+5).
     first = upload(client, volunteer, inspection["id"], two_colour_photo(exif=camera_exif(taken="2026:05:14 10:30:00")))
     second = upload(client, volunteer, inspection["id"], image_bytes("PNG"))
@@ -95,7 +90,7 @@ def test_the_photos_of_an_inspection_are_listed_with_the_cameras_time(client, vo
     assert items[1]["exif_taken_at"] is None and items[1]["photo_time_mismatch"] is False
 
 
-def test_the_cameras_offset_is_used_and_a_time_close_to_the_capture_is_no_mismatch(client, volunteer, site, uploads):
+def test_the_cameras_offset_is_used_and_a_time_close_to_the_capture_is_no_mismatch(client, volunteer, site, photo_store):
     captured = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
     inspection = file_inspection(client, volunteer, site["id"], captured_at=format_utc(captured))
     # 09:00 at UTC+3 is 06:00Z: an hour before the capture.
@@ -105,7 +100,7 @@ def test_the_cameras_offset_is_used_and_a_time_close_to_the_capture_is_no_mismat
 
 
 @pytest.mark.parametrize("size", [320, 1280])
-def test_a_preview_is_an_upright_jpeg_without_any_metadata(client, volunteer, inspection, uploads, size):
+def test_a_preview_is_an_upright_jpeg_without_any_metadata(client, volunteer, inspection, photo_store, size):
     # Stored 2000x1000 landscape, but EXIF orientation 6 says "rotate 90° clockwise to view".
     data = two_colour_photo(size=(2000, 1000), exif=camera_exif(orientation=6, gps=(42.9, 71.37),
                                                                 taken="2026:05:14 10:30:00"))
@@ -128,7 +123,7 @@ def test_a_preview_is_an_upright_jpeg_without_any_metadata(client, volunteer, in
                       headers={**volunteer.headers, "If-None-Match": etag}).status_code == 304
 
 
-def test_a_transparent_png_gets_a_white_preview_background(client, volunteer, inspection, uploads):
+def test_a_transparent_png_gets_a_white_preview_background(client, volunteer, inspection, photo_store):
     buffer = io.BytesIO()
     Image.new("RGBA", (100, 50), (0, 0, 0, 0)).save(buffer, format="PNG")
     photo = upload(client, volunteer, inspection["id"], buffer.getvalue())
@@ -137,7 +132,7 @@ def test_a_transparent_png_gets_a_white_preview_background(client, volunteer, in
         assert image.size == (100, 50) and min(image.getpixel((50, 25))) > 240
 
 
-def test_only_320_and_1280_previews_exist(client, volunteer, inspection, uploads):
+def test_only_320_and_1280_previews_exist(client, volunteer, inspection, photo_store):
     photo = upload(client, volunteer, inspection["id"], image_bytes())
     response = client.get(f"{INSPECTIONS}/{inspection['id']}/photos/{photo['id']}/preview?size=4000",
                           headers=volunteer.headers)
@@ -145,7 +140,7 @@ def test_only_320_and_1280_previews_exist(client, volunteer, inspection, uploads
 
 
 def test_the_job_makes_the_previews_once_and_requests_then_never_decode_the_original(
-        app, client, volunteer, inspection, uploads, monkeypatch, run_jobs):
+        app, client, volunteer, inspection, photo_store, monkeypatch, run_jobs):
     from volunteer_api.inspections import photos, services
 
     data = two_colour_photo()
@@ -154,7 +149,7 @@ def test_the_job_makes_the_previews_once_and_requests_then_never_decode_the_orig
     with app.app_context():
         services.make_previews(sha256=photo["sha256"])  # whether or not a worker with this store ran it first
         assert services.make_previews(sha256=photo["sha256"]) == 0  # made once
-    assert sorted(path.name.split(".", 1)[1] for path in uploads.rglob("*.jpg")) == \
+    assert sorted(key.split(".", 1)[1] for key in stored_keys(photo_store) if key.endswith(".jpg")) == \
         ["preview-1280.jpg", "preview-320.jpg"]
 
     def no_decoding(*args, **kwargs):
@@ -168,13 +163,14 @@ def test_the_job_makes_the_previews_once_and_requests_then_never_decode_the_orig
 
 
 def test_a_preview_asked_for_before_the_job_ran_is_made_on_demand_once_even_by_concurrent_requests(
-        app, client, volunteer, inspection, uploads, monkeypatch, run_jobs):
+        app, client, volunteer, inspection, photo_store, monkeypatch, run_jobs):
     from volunteer_api.inspections import photos
 
     photo = upload(client, volunteer, inspection["id"], two_colour_photo())
     run_jobs()
-    for made in uploads.rglob("*.preview-*"):
-        made.unlink()  # as if the job had not run yet
+    for made in stored_keys(photo_store):
+        if ".preview-" in made:
+            remove_stored(photo_store, made)  # as if the job had not run yet
     url = f"{INSPECTIONS}/{inspection['id']}/photos/{photo['id']}/preview?size=320"
     def fetch():
         response = app.test_client().get(url, headers=volunteer.headers)
@@ -182,8 +178,8 @@ def test_a_preview_asked_for_before_the_job_ran_is_made_on_demand_once_even_by_c
 
     answers = concurrently(8, fetch)
     assert [status for status, _ in answers] == [200] * 8 and len({body for _, body in answers}) == 1
-    files = [path.name for path in uploads.rglob("*") if path.is_file()]
-    assert sorted(files) == sorted([photo["sha256"], f"{photo['sha256']}.preview-320.jpg"])  # no temp file left
+    original = f"{photo['sha256'][:2]}/{photo['sha256']}"
+    assert stored_keys(photo_store) == [original, f"{original}.preview-320.jpg"]  # no temp file left
 
     calls = []
     real = photos.render_preview
@@ -193,7 +189,7 @@ def test_a_preview_asked_for_before_the_job_ran_is_made_on_demand_once_even_by_c
 
 
 def test_photos_are_404_for_another_volunteer_and_another_districts_inspector(
-        client, volunteer, make_volunteer, make_inspector, admin, inspection, uploads):
+        client, volunteer, make_volunteer, make_inspector, admin, inspection, photo_store):
     photo = upload(client, volunteer, inspection["id"], image_bytes())
     base = f"{INSPECTIONS}/{inspection['id']}/photos"
     urls = [base, f"{base}/{photo['id']}", f"{base}/{photo['id']}/preview?size=320"]
@@ -208,7 +204,7 @@ def test_photos_are_404_for_another_volunteer_and_another_districts_inspector(
     assert client.get(f"{INSPECTIONS}/{other['id']}/photos/{photo['id']}", headers=volunteer.headers).status_code == 404
 
 
-def test_a_refused_upload_never_reaches_a_worker(app, client, volunteer, inspection, uploads, monkeypatch):
+def test_a_refused_upload_never_reaches_a_worker(app, client, volunteer, inspection, photo_store, monkeypatch):
     from sqlalchemy import func, select
 
     from volunteer_api.extensions import db

@@ -1,20 +1,13 @@
 import hashlib
 import io
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.field_support import TARAZ, create_site, file_inspection, gps_exif, image_bytes
+from tests.photo_store_support import stored_bytes, stored_originals
 from volunteer_api.extensions import db
 from volunteer_api.inspections.models import Photo
-
-
-@pytest.fixture
-def uploads(app, monkeypatch, tmp_path) -> Path:
-    """A fresh UPLOAD_DIR per test, so "nothing stored" can be checked."""
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
-    return tmp_path
 
 
 @pytest.fixture
@@ -28,17 +21,12 @@ def upload(client, account, inspection_id, data: bytes, filename="photo.jpg", mi
                        data={"file": (io.BytesIO(data), filename, mimetype)}, content_type="multipart/form-data")
 
 
-def stored_files(root: Path) -> list[Path]:
-    """The files under root but the previews (a job makes those after each upload)."""
-    return [path for path in root.rglob("*") if path.is_file() and ".preview-" not in path.name]
-
-
 def photo_count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Photo))
 
 
-def test_jpeg_is_stored_by_its_sha256(client, volunteer, inspection, uploads):
+def test_jpeg_is_stored_by_its_sha256(client, volunteer, inspection, photo_store):
     data = image_bytes("JPEG", size=(64, 48))
     response = upload(client, volunteer, inspection["id"], data)
     assert response.status_code == 201, response.get_json()
@@ -46,20 +34,20 @@ def test_jpeg_is_stored_by_its_sha256(client, volunteer, inspection, uploads):
     digest = hashlib.sha256(data).hexdigest()
     assert body["sha256"] == digest and body["content_type"] == "image/jpeg"
     assert (body["width"], body["height"]) == (64, 48) and "exif_location" not in body
-    assert (uploads / digest[:2] / digest).read_bytes() == data
-    assert stored_files(uploads) == [uploads / digest[:2] / digest]  # no temp file left behind
+    assert stored_bytes(photo_store, f"{digest[:2]}/{digest}") == data
+    assert stored_originals(photo_store) == [f"{digest[:2]}/{digest}"]  # no temp file left behind
     listed = client.get(f"/api/v1/inspections/{inspection['id']}", headers=volunteer.headers).get_json()["photos"]
     assert [photo["id"] for photo in listed] == [body["id"]]
 
 
 @pytest.mark.parametrize(("fmt", "content_type"), [("PNG", "image/png"), ("WEBP", "image/webp")])
-def test_png_and_webp_are_accepted(client, volunteer, inspection, uploads, fmt, content_type):
+def test_png_and_webp_are_accepted(client, volunteer, inspection, photo_store, fmt, content_type):
     response = upload(client, volunteer, inspection["id"], image_bytes(fmt), filename="p.bin", mimetype="application/octet-stream")
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["content_type"] == content_type
 
 
-def test_same_photo_twice_is_stored_once(client, admin, volunteer, inspection, uploads, app):
+def test_same_photo_twice_is_stored_once(client, admin, volunteer, inspection, photo_store, app):
     data = image_bytes("JPEG")
     first = upload(client, volunteer, inspection["id"], data)
     again = upload(client, volunteer, inspection["id"], data)
@@ -68,56 +56,56 @@ def test_same_photo_twice_is_stored_once(client, admin, volunteer, inspection, u
     second_inspection = file_inspection(client, volunteer, inspection["site_id"])
     other = upload(client, volunteer, second_inspection["id"], data)
     assert other.status_code == 201 and other.get_json()["id"] != first.get_json()["id"]
-    assert len(stored_files(uploads)) == 1
+    assert len(stored_originals(photo_store)) == 1
     assert photo_count(app) == 2
 
 
-def test_15_mb_upload_is_413_and_stores_nothing(client, volunteer, inspection, uploads, app):
+def test_15_mb_upload_is_413_and_stores_nothing(client, volunteer, inspection, photo_store, app):
     data = image_bytes("JPEG") + b"\0" * (15 * 1024 * 1024)
     response = upload(client, volunteer, inspection["id"], data)
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.get_json()["status"] == 413
-    assert stored_files(uploads) == [] and photo_count(app) == 0
+    assert stored_originals(photo_store) == [] and photo_count(app) == 0
 
 
-def test_photo_just_over_10_mb_is_413_and_stores_nothing(client, volunteer, inspection, uploads, app):
+def test_photo_just_over_10_mb_is_413_and_stores_nothing(client, volunteer, inspection, photo_store, app):
     data = image_bytes("JPEG") + b"\0" * (10 * 1024 * 1024)
     response = upload(client, volunteer, inspection["id"], data)
     assert response.status_code == 413 and response.get_json()["status"] == 413
-    assert stored_files(uploads) == [] and photo_count(app) == 0
+    assert stored_originals(photo_store) == [] and photo_count(app) == 0
 
 
-def test_text_file_renamed_jpg_is_415(client, volunteer, inspection, uploads, app):
+def test_text_file_renamed_jpg_is_415(client, volunteer, inspection, photo_store, app):
     response = upload(client, volunteer, inspection["id"], b"just some notes, not a photo\n" * 50)
     assert response.status_code == 415
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert stored_files(uploads) == [] and photo_count(app) == 0
+    assert stored_originals(photo_store) == [] and photo_count(app) == 0
 
 
-def test_gif_is_415_even_though_pillow_reads_it(client, volunteer, inspection, uploads):
+def test_gif_is_415_even_though_pillow_reads_it(client, volunteer, inspection, photo_store):
     response = upload(client, volunteer, inspection["id"], image_bytes("GIF"), filename="p.gif", mimetype="image/gif")
     assert response.status_code == 415
 
 
-def test_damaged_jpeg_is_422(client, volunteer, inspection, uploads, app):
+def test_damaged_jpeg_is_422(client, volunteer, inspection, photo_store, app):
     data = image_bytes("JPEG", size=(640, 480))
     response = upload(client, volunteer, inspection["id"], data[: len(data) // 3])
     assert response.status_code == 422 and "file" in response.get_json()["errors"]
-    assert stored_files(uploads) == [] and photo_count(app) == 0
+    assert stored_originals(photo_store) == [] and photo_count(app) == 0
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize("size", [(40, 40), (100, 100)])
-def test_decompression_bomb_is_refused(client, volunteer, inspection, uploads, app, monkeypatch, size):
+def test_decompression_bomb_is_refused(client, volunteer, inspection, photo_store, app, monkeypatch, size):
     # 40x40 is just over the (lowered) limit; 100x100 is past twice it, where Pillow itself refuses to open.
     monkeypatch.setitem(app.config, "MAX_IMAGE_PIXELS", 1000)
     response = upload(client, volunteer, inspection["id"], image_bytes("PNG", size=size), filename="bomb.png")
     assert response.status_code == 413
-    assert stored_files(uploads) == [] and photo_count(app) == 0
+    assert stored_originals(photo_store) == [] and photo_count(app) == 0
 
 
-def test_photo_with_exif_gps_reports_its_position_and_distance_to_the_site(client, volunteer, inspection, uploads):
+def test_photo_with_exif_gps_reports_its_position_and_distance_to_the_site(client, volunteer, inspection, photo_store):
     lat, lon = TARAZ[0] + 0.009, TARAZ[1]  # ~1 km north of the site
     data = image_bytes("JPEG", exif=gps_exif(lat, lon))
     response = upload(client, volunteer, inspection["id"], data)
@@ -129,31 +117,31 @@ def test_photo_with_exif_gps_reports_its_position_and_distance_to_the_site(clien
     assert photos[0]["exif_location"] == exif
 
 
-def test_southern_and_western_exif_positions_are_negative(client, volunteer, inspection, uploads):
+def test_southern_and_western_exif_positions_are_negative(client, volunteer, inspection, photo_store):
     response = upload(client, volunteer, inspection["id"], image_bytes("JPEG", exif=gps_exif(-33.86, -70.65)))
     exif = response.get_json()["exif_location"]
     assert exif["lat"] == pytest.approx(-33.86, abs=1e-5) and exif["lon"] == pytest.approx(-70.65, abs=1e-5)
 
 
-def test_only_the_author_may_add_photos(client, make_volunteer, admin, inspector, inspection, uploads):
+def test_only_the_author_may_add_photos(client, make_volunteer, admin, inspector, inspection, photo_store):
     data = image_bytes("JPEG")
     assert upload(client, make_volunteer(), inspection["id"], data).status_code == 404
     assert upload(client, admin, inspection["id"], data).status_code == 403
     assert upload(client, inspector, inspection["id"], data).status_code == 403
-    assert stored_files(uploads) == []
+    assert stored_originals(photo_store) == []
 
 
-def test_no_photos_after_the_review(client, admin, volunteer, inspection, uploads):
+def test_no_photos_after_the_review(client, admin, volunteer, inspection, photo_store):
     review = client.post(f"/api/v1/inspections/{inspection['id']}/review", headers=admin.headers,
                          json={"decision": "confirmed", "comment": "ok"})
     assert review.status_code == 200
     response = upload(client, volunteer, inspection["id"], image_bytes("JPEG"))
     assert response.status_code == 409
-    assert stored_files(uploads) == []
+    assert stored_originals(photo_store) == []
 
 
 def test_a_retried_upload_whose_answer_was_lost_gets_the_same_photo_even_after_the_review(
-        client, admin, volunteer, inspection, uploads, app):
+        client, admin, volunteer, inspection, photo_store, app):
     data = image_bytes("JPEG")
     first = upload(client, volunteer, inspection["id"], data)
     assert first.status_code == 201
@@ -165,7 +153,7 @@ def test_a_retried_upload_whose_answer_was_lost_gets_the_same_photo_even_after_t
     assert upload(client, volunteer, inspection["id"], image_bytes("PNG")).status_code == 409
 
 
-def test_upload_without_a_file_is_422(client, volunteer, inspection, uploads):
+def test_upload_without_a_file_is_422(client, volunteer, inspection, photo_store):
     response = client.post(f"/api/v1/inspections/{inspection['id']}/photos", headers=volunteer.headers,
                            data={"other": "x"}, content_type="multipart/form-data")
     assert response.status_code == 422

@@ -72,9 +72,8 @@ def test_past_the_daily_savings_reports_the_volunteer_gets_429(app, client, quot
     assert count(app, SavingsReport) == 2
 
 
-def test_past_the_daily_photo_bytes_nothing_more_is_stored(app, client, quotas, volunteer, site, monkeypatch,
-                                                           tmp_path, run_jobs):
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+def test_past_the_daily_photo_bytes_nothing_more_is_stored(app, client, quotas, volunteer, site, photo_store,
+                                                           run_jobs):
     photos = [image_bytes(color=(n * 40, 10, 10)) for n in range(3)]
     quotas(photo_bytes=len(photos[0]) + len(photos[1]))
     inspection = client.post(f"{API}/inspections", headers=volunteer.headers, json=inspection_body(site["id"]))
@@ -90,7 +89,7 @@ def test_past_the_daily_photo_bytes_nothing_more_is_stored(app, client, quotas, 
     assert count(app, Photo) == 2
     # Two originals in the store, each named by its sha256 (the previews the workers make sit beside them).
     run_jobs()
-    assert len([path for path in tmp_path.rglob("*") if re.fullmatch("[0-9a-f]{64}", path.name)]) == 2
+    assert len([key for key in photo_store.keys() if re.fullmatch("[0-9a-f]{2}/[0-9a-f]{64}", key)]) == 2
     assert upload(photos[0]).status_code == 200  # the same photo again stores nothing: not counted
 
 

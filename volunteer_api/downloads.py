@@ -5,7 +5,7 @@ The API's photo endpoints and the console's photo pages answer through this one 
 from typing import Callable
 
 from flask import Response, request
-from werkzeug.wsgi import wrap_file
+from werkzeug.wsgi import FileWrapper, wrap_file
 
 from .photo_storage import StoredObject
 
@@ -24,7 +24,10 @@ def stored_object_response(open_stored: Callable[[], StoredObject], *, mimetype:
         response.set_etag(etag)
     else:
         stored = open_stored()
-        response = Response(wrap_file(request.environ, stored.file), mimetype=mimetype, direct_passthrough=True)
+        # A range seeks to its start through werkzeug's wrapper; the server's (gunicorn's, for sendfile)
+        # cannot seek, and would read a 10 MB original from its store up to the range's start.
+        body = FileWrapper(stored.file) if request.range else wrap_file(request.environ, stored.file)
+        response = Response(body, mimetype=mimetype, direct_passthrough=True)
         response.content_length = stored.size
         response.set_etag(etag)
         response = response.make_conditional(request, accept_ranges=True, complete_length=stored.size)

@@ -95,6 +95,12 @@ class TooManyRequests(DomainError):
     status = 429
 
 
+class ServiceUnavailable(DomainError):
+    """A service the request needs (the photo store) does not answer; the client may retry later."""
+
+    status = 503
+
+
 class Invalid(DomainError):
     """Input that parsed but breaks a rule: field errors keyed by field (or `row N` for CSV)."""
 

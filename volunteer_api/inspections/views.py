@@ -27,12 +27,13 @@ blp = Blueprint("inspections", __name__, url_prefix="/api/v1", description="Insp
 EVERYONE = ("admin", "inspector", "volunteer")
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _NOT_MODIFIED = {"description": "Not modified: the If-None-Match ETag is current"}
+_STORE_UNAVAILABLE = "The photo store (S3) does not answer; retry after Retry-After"
 ORIGINAL_RESPONSES = {"200": {"description": "The original bytes exactly as uploaded; ETag is their SHA-256",
                               "content": {media_type: _BINARY for media_type in FORMATS.values()}},
-                      "304": _NOT_MODIFIED}
+                      "304": _NOT_MODIFIED, "503": {"description": _STORE_UNAVAILABLE}}
 PREVIEW_RESPONSES = {"200": {"description": "A JPEG preview: upright, at most `size` px, without any metadata",
                              "content": {"image/jpeg": _BINARY}},
-                     "304": _NOT_MODIFIED}
+                     "304": _NOT_MODIFIED, "503": {"description": _STORE_UNAVAILABLE}}
 
 
 @blp.route("/inspections")
@@ -122,6 +123,7 @@ class InspectionPhotos(MethodView):
     @blp.alt_response(409, description="The inspection was already decided")
     @blp.alt_response(413, description="Over 10 MB, or too many pixels")
     @blp.alt_response(415, description="Not a JPEG, PNG or WebP image")
+    @blp.alt_response(503, description=_STORE_UNAVAILABLE)
     @blp.doc(operationId="attachPhoto")
     def post(self, _files, inspection_id):
         """Attach a photo to your inspection before it is decided (JPEG, PNG or WebP, at most 10 MB)."""

@@ -3,8 +3,9 @@
 `back_up(to)` writes into an empty directory:
 - the database, consistently: `pg_dump --format=custom` on PostgreSQL (one snapshot), the online backup
   API on SQLite (a consistent copy while the service writes);
-- then every photo original the database refers to. Originals are written before the row that names
-  them commits and are never changed, so every photo of the dump is on disk by then;
+- then every photo original the database refers to, read from the photo store (local files or S3).
+  Originals are written before the row that names them commits and are never changed, so every photo
+  of the dump is in the store by then;
 - `manifest.json`: the backend, the schema revision and the sha256 of every file.
 
 `restore(source)` checks every sum first, refuses a database or photo store that is not empty, loads
@@ -175,8 +176,8 @@ def _refuse_unless_empty() -> None:
     tables = inspect(db.engine).get_table_names()
     if tables:
         raise BackupError(f"the database is not empty ({len(tables)} tables): restore into a new, empty database")
-    store = Path(current_app.config["UPLOAD_DIR"])
-    if store.exists() and any(path.is_file() for path in store.rglob("*")):
+    store = photo_storage()
+    if not store.is_empty():
         raise BackupError(f"the photo store {store} is not empty: restore into a new, empty one")
 
 
@@ -195,9 +196,10 @@ def restore(source: Path) -> RestoreReport:
         db.engine.dispose()
         _sqlite_copy(source / SQLITE_COPY, _sqlite_path())
     db.engine.dispose()  # connections opened before the restore knew no tables
+    store = photo_storage()
     for relative, sha256 in manifest["files"].items():
         if relative.startswith(f"{PHOTOS}/"):
-            photo_storage().put(original_key(sha256), (source / relative).read_bytes())
+            store.put(original_key(sha256), (source / relative).read_bytes())  # one original (≤ 10 MB) at a time
     return check_restored()
 
 
