@@ -82,8 +82,10 @@ def celery_settings(redis_url: str | None) -> dict:
         "task_ignore_result": True,
         "task_time_limit": CELERY_TASK_TIME_LIMIT_SECONDS,
         "task_soft_time_limit": CELERY_TASK_TIME_LIMIT_SECONDS - 60,
-        # A task that lost its broker connection cannot ack; cancel it rather than finish it twice.
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A task running when the broker connection drops finishes; its ack is lost, and the redelivery
+        # finds its outbox row done (run_job). Cancelling it instead made a threads-pool worker exit
+        # (celery 5.6: "TaskPool does not implement kill_job"), and with it the relay, until restarted.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "task_serializer": "json",
         "accept_content": ["json"],
         "timezone": "UTC",
