@@ -6,8 +6,15 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.alert_helpers import (IsolatedStack, alert_counts, covered_inspections, flag_inspection, make_site, make_user,
-                                 outbox_drained)
+from tests.alert_helpers import (
+    IsolatedStack,
+    alert_counts,
+    covered_inspections,
+    flag_inspection,
+    make_site,
+    make_user,
+    outbox_drained,
+)
 from tests.conftest import PG_ADMIN_URL, start_worker_process, stop_worker_process
 from tests.support import wait_for
 
