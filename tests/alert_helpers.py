@@ -142,6 +142,12 @@ class IsolatedStack:
         self.workers.append(worker)
         return worker
 
+    def start_beat(self, start_beat_process, *, name: str = "beat"):
+        """A `celery beat` process on this stack; (process, its log file). Stopped with the workers."""
+        beat, log_path = start_beat_process(self.env, name=name)
+        self.workers.append(beat)
+        return beat, log_path
+
     def close(self, stop_worker_process) -> None:
         for worker in self.workers:
             stop_worker_process(worker)

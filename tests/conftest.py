@@ -141,6 +141,20 @@ def start_worker_process(service_env: dict, *, beat: bool = True, concurrency: i
     raise RuntimeError("the worker did not answer a ping within 60 s")
 
 
+def start_beat_process(service_env: dict, *, name: str = "beat") -> tuple[subprocess.Popen, Path]:
+    """A real `celery -A workers beat` process (RedBeat: it schedules only while it holds the lock) and
+    its own log file, to tell which beat sent what."""
+    env = {**os.environ, **service_env, "PYTHONUNBUFFERED": "1"}
+    log_dir = PROJECT_ROOT / ".pytest_cache"
+    log_dir.mkdir(exist_ok=True)
+    log_path = log_dir / f"{name}-{os.getpid()}-{uuid.uuid4().hex[:6]}.log"
+    command = [sys.executable, "-m", "celery", "-A", "workers", "beat", "-l", "INFO"]
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return process, log_path
+
+
 def stop_worker_process(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
     if process.poll() is None:
         os.killpg(process.pid, sig)
