@@ -1,15 +1,13 @@
 """Several beats, one schedule: two real `celery beat` processes (RedBeat) on one Redis send each sweep
 once per period; the lock holder killed with SIGKILL, the other takes over and the sweeps go on."""
 import os
-import re
 import signal
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from tests.alert_helpers import IsolatedStack
+from tests.alert_helpers import IsolatedStack, record_an_event, sends, unsealed_events
 from tests.conftest import PG_ADMIN_URL, start_beat_process, start_worker_process, stop_worker_process
 from tests.support import wait_for
 
@@ -17,7 +15,6 @@ pytestmark = pytest.mark.worker
 
 # The production default (config/): a killed holder must be replaced within 30 s with it.
 LOCK_TIMEOUT_SECONDS = 15
-SENT = re.compile(r"^\[(?P<at>[\d-]+ [\d:,]+): INFO/MainProcess\] Scheduler: Sending due task (?P<name>\S+) ")
 
 
 @pytest.fixture
@@ -28,36 +25,6 @@ def stack(make_app, service_env):
     stack.build_app(make_app)
     yield stack
     stack.close(stop_worker_process)
-
-
-def sends(log_path: Path) -> list[tuple[float, str]]:
-    """(seconds since the epoch, sweep name) of every sweep this beat sent."""
-    found = []
-    for line in log_path.read_text(errors="replace").splitlines():
-        match = SENT.match(line)
-        if match:
-            at = time.mktime(time.strptime(match["at"].split(",")[0], "%Y-%m-%d %H:%M:%S"))
-            found.append((at, match["name"]))
-    return found
-
-
-def unsealed_events() -> int:
-    from sqlalchemy import func, select
-
-    from volunteer_api.audit.models import AuditEvent
-    from volunteer_api.extensions import db
-
-    count = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None)))
-    db.session.rollback()
-    return count
-
-
-def record_something() -> None:
-    from volunteer_api.audit.services import record_event
-    from volunteer_api.extensions import db
-
-    record_event(action="site.viewed", object_type="site", object_id=1, before=None, after={"probe": True})
-    db.session.commit()
 
 
 def test_two_beats_send_each_sweep_once_and_a_killed_leader_is_replaced_within_30_seconds(stack):
@@ -79,13 +46,13 @@ def test_two_beats_send_each_sweep_once_and_a_killed_leader_is_replaced_within_3
     for name, interval in intervals.items():
         assert window / interval - 2 <= counts[name] <= window / interval + 2, (name, counts[name], window)
     with stack.app.app_context():
-        record_something()
+        record_an_event()
         wait_for(lambda: unsealed_events() == 0, timeout=10)
 
         os.killpg(leader.pid, signal.SIGKILL)
         leader.wait(timeout=10)
         killed_at = time.time()
-        record_something()  # sealed only once the standby leads
+        record_an_event()  # sealed only once the standby leads
         wait_for(lambda: sends(standby_log), timeout=30)
         wait_for(lambda: unsealed_events() == 0, timeout=max(1.0, killed_at + 30 - time.time()))
     took_over_after = sends(standby_log)[0][0] - killed_at
