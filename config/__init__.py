@@ -89,12 +89,12 @@ def celery_settings(redis_url: str | None, *, beat_lock_timeout: float = 15) -> 
         # finds its outbox row done (run_job). Cancelling it instead made a threads-pool worker exit
         # (celery 5.6: "TaskPool does not implement kill_job"), and with it the relay, until restarted.
         "worker_cancel_long_running_tasks_on_connection_loss": False,
-        # One beat schedules, however many run (one per worker host): RedBeat's lock in Redis. Its holder
-        # renews it at every tick (at most beat_max_loop_interval apart); a killed holder's lock expires after
-        # beat_lock_timeout and a waiting beat, polling every beat_max_loop_interval, takes over: a sweep
-        # pauses at most timeout + interval (15 + 3 s). The schedule's last runs are kept in Redis too, so
-        # the successor goes on with it rather than starting over.
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        # One beat schedules, however many run (one per worker host): RedBeat's lock in Redis (the
+        # scheduler: workers/schedulers.py). Its holder renews it at every tick (at most
+        # beat_max_loop_interval apart); a killed holder's lock expires after beat_lock_timeout and a
+        # waiting beat, polling every beat_max_loop_interval, takes over: a sweep pauses at most timeout +
+        # interval (15 + 3 s). The schedule's last runs are kept in Redis too, so the successor goes on
+        # with it rather than starting over.
         "redbeat_redis_url": redis_url,
         "redbeat_key_prefix": "volunteer-monitor:redbeat",
         "redbeat_lock_timeout": int(beat_lock_timeout),

@@ -125,7 +125,8 @@ def start_worker_process(service_env: dict, *, beat: bool = True, concurrency: i
                "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
     if beat:
         command += ["--beat", "-s", str(log_dir / f"beat-{os.getpid()}-{uuid.uuid4().hex[:6]}")]
-    log_file = open(log_dir / f"worker-{os.getpid()}.log", "ab")  # noqa: SIM115 - closed with the process
+    # One file per worker: a fault test reads what its own worker did, not the session worker.
+    log_file = open(log_dir / f"worker-{name}-{os.getpid()}.log", "ab")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                start_new_session=True)
     from celery import Celery
