@@ -150,6 +150,7 @@ def start_web_process(service_env: dict, *, port: int, name: str = "web") -> sub
     log_dir = PROJECT_ROOT / ".pytest_cache"
     log_dir.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "4",
+               "--graceful-timeout", "3",
                "--bind", f"127.0.0.1:{port}", "wsgi:app"]
     with open(log_dir / f"{name}-{os.getpid()}-{port}.log", "ab") as log_file:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
