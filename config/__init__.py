@@ -97,6 +97,8 @@ def celery_settings(redis_url: str | None, *, beat_lock_timeout: float = 15) -> 
         # with it rather than starting over.
         "redbeat_redis_url": redis_url,
         "redbeat_key_prefix": "volunteer-monitor:redbeat",
+        # Its own client's timeouts (no retrying wrapper: a tick that fails is retried by the scheduler).
+        "redbeat_redis_options": {"socket_connect_timeout": 2, "socket_timeout": 5},
         "redbeat_lock_timeout": int(beat_lock_timeout),
         "beat_max_loop_interval": BEAT_MAX_INTERVAL_SECONDS,
         "task_serializer": "json",
