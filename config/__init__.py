@@ -62,9 +62,12 @@ def _list(name: str) -> list[str]:
 # Longer than any task may run (the hard time limit), or Redis hands a running task to a second worker.
 CELERY_VISIBILITY_TIMEOUT_SECONDS = 900
 CELERY_TASK_TIME_LIMIT_SECONDS = 300
+# How long the beat sleeps at most between ticks (each renews the beat lock), and how often a waiting beat
+# tries to take the lock over.
+BEAT_MAX_INTERVAL_SECONDS = 3
 
 
-def celery_settings(redis_url: str | None) -> dict:
+def celery_settings(redis_url: str | None, *, beat_lock_timeout: float = 15) -> dict:
     """Celery settings for at-least-once work, shared by the producer (web) and the workers."""
     # The visibility timeout must outlast the longest run (the hard time limit) or Redis redelivers a
     # task that is still running; and it is set in all three places or it silently isn't (celery #7651).
@@ -84,8 +87,22 @@ def celery_settings(redis_url: str | None) -> dict:
         "task_ignore_result": True,
         "task_time_limit": CELERY_TASK_TIME_LIMIT_SECONDS,
         "task_soft_time_limit": CELERY_TASK_TIME_LIMIT_SECONDS - 60,
-        # A task that lost its broker connection cannot ack; cancel it rather than finish it twice.
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A task running when the broker connection drops finishes; its ack is lost, and the redelivery
+        # finds its outbox row done (run_job). Cancelling it instead made a threads-pool worker exit
+        # (celery 5.6: "TaskPool does not implement kill_job"), and with it the relay, until restarted.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # One beat schedules, however many run (one per worker host): RedBeat's lock in Redis (the
+        # scheduler: workers/schedulers.py). Its holder renews it at every tick (at most
+        # beat_max_loop_interval apart); a killed holder's lock expires after beat_lock_timeout and a
+        # waiting beat, polling every beat_max_loop_interval, takes over: a sweep pauses at most timeout +
+        # interval (15 + 3 s). The schedule's last runs are kept in Redis too, so the successor goes on
+        # with it rather than starting over.
+        "redbeat_redis_url": redis_url,
+        "redbeat_key_prefix": "volunteer-monitor:redbeat",
+        # Its own client's timeouts (no retrying wrapper: a tick that fails is retried by the scheduler).
+        "redbeat_redis_options": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        "redbeat_lock_timeout": int(beat_lock_timeout),
+        "beat_max_loop_interval": BEAT_MAX_INTERVAL_SECONDS,
         "task_serializer": "json",
         "accept_content": ["json"],
         "timezone": "UTC",
@@ -130,7 +147,13 @@ class BaseConfig:
         # window's join one alert per recipient (0 turns coalescing off).
         self.ALERT_BURST_AFTER = _int("ALERT_BURST_AFTER", 3)
         self.ALERT_BURST_WINDOW_MINUTES = _int("ALERT_BURST_WINDOW_MINUTES", 10)
-        self.CELERY = celery_settings(self.REDIS_URL)
+        # Several beats (one per worker host): a killed lock holder is replaced after this (see celery_settings).
+        self.BEAT_LOCK_TIMEOUT_SECONDS = _int("BEAT_LOCK_TIMEOUT_SECONDS", 15)
+        if self.BEAT_LOCK_TIMEOUT_SECONDS < 3 * BEAT_MAX_INTERVAL_SECONDS:
+            # The holder renews at most BEAT_MAX_INTERVAL_SECONDS apart: a shorter lock would lapse between
+            # ticks of a live beat and let a second one schedule the same sweeps.
+            raise RuntimeError(f"BEAT_LOCK_TIMEOUT_SECONDS must be at least {3 * BEAT_MAX_INTERVAL_SECONDS}")
+        self.CELERY = celery_settings(self.REDIS_URL, beat_lock_timeout=self.BEAT_LOCK_TIMEOUT_SECONDS)
         # How often each sweep runs (volunteer_api/jobs/handlers.py names them).
         self.RELAY_INTERVAL_SECONDS = _float("RELAY_INTERVAL_SECONDS", 5)
         self.AUDIT_SEAL_INTERVAL_SECONDS = _float("AUDIT_SEAL_INTERVAL_SECONDS", 2)

@@ -1,12 +1,16 @@
 """What the alert tests share: flagged inspections made like the inspection service makes them, and an
 isolated stack (own PostgreSQL database, own redis-server, own app and workers) for the fault tests."""
+import contextlib
 import os
+import re
+import signal
 import shutil
 import socket
 import subprocess
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
@@ -142,7 +146,17 @@ class IsolatedStack:
         self.workers.append(worker)
         return worker
 
+    def start_beat(self, start_beat_process, *, name: str = "beat"):
+        """A `celery beat` process on this stack; (process, its log file). Stopped with the workers."""
+        beat, log_path = start_beat_process(self.env, name=name)
+        self.workers.append(beat)
+        return beat, log_path
+
     def close(self, stop_worker_process) -> None:
+        for process in self.workers:  # all told at once: they shut down side by side, not one after another
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
         for worker in self.workers:
             stop_worker_process(worker)
         self.stop_redis()
@@ -186,3 +200,36 @@ def wait_until(condition, timeout: float):
     started = time.monotonic()
     wait_for(condition, timeout=timeout, interval=0.05)
     return time.monotonic() - started
+
+
+SENT = re.compile(r"^\[(?P<at>[\d-]+ [\d:,]+): INFO/MainProcess\] Scheduler: Sending due task (?P<name>\S+) ")
+
+
+def sends(log_path: Path) -> list[tuple[float, str]]:
+    """(seconds since the epoch, sweep name) of every sweep a `celery beat` process logged sending."""
+    found = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        match = SENT.match(line)
+        if match:
+            at = time.mktime(time.strptime(match["at"].split(",")[0], "%Y-%m-%d %H:%M:%S"))
+            found.append((at, match["name"]))
+    return found
+
+
+def unsealed_events() -> int:
+    """Audit events the sealer has not linked into the chain yet (inside an app context)."""
+    from volunteer_api.audit.models import AuditEvent
+    from volunteer_api.extensions import db
+
+    count = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None)))
+    db.session.rollback()
+    return count
+
+
+def record_an_event() -> None:
+    """Append one audit event and commit (inside an app context): the sealer has something new to seal."""
+    from volunteer_api.audit.services import record_event
+    from volunteer_api.extensions import db
+
+    record_event(action="site.viewed", object_type="site", object_id=1, before=None, after={"probe": True})
+    db.session.commit()

@@ -153,7 +153,8 @@ def start_worker_process(service_env: dict, *, beat: bool = True, concurrency: i
                "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
     if beat:
         command += ["--beat", "-s", str(log_dir / f"beat-{os.getpid()}-{uuid.uuid4().hex[:6]}")]
-    log_file = open(log_dir / f"worker-{os.getpid()}.log", "ab")  # noqa: SIM115 - closed with the process
+    # One file per worker: a fault test reads what its own worker did, not the session worker.
+    log_file = open(log_dir / f"worker-{name}-{os.getpid()}.log", "ab")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                start_new_session=True)
     from celery import Celery
@@ -167,6 +168,46 @@ def start_worker_process(service_env: dict, *, beat: bool = True, concurrency: i
             return process
     process.kill()
     raise RuntimeError("the worker did not answer a ping within 60 s")
+
+
+def start_web_process(service_env: dict, *, port: int, name: str = "web") -> subprocess.Popen:
+    """A real gunicorn web process (one gthread worker) on loopback, as one web host; returns once /healthz answers."""
+    import requests
+
+    env = {**os.environ, **service_env, "PYTHONUNBUFFERED": "1"}
+    log_dir = PROJECT_ROOT / ".pytest_cache"
+    log_dir.mkdir(exist_ok=True)
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "4",
+               "--graceful-timeout", "3",
+               "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    with open(log_dir / f"{name}-{os.getpid()}-{port}.log", "ab") as log_file:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the web process exited with {process.returncode}; see {log_file.name}")
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_for(answers, timeout=60, interval=0.2)
+    return process
+
+
+def start_beat_process(service_env: dict, *, name: str = "beat") -> tuple[subprocess.Popen, Path]:
+    """A real `celery -A workers beat` process (RedBeat: it schedules only while it holds the lock) and
+    its own log file, to tell which beat sent what."""
+    env = {**os.environ, **service_env, "PYTHONUNBUFFERED": "1"}
+    log_dir = PROJECT_ROOT / ".pytest_cache"
+    log_dir.mkdir(exist_ok=True)
+    log_path = log_dir / f"{name}-{os.getpid()}-{uuid.uuid4().hex[:6]}.log"
+    command = [sys.executable, "-m", "celery", "-A", "workers", "beat", "-l", "INFO"]
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return process, log_path
 
 
 def stop_worker_process(process: subprocess.Popen, sig=signal.SIGTERM) -> None:

@@ -53,8 +53,10 @@ def test_an_inspection_that_is_not_flagged_alerts_nobody(app, site, inspector, v
 def test_inbox_lists_my_alerts_newest_first_in_my_language_with_a_cursor(
         app, client, site, make_inspector, volunteer, run_jobs):
     me, other = make_inspector(["taraz"]), make_inspector(["merke"])
-    ids = [flag_inspection(volunteer_id=volunteer.id, site_id=site) for _ in range(3)]
-    run_jobs(lambda: alert_counts().get(int(me.id)) == 3, timeout=5)
+    ids = []
+    for made in range(1, 4):  # one at a time: two worker threads could otherwise alert them in either order
+        ids.append(flag_inspection(volunteer_id=volunteer.id, site_id=site))
+        run_jobs(lambda made=made: alert_counts().get(int(me.id)) == made, timeout=5)
 
     page = client.get("/api/v1/alerts?limit=2", headers={**me.headers, "Accept-Language": "en"}).get_json()
     assert [item["subject"] for item in page["items"]] == [{"type": "inspection", "id": str(i)} for i in ids[:0:-1]]

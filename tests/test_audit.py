@@ -379,6 +379,31 @@ def test_a_checkpoint_is_signed_stored_logged_and_written_to_the_anchor_file(app
     assert verify_anchored() == {"ok": True, "checked": 3, "unsealed": 0}
 
 
+@pytest.mark.postgres
+def test_two_beats_anchoring_at_once_sign_the_head_once(app):
+    """Two beats may both run the sweep during a lock handover: one checkpoint, no error."""
+    from tests.support import concurrently
+
+    with app.app_context():
+        append_events(3)
+
+    def anchor():
+        with app.app_context():
+            try:
+                return anchor_chain()
+            except Exception as exc:  # noqa: BLE001 - a failed sweep is what this test looks for
+                return exc
+            finally:
+                db.session.remove()
+
+    documents = concurrently(4, anchor)
+    assert not [document for document in documents if isinstance(document, Exception)]
+    assert sum(document is not None for document in documents) == 1
+    with app.app_context():
+        assert db.session.scalars(select(AuditCheckpoint.seq)).all() == [3]
+    assert len(Path(app.config["AUDIT_ANCHOR_FILE"]).read_text().splitlines()) == 1
+
+
 def test_a_forged_anchor_line_is_ignored(app, app_ctx):
     append_events(2)
     genuine = anchor_chain()

@@ -269,3 +269,40 @@ def test_a_site_moved_to_another_district_takes_its_open_reports_to_the_new_dist
         actions = set(db.session.scalars(select(AuditEvent.action).where(
             AuditEvent.action.in_(["inspection.moved", "saving.moved"]))))
     assert actions == {"inspection.moved", "saving.moved"}
+
+
+def test_an_inspection_returned_to_its_volunteer_moves_with_its_site_and_comes_back_to_the_new_district(
+        client, app, admin, volunteer, make_inspector, run_jobs):
+    old, new = make_inspector(("taraz",)), make_inspector(("baizak",))
+    site = create_site(client, admin)
+    returned = file_inspection(client, volunteer, site["id"], severity="high")
+    assert client.post(f"/api/v1/inspections/{returned['id']}/review", headers=old.headers,
+                       json={"decision": "returned", "comment": "Add a photo of the roof."}).status_code == 200
+    run_jobs()
+
+    assert client.patch(f"{SITES}/{site['id']}", headers=admin.headers, json={"district": "baizak"}).status_code == 200
+    run_jobs()
+    moved = client.get(f"/api/v1/inspections/{returned['id']}", headers=volunteer.headers).get_json()
+    assert moved["district"] == "baizak" and moved["status"] == "returned"
+    resubmitted = client.post(f"/api/v1/inspections/{returned['id']}/resubmit", headers=volunteer.headers,
+                              json={"notes": "Added it."})
+    assert resubmitted.status_code == 200, resubmitted.get_json()
+
+    # The new district's inspector sees it, is alerted once (the resubmission, not the flag again) and decides it.
+    assert client.get(f"/api/v1/inspections/{returned['id']}", headers=new.headers).status_code == 200
+
+    def alerted() -> list:
+        alerts = client.get("/api/v1/alerts", headers=new.headers).get_json()["items"]
+        return sorted((alert["kind"], alert["subject"]["id"]) for alert in alerts)
+
+    run_jobs(lambda: alerted())
+    run_jobs()
+    assert alerted() == [("inspection_resubmitted", returned["id"])]
+    assert client.post(f"/api/v1/inspections/{returned['id']}/review", headers=new.headers,
+                       json={"decision": "confirmed", "comment": "Seen it"}).status_code == 200
+    assert client.get(f"/api/v1/inspections/{returned['id']}", headers=old.headers).status_code == 404
+    with app.app_context():
+        moves = db.session.execute(select(AuditEvent.object_id, AuditEvent.before, AuditEvent.after).where(
+            AuditEvent.action == "inspection.moved")).all()
+    assert [(str(object_id), before, after) for object_id, before, after in moves] == [
+        (returned["id"], {"district": "taraz"}, {"district": "baizak"})]

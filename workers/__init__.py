@@ -35,6 +35,8 @@ def make_celery(flask_app: Flask) -> Celery:
         interval = sweep.interval(flask_app.config)
         schedule[name] = {"task": name, "schedule": interval, "options": {"expires": interval}}
     celery_app.conf.beat_schedule = schedule
+    # RedBeat: however many beats run (one per worker host), the one holding its Redis lock schedules.
+    celery_app.conf.beat_scheduler = "workers.schedulers:LeaderScheduler"
     flask_app.extensions["celery"] = celery_app
     return celery_app
 

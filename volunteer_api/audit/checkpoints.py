@@ -20,12 +20,13 @@ from sqlalchemy import select
 
 from ..alerts import channels
 from ..alerts.messages import render_message, render_subject
-from ..database import db
+from ..database import advisory_lock, db
 from ..jobs import RetryLater, enqueue, names
 from ..people.models import User
 from ..timestamps import utcnow
 from .models import AuditCheckpoint
-from .services import chain_head, checkpoint_document, checkpoint_mac, newest_stored_checkpoint, seal_chain
+from .services import (SEALER_LOCK_KEY, chain_head, checkpoint_document, checkpoint_mac, newest_stored_checkpoint,
+                       seal_chain)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ ANCHOR_TAIL_BYTES = 64 * 1024
 def anchor_chain() -> dict | None:
     """Seal, then sign the chain's head as a new checkpoint and send it out; None when the head has not moved."""
     seal_chain()
+    # The sealer's lock: a second anchoring at once (two beats during a lock handover) waits, then finds
+    # the head checkpointed, instead of signing the same head again.
+    advisory_lock(SEALER_LOCK_KEY, sqlite_table="audit_events")
     head = chain_head()
     last = newest_stored_checkpoint()
     if head is None or (last is not None and last.seq >= head.seq):

@@ -19,12 +19,13 @@ from ..jobs import enqueue, names
 from ..pagination import keyset_page
 from ..quotas import use_quota
 from ..sites.models import Site
+from ..sites.moves import move_undecided
 from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
 from ..photo_storage import StoredObject, photo_storage
 from . import photos as photo_files
 from .flags import FLAG_REASONS, flag_reasons, is_on_site
-from .models import Inspection, Photo
+from .models import UNDECIDED_STATUSES, Inspection, Photo
 
 log = logging.getLogger(__name__)
 
@@ -145,21 +146,16 @@ def get_inspection(inspection_id, *, user) -> Inspection:
 
 
 def move_open_inspections(*, site_id: int, district: str) -> list[Inspection]:
-    """Hand a site's inspections that still await review to the district the site moved to: audited, and
-    its inspectors alerted about the flagged ones. Reviewed ones stay with the district that decided them.
+    """Hand a site's inspections that still await a decision (submitted, or returned to their volunteer) to
+    the district the site moved to: audited, and its inspectors alerted about the submitted flagged ones (a
+    returned one alerts them when it is resubmitted). Decided ones stay with the district that decided them.
 
     The caller stamps their change numbers (the district is in the phone's copy) and commits.
     """
-    moved = db.session.scalars(
-        select(Inspection).where(Inspection.site_id == site_id, Inspection.status == "submitted",
-                                 Inspection.district != district)
-        .order_by(Inspection.id).with_for_update()
-    ).all()
+    moved = move_undecided(Inspection, site_id=site_id, district=district, statuses=UNDECIDED_STATUSES,
+                           object_type="inspection")
     for inspection in moved:
-        record_event(action="inspection.moved", object_type="inspection", object_id=inspection.id,
-                     before={"district": inspection.district}, after={"district": district})
-        inspection.district = district
-        if inspection.flagged:
+        if inspection.flagged and inspection.status == "submitted":
             enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
     return moved
 

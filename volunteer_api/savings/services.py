@@ -20,6 +20,7 @@ from ..pagination import keyset_page
 from ..quotas import use_quota
 from ..people.models import User
 from ..sites.models import Site
+from ..sites.moves import move_undecided
 from ..change_numbers import next_change_seq
 from ..timestamps import utcnow
 from .models import SavingsReport, SavingsTotal
@@ -95,15 +96,9 @@ def move_pending_savings(*, site_id: int, district: str) -> list[SavingsReport]:
 
     The caller stamps their change numbers and commits.
     """
-    moved = db.session.scalars(
-        select(SavingsReport).where(SavingsReport.site_id == site_id, SavingsReport.status == "pending",
-                                    SavingsReport.district != district)
-        .order_by(SavingsReport.id).with_for_update()
-    ).all()
+    moved = move_undecided(SavingsReport, site_id=site_id, district=district, statuses=("pending",),
+                           object_type="saving")
     for report in moved:
-        record_event(action="saving.moved", object_type="saving", object_id=report.id,
-                     before={"district": report.district}, after={"district": district})
-        report.district = district
         enqueue(names.NOTIFY_SAVINGS_PENDING, saving_id=report.id)
     if moved:
         # A job without saving_id recomputes every key: the old district's pending total drops too.
