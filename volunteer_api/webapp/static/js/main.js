@@ -64,7 +64,7 @@ async function render({ focus = true } = {}) {
   }
   if (auth.user?.must_change_password) {
     nav.hidden = true;
-    show(views.changePasswordView({ onSubmit: submitPasswordChange, error: screenMessage }), { focus });
+    show(views.changePasswordView({ onSubmit: submitPasswordChange }), { focus });
     return;
   }
   nav.hidden = false;
@@ -149,18 +149,23 @@ async function submitSignIn(form) {
 async function submitPasswordChange(form) {
   try {
     await api("/auth/password", { method: "POST", json: {
-      current_password: String(form.get("current_password")), new_password: String(form.get("new_password")) } });
-    const auth = await getAuth();
-    // Every other session ends; ours carries on with a fresh look at the account.
-    const user = await api("/me").catch(() => ({ ...auth.user, must_change_password: false }));
-    await setAuth({ ...(await getAuth()), user });
-    screenMessage = null;
-    await sendNow(true);
+      current_password: String(new FormData(form).get("current_password")),
+      new_password: String(new FormData(form).get("new_password")) } });
   } catch (error) {
-    const fields = error instanceof ApiError ? Object.values(error.problem.errors || {}).flat() : [];
-    screenMessage = fields.length ? fields.join(" ") : error instanceof Offline ? t("need_network") : t("error", { m: error.message });
+    const errors = error instanceof ApiError ? error.problem.errors || {} : {};
+    const general = Object.keys(errors).length ? "" : error instanceof Offline ? t("need_network")
+      : error instanceof SignInNeeded ? t("session_ended") : t("error", { m: error.message });
+    if (error instanceof SignInNeeded) { screenMessage = general; render(); return; }
+    views.showFieldErrors(form, errors, general);
+    return;
   }
+  // Every other session ends; ours carries on with a fresh look at the account.
+  const auth = await getAuth();
+  const user = await api("/me").catch(() => ({ ...auth.user, must_change_password: false }));
+  await setAuth({ ...(await getAuth()), user });
+  screenMessage = null;
   render();
+  sendNow(true);
 }
 
 function checkedBody(form, site) {
@@ -225,6 +230,20 @@ async function sendNow(force) {
     else if (!(error instanceof Offline)) notify(t("error", { m: error.message }));
   }
   if (["outbox", "mine", "sites"].includes(route().name) || !(await getAuth())?.refresh_token) render({ focus: false });
+  scheduleRetry();
+}
+
+let retryTimer;
+
+// What failed on a bad network is tried again at its backoff time while the app stays open (Background Sync,
+// where the browser has it, also tries when the page is closed).
+async function scheduleRetry() {
+  clearTimeout(retryTimer);
+  const auth = await getAuth();
+  if (!auth?.refresh_token || auth.user?.must_change_password) return; // waits for the volunteer, not the network
+  const due = (await outboxItems()).filter((item) => item.state === "waiting").map((item) => item.next_at || 0);
+  if (due.length === 0) return;
+  retryTimer = setTimeout(() => { if (navigator.onLine) sendNow(false); }, Math.max(1000, Math.min(...due) - Date.now()));
 }
 
 async function refreshData() {

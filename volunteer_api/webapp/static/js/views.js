@@ -35,18 +35,37 @@ export function signInView({ onSubmit, error }) {
   ];
 }
 
-export function changePasswordView({ onSubmit, error }) {
+export function changePasswordView({ onSubmit }) {
+  const passwordField = (id, autocomplete, extra = {}) => h("div", { class: "field" },
+    h("label", { for: id, text: t(id) }),
+    h("input", { id, name: id, type: "password", autocomplete, required: true, "aria-describedby": `${id}-error`, ...extra }),
+    h("p", { class: "field-error", id: `${id}-error`, hidden: true }));
   return [
     h("h1", { text: t("change_password") }),
-    h("p", { text: t("change_password_why") }),
-    h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); onSubmit(new FormData(event.target)); } },
-      field("current_password", t("current_password"), h("input", { id: "current_password", name: "current_password",
-        type: "password", autocomplete: "current-password", required: true })),
-      field("new_password", t("new_password"), h("input", { id: "new_password", name: "new_password", type: "password",
-        autocomplete: "new-password", minlength: "10", required: true })),
-      error && h("p", { class: "alert", role: "alert", text: error }),
+    h("p", { id: "change-password-why", text: t("change_password_why") }),
+    // Checked by the server (length, common passwords, guessability): its 422 says what is wrong, in our language.
+    h("form", { class: "stack", id: "password-form", novalidate: true,
+      onsubmit: (event) => { event.preventDefault(); onSubmit(event.target); } },
+      passwordField("current_password", "current-password"),
+      passwordField("new_password", "new-password", { "aria-describedby": "new_password-error change-password-why" }),
+      h("p", { class: "alert form-error", role: "alert", hidden: true }),
       h("button", { type: "submit", class: "primary", text: t("save") })),
+    languageSwitch(),
   ];
+}
+
+// The server's messages for each field beside it (and read out), or one message for the whole form.
+export function showFieldErrors(form, errors = {}, general = "") {
+  for (const slot of form.querySelectorAll(".field-error")) {
+    const name = slot.id.replace(/-error$/, "");
+    const messages = errors[name] || [];
+    slot.textContent = messages.join(" ");
+    slot.hidden = messages.length === 0;
+    form.querySelector(`#${name}`).setAttribute("aria-invalid", messages.length ? "true" : "false");
+  }
+  const fields = Object.values(errors).flat().join(" ");
+  showFormError(form, general || fields);
+  form.querySelector("[aria-invalid=true]")?.focus();
 }
 
 function positionLine(position) {
