@@ -70,7 +70,11 @@ def test_a_returned_inspection_shows_the_comment_takes_another_photo_and_is_resu
         "data-state", "confirmed", timeout=SEND_TIMEOUT_MS)
     open_tab(page, "outbox")
     expect(page.locator("#outbox-list li[data-state=confirmed]")).to_have_count(2)
+    axe_check(page)
     assert server_counts(app, volunteer) == (1, 2)
+    open_tab(page, "more")
+    expect(page.locator("main h1")).to_have_text("Ещё")
+    axe_check(page)
 
 
 def test_a_savings_report_filed_offline_keeps_its_uuid_and_exact_amount_and_shows_its_status(

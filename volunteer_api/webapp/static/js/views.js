@@ -207,7 +207,7 @@ export function outboxView({ items, reports, onSendNow, online }) {
         const sentPhotos = item.photos.filter((photo) => photo.state === "sent").length;
         return h("li", { class: "card", "data-uuid": item.client_uuid, "data-state": state },
           h("h2", {}, `${t(`kind_${item.kind}`)}: ${item.site_name || t("unknown_site")}`),
-          h("p", {}, stateBadge(state), " ", h("span", { class: "muted", text: formatTime(item.created_at) })),
+          h("p", {}, stateBadge(state), " ", h("span", { class: "muted when", text: formatTime(item.created_at) })),
           item.kind === "saving" && h("p", { class: "amount", text: formatAmount(item.body.amount_kzt, language()) }),
           item.photos.length > 0 && h("p", { class: "muted", text: t("photos_progress", { sent: sentPhotos, total: item.photos.length }) }),
           item.state === "waiting" && item.attempts > 0 && h("p", { class: "muted" },
@@ -231,7 +231,7 @@ export function mineView({ reports, sites }) {
         return h("li", { class: "card", "data-id": report.id, "data-state": state },
           h("h2", {}, `${t(`kind_${report.kind}`)}: ${names.get(report.site_id) || t("unknown_site")}`),
           report.amount_kzt && h("p", { class: "amount", text: formatAmount(report.amount_kzt, language()) }),
-          h("p", {}, stateBadge(state), " ", h("span", { class: "muted", text: formatTime(report.updated_at) })),
+          h("p", {}, stateBadge(state), " ", h("span", { class: "muted when", text: formatTime(report.updated_at) })),
           report.review_comment && h("p", { class: "comment", text: t("inspector_comment", { c: report.review_comment }) }),
           report.kind === "inspection" && report.status === "returned" && h("a", { class: "button primary",
             href: `#/returned/${report.id}`, text: t("open_returned") }));
