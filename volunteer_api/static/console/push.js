@@ -64,7 +64,8 @@ if (!("serviceWorker" in navigator && "PushManager" in window && "Notification" 
       if (on) await turnOff(); else await turnOn();
       show(!on);
     } catch (error) {
-      show(on, error.message);
+      // The browser's own refusals (no push service reachable, a network error) are in its language, not ours.
+      show(on, error instanceof DOMException || error instanceof TypeError ? panel.dataset.unavailable : error.message);
     }
     button.disabled = false;
   });
