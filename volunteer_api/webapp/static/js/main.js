@@ -229,7 +229,9 @@ async function sendNow(force) {
     else if (error instanceof SignInNeeded) screenMessage = t("session_ended");
     else if (!(error instanceof Offline)) notify(t("error", { m: error.message }));
   }
-  if (["outbox", "mine", "sites"].includes(route().name) || !(await getAuth())?.refresh_token) render({ focus: false });
+  // Signed out meanwhile: to the sign-in, unless a form is being filled in (it is kept; filing it queues it).
+  const signedOut = !(await getAuth())?.refresh_token && !["inspect", "saving", "returned"].includes(route().name);
+  if (["outbox", "mine", "sites"].includes(route().name) || signedOut) render({ focus: false });
   scheduleRetry();
 }
 
