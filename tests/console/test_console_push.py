@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from tests.alert_helpers import flag_inspection, make_site, make_user
 from tests.console.conftest import page_text
-from tests.support import Account, wait_for
+from tests.support import Account
 from tests.test_devices import GOOGLE_ENDPOINT, Browser, push_service  # noqa: F401 - a fixture
 from volunteer_api.devices.models import Device
 from volunteer_api.extensions import db

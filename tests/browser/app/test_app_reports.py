@@ -7,8 +7,14 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.app_support import (SEND_TIMEOUT_MS, browser_context_args, file_inspection,  # noqa: F401 - a fixture
-                                       jpeg, open_tab, server_counts, sign_in)
+from tests.browser.app.support import (
+    SEND_TIMEOUT_MS,
+    file_inspection,
+    jpeg,
+    open_tab,
+    server_counts,
+    sign_in,
+)
 from tests.field_support import create_site
 from volunteer_api.extensions import db
 from volunteer_api.inspections.models import Inspection, Photo

@@ -6,13 +6,18 @@ from datetime import timedelta
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.app_support import (SEND_TIMEOUT_MS, browser_context_args, file_inspection,  # noqa: F401 - a fixture
-                                       open_tab, server_counts, sign_in)
+from tests.browser.app.support import (
+    SEND_TIMEOUT_MS,
+    file_inspection,
+    open_tab,
+    server_counts,
+    sign_in,
+)
 from tests.factories import sign_in as api_sign_in
 from tests.field_support import create_site
 from tests.support import Account, next_phone
-from volunteer_api.people.models import User
 from volunteer_api.extensions import db
+from volunteer_api.people.models import User
 from volunteer_api.people.services import create_volunteer
 
 OWN_PASSWORD = "Жаңа тау бұлағы 2026"

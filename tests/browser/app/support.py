@@ -1,7 +1,6 @@
-"""What the volunteers' app tests share: a 360 px phone near the site, sign-in, filing, the server's view."""
+"""What the volunteers' app tests do again and again: sign in, file an inspection, count what the server has."""
 import io
 
-import pytest
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import func, select
@@ -13,13 +12,6 @@ from volunteer_api.inspections.models import Inspection, Photo
 # 40 m from the site create_site makes (tests/field_support.py: 42.9001, 71.3667).
 NEAR_SITE = {"latitude": 42.90046, "longitude": 71.36685, "accuracy": 12}
 SEND_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    """A phone: 360 px wide, its position 40 m from the site, the permission to read it granted."""
-    return {**browser_context_args, "viewport": {"width": 360, "height": 780}, "geolocation": NEAR_SITE,
-            "permissions": ["geolocation"]}
 
 
 def jpeg(color=(200, 30, 30), size=(320, 240)) -> dict:

@@ -9,8 +9,12 @@ import re
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.app_support import (SEND_TIMEOUT_MS, browser_context_args, file_inspection,  # noqa: F401 - a fixture
-                                       server_counts, sign_in)
+from tests.browser.app.support import (
+    SEND_TIMEOUT_MS,
+    file_inspection,
+    server_counts,
+    sign_in,
+)
 from tests.field_support import create_site
 
 
