@@ -3,7 +3,7 @@
 Serves the app on a scratch SQLite database with a few sites of Taraz, signs a volunteer in with
 Debian's Chromium (Playwright), and photographs the sites list, the inspection form, the outbox with two
 inspections filed offline, then (back online, one of them returned by an inspector) my reports and the returned
-inspection with the inspector's comment, the position warnings (far from the site, a poor fix) and the savings form. Run after `scripts/bootstrap`:
+inspection with the inspector's comment, the first-use password change with the server's message, the position warnings (far from the site, a poor fix) and the savings form. Run after `scripts/bootstrap`:
 
     .venv/bin/python scripts/app_screenshots.py
 """
@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 # A volunteer per language: each run's reports (and the inspection returned to it) are its own.
 PHONES = {"ru": "+77011234567", "kk": "+77011234568"}
+FIRST_USE_PHONES = {"ru": "+77011234577", "kk": "+77011234578"}
+GENERATED: dict[str, str] = {}
 PASSWORD = "correct horse battery"
 SITES = [("Школа №45 на 1200 мест", "ул. Толе би, 12", 42.9001, 71.3667),
          ("Детский сад «Балдаурен»", "мкр. Астана, 7", 42.9102, 71.3841),
@@ -49,6 +51,9 @@ def serve(scratch: Path):
         upgrade()
         for phone in PHONES.values():
             create_volunteer(full_name="Айгерим Сапарова", phone=phone, email=None, district="taraz", password=PASSWORD)
+        for language, phone in FIRST_USE_PHONES.items():  # an administrator's generated password, never changed
+            GENERATED[language] = create_volunteer(full_name="Данияр Омаров", phone=phone, email=None, district="taraz",
+                                                   password=None)[1]
         create_inspector(full_name="Ержан Алиев", phone=None, email=INSPECTOR, districts=["taraz"], password=PASSWORD)
         for name, address, lat, lon in SITES:
             create_site(name=name, kind="school", district="taraz", address=address, location={"lat": lat, "lon": lon},
@@ -90,6 +95,21 @@ def shoot(app, base_url: str, language: str) -> None:
         context = browser.new_context(base_url=base_url, viewport=VIEWPORT, device_scale_factor=2,
                                       locale={"ru": "ru-RU", "kk": "kk-KZ"}[language], geolocation=HERE,
                                       permissions=["geolocation"], timezone_id="Asia/Almaty")
+        page = context.new_page()
+        # First use: the generated password is changed, and the server's 422 is shown beside the field.
+        page.goto("/app/")
+        page.select_option("#language", language)
+        page.fill("#login", FIRST_USE_PHONES[language])
+        page.fill("#password", GENERATED[language])
+        page.locator("form button[type=submit]").click()
+        page.fill("#current_password", GENERATED[language])
+        page.fill("#new_password", "qwertyuiop")
+        page.locator("#password-form button[type=submit]").click()
+        expect(page.locator("#new_password-error")).to_be_visible()
+        page.screenshot(path=OUT / f"app-{language}-password.png")
+        page.evaluate("indexedDB.deleteDatabase('volunteer-app')")
+        page.close()
+
         page = context.new_page()
         page.goto("/app/")
         page.select_option("#language", language)

@@ -63,8 +63,11 @@ export function showFieldErrors(form, errors = {}, general = "") {
     slot.hidden = messages.length === 0;
     form.querySelector(`#${name}`).setAttribute("aria-invalid", messages.length ? "true" : "false");
   }
-  const fields = Object.values(errors).flat().join(" ");
-  showFormError(form, general || fields);
+  // Beside its field a message is read out with the field it describes (focused next); only what belongs to
+  // no field of the form goes to the alert below.
+  const unplaced = Object.entries(errors).filter(([name]) => !form.querySelector(`#${CSS.escape(name)}-error`))
+    .flatMap(([, messages]) => messages).join(" ");
+  showFormError(form, general || unplaced);
   form.querySelector("[aria-invalid=true]")?.focus();
 }
 
