@@ -19,7 +19,7 @@ def test_the_alerts_switch_registers_the_consoles_service_worker_and_says_what_h
     toggle = page.get_by_role("button", name="Включить оповещения на этом компьютере")
     toggle.click()
     # No push service answers a test machine: the page says so in its language, and stays usable.
-    expect(page.locator("#push-status")).to_have_text(re.compile("не может получать push-оповещения"))
+    expect(page.locator("#push-status")).to_have_text(re.compile("не может получать push-оповещения"), timeout=15_000)
     expect(toggle).to_be_enabled()
     assert page.evaluate("""async () => (await navigator.serviceWorker.getRegistration("/console/"))?.scope""") \
         .endswith("/console/")
