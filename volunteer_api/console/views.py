@@ -16,7 +16,7 @@ from ..extensions import csrf
 from ..i18n import LANGUAGES
 from ..security import accept_form_posts
 from ..web import page_csp
-from . import admin_pages, formatting, labels, review_pages
+from . import admin_pages, formatting, labels, push_pages, review_pages
 from . import session as console_session
 from .forms import load_form, refusal
 from .session import page_roles
@@ -26,6 +26,7 @@ STAFF = ("inspector", "admin")
 accept_form_posts(blp.name)
 blp.register_blueprint(review_pages.blp)
 blp.register_blueprint(admin_pages.blp)
+blp.register_blueprint(push_pages.blp)
 
 
 @blp.record_once

@@ -17,7 +17,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # deployment that changes any of them installs a new worker and drops the old cache.
 SHELL_FILES = ("index.html", "app.css", "manifest.webmanifest", "icons/icon-192.png", "icons/icon.svg",
                "js/main.js", "js/api.js", "js/db.js", "js/outbox.js", "js/sync.js", "js/i18n.js", "js/geo.js",
-               "js/photos.js", "js/push.js", "js/views.js")
+               "js/photos.js", "js/push.js", "js/views.js", "js/money.js")
 VENDOR_SHELL_FILES = ("/static/vendor/idb.js",)
 VENDOR_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor"
 MEDIA_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript; charset=utf-8"}

@@ -78,6 +78,11 @@ export async function api(path, { method = "GET", json, form, anonymous = false 
   if (!response || response.status === 401) {
     token = await refreshTokens(token);
     response = await send(path, { method, json, form, token });
+    // A fresh token refused at once: the session ended meanwhile (signed out elsewhere, deactivated).
+    if (response.status === 401) {
+      await setAuth({ ...(await getAuth()), access_token: null, refresh_token: null });
+      throw new SignInNeeded();
+    }
   }
   return answer(response);
 }

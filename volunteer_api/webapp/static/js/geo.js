@@ -3,7 +3,8 @@ const EARTH_RADIUS_M = 6_371_008.8;
 // Beyond this the point says little about where the volunteer stands: warn before sending.
 export const POOR_ACCURACY_M = 100;
 
-export function currentPosition() {
+// `fresh`: a new fix (an inspection's evidence, the "update" button); else one up to 30 s old will do (the list).
+export function currentPosition({ fresh = false } = {}) {
   return new Promise((resolve, reject) => {
     if (!navigator.geolocation) {
       reject(new Error("no-geolocation"));
@@ -13,7 +14,7 @@ export function currentPosition() {
       (position) => resolve({ lat: position.coords.latitude, lon: position.coords.longitude,
         accuracy_m: position.coords.accuracy }),
       (error) => reject(error),
-      { enableHighAccuracy: true, timeout: 20_000, maximumAge: 30_000 });
+      { enableHighAccuracy: true, timeout: 20_000, maximumAge: fresh ? 0 : 30_000 });
   });
 }
 

@@ -5,6 +5,7 @@ import { forgetAccount, getAuth, getValue, setAuth, setValue } from "./db.js";
 import { currentPosition } from "./geo.js";
 import { isSupported, setLanguage, t } from "./i18n.js";
 import { SYNC_TAG, flushOutbox, onOutboxChange, outboxItems, queueInspection, queueResubmission, queueSaving } from "./outbox.js";
+import { parseAmount } from "./money.js";
 import { prepare } from "./photos.js";
 import { disablePush, enablePush, pushSupported } from "./push.js";
 import { cachedSites, myReport, myReports, pullChanges } from "./sync.js";
@@ -63,7 +64,7 @@ async function render({ focus = true } = {}) {
   }
   if (auth.user?.must_change_password) {
     nav.hidden = true;
-    show(views.changePasswordView({ onSubmit: submitPasswordChange, error: screenMessage }), { focus });
+    show(views.changePasswordView({ onSubmit: submitPasswordChange }), { focus });
     return;
   }
   nav.hidden = false;
@@ -75,7 +76,7 @@ async function render({ focus = true } = {}) {
     if (!site) { location.hash = "#/sites"; return; }
     show(name === "inspect"
       ? views.inspectionFormView({ site, position, onLocate: () => locate(true), onSubmit: (form) => submitInspection(site, form) })
-      : views.savingFormView({ site, error: screenMessage, onSubmit: (form) => submitSaving(site, form) }), { focus });
+      : views.savingFormView({ site, onSubmit: (form) => submitSaving(site, form) }), { focus });
   } else if (name === "outbox") {
     show(views.outboxView({ items: await outboxItems(), reports: await myReports(), online: navigator.onLine,
       onSendNow: () => sendNow(true) }), { focus });
@@ -114,8 +115,8 @@ function refreshPositionBlock() {
     const form = document.getElementById("inspection-form");
     if (!site || !form) return;
     const fresh = views.inspectionFormView({ site, position, onLocate: () => locate(true), onSubmit: () => {} })[2];
-    const block = fresh.querySelector("fieldset:last-of-type");
-    form.querySelector("fieldset:last-of-type").replaceWith(block);
+    const block = fresh.querySelector("#position-block");
+    form.querySelector("#position-block").replaceWith(block);
     block.querySelector("button").addEventListener("click", () => locate(true));
     form.querySelector("button[type=submit]").disabled = !position;
   });
@@ -124,7 +125,7 @@ function refreshPositionBlock() {
 async function locate(fresh = false) {
   if (fresh) { position = undefined; refreshPositionBlock(); }
   try {
-    position = await currentPosition();
+    position = await currentPosition({ fresh });
   } catch {
     position = null;
   }
@@ -133,10 +134,11 @@ async function locate(fresh = false) {
 
 async function submitSignIn(form) {
   try {
-    await signIn(String(form.get("login")).trim(), String(form.get("password")));
+    const { user } = await signIn(String(form.get("login")).trim(), String(form.get("password")));
     screenMessage = null;
     locate(true); // the permission prompt, if any, comes with the first screen that needs it
-    await syncNow();
+    // What waited for this sign-in (a lost session) goes now; after the password change if one is due.
+    if (!user?.must_change_password) await sendNow(true);
   } catch (error) {
     screenMessage = error instanceof Offline ? t("need_network") : error instanceof ApiError && error.status === 401
       ? t("wrong_login") : t("error", { m: error.message });
@@ -147,17 +149,23 @@ async function submitSignIn(form) {
 async function submitPasswordChange(form) {
   try {
     await api("/auth/password", { method: "POST", json: {
-      current_password: String(form.get("current_password")), new_password: String(form.get("new_password")) } });
-    const auth = await getAuth();
-    // Every other session ends; ours carries on with a fresh look at the account.
-    const user = await api("/me").catch(() => ({ ...auth.user, must_change_password: false }));
-    await setAuth({ ...(await getAuth()), user });
-    screenMessage = null;
+      current_password: String(new FormData(form).get("current_password")),
+      new_password: String(new FormData(form).get("new_password")) } });
   } catch (error) {
-    const fields = error instanceof ApiError ? Object.values(error.problem.errors || {}).flat() : [];
-    screenMessage = fields.length ? fields.join(" ") : error instanceof Offline ? t("need_network") : t("error", { m: error.message });
+    const errors = error instanceof ApiError ? error.problem.errors || {} : {};
+    const general = Object.keys(errors).length ? "" : error instanceof Offline ? t("need_network")
+      : error instanceof SignInNeeded ? t("session_ended") : t("error", { m: error.message });
+    if (error instanceof SignInNeeded) { screenMessage = general; render(); return; }
+    views.showFieldErrors(form, errors, general);
+    return;
   }
+  // Every other session ends; ours carries on with a fresh look at the account.
+  const auth = await getAuth();
+  const user = await api("/me").catch(() => ({ ...auth.user, must_change_password: false }));
+  await setAuth({ ...(await getAuth()), user });
+  screenMessage = null;
   render();
+  sendNow(true);
 }
 
 function checkedBody(form, site) {
@@ -184,15 +192,16 @@ async function submitInspection(site, form) {
 
 async function submitSaving(site, form) {
   const data = new FormData(form);
-  const amount = String(data.get("amount") || "").trim().replace(",", ".").replace(/\s/g, "");
-  if (!/^\d{1,13}(\.\d{1,2})?$/.test(amount) || Number(amount) <= 0) {
-    screenMessage = t("bad_amount");
-    render();
+  const amount = parseAmount(data.get("amount"));
+  const description = String(data.get("description") || "").trim();
+  const problem = !amount ? ["amount", "bad_amount"] : !description ? ["description", "need_description"] : null;
+  if (problem) {
+    views.showFormError(form, t(problem[1]));
+    form.querySelector(`#${problem[0]}`).focus();
     return;
   }
-  const [whole, cents = ""] = amount.split(".");
-  await queueSaving({ site, body: { client_uuid: newUuid(), site_id: site.id, amount_kzt: `${whole}.${cents.padEnd(2, "0")}`,
-    category: data.get("category"), description: String(data.get("description")).trim() } });
+  await queueSaving({ site, body: { client_uuid: newUuid(), site_id: site.id, amount_kzt: amount,
+    category: data.get("category"), description } });
   afterFiling();
 }
 
@@ -217,22 +226,31 @@ async function sendNow(force) {
     await pullChanges();
   } catch (error) {
     if (error instanceof ApiError && error.status === 426) notify(t("update_needed"));
-    else if (!(error instanceof Offline || error instanceof SignInNeeded)) notify(t("error", { m: error.message }));
+    else if (error instanceof SignInNeeded) screenMessage = t("session_ended");
+    else if (!(error instanceof Offline)) notify(t("error", { m: error.message }));
   }
-  if (["outbox", "mine", "sites"].includes(route().name)) render({ focus: false });
+  // Signed out meanwhile: to the sign-in, unless a form is being filled in (it is kept; filing it queues it).
+  const signedOut = !(await getAuth())?.refresh_token && !["inspect", "saving", "returned"].includes(route().name);
+  if (["outbox", "mine", "sites"].includes(route().name) || signedOut) render({ focus: false });
+  scheduleRetry();
 }
 
-async function syncNow() {
-  try {
-    await pullChanges();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 426) notify(t("update_needed"));
-  }
+let retryTimer;
+
+// What failed on a bad network is tried again at its backoff time while the app stays open (Background Sync,
+// where the browser has it, also tries when the page is closed).
+async function scheduleRetry() {
+  clearTimeout(retryTimer);
+  const auth = await getAuth();
+  if (!auth?.refresh_token || auth.user?.must_change_password) return; // waits for the volunteer, not the network
+  const due = (await outboxItems()).filter((item) => item.state === "waiting").map((item) => item.next_at || 0);
+  if (due.length === 0) return;
+  retryTimer = setTimeout(() => { if (navigator.onLine) sendNow(false); }, Math.max(1000, Math.min(...due) - Date.now()));
 }
 
 async function refreshData() {
   await sendNow(true);
-  screenMessage = t("synced");
+  if ((await getAuth())?.refresh_token) screenMessage = t("synced");
   render();
 }
 
@@ -255,15 +273,18 @@ async function signOut() {
 }
 
 async function start() {
-  const saved = await getValue("lang");
   const preferred = (navigator.language || "ru").slice(0, 2);
-  setLanguage(saved || (isSupported(preferred) ? preferred : "ru"));
+  const chosen = (await getValue("lang")) || (isSupported(preferred) ? preferred : "ru");
+  setLanguage(chosen);
+  await setValue("lang", chosen); // the server's messages (Accept-Language) follow it, also from the worker
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/", type: "module" }).catch(() => null);
   }
-  window.addEventListener("hashchange", () => {
+  window.addEventListener("hashchange", async () => {
     render();
     if (route().name === "inspect") locate(true); // each inspection with a fresh position
+    // Looking at the outbox or my reports: the inspectors' latest decisions, when the network allows.
+    if (["outbox", "mine"].includes(route().name) && navigator.onLine && (await getAuth())?.refresh_token) sendNow(false);
   });
   window.addEventListener("online", () => { renderChrome(); sendNow(true); });
   window.addEventListener("offline", () => { renderChrome(); if (route().name === "outbox") render({ focus: false }); });

@@ -71,7 +71,7 @@ async function sendPhotos(item) {
       const stored = await api(`/inspections/${item.server_id}/photos`, { method: "POST", form });
       Object.assign(photo, { state: "sent", id: stored.id, sha256: stored.sha256, blob: null });
     } catch (error) {
-      if (!(error instanceof ApiError) || error.transient || error.status === 401) throw error;
+      if (!(error instanceof ApiError) || error.transient || waitsForTheVolunteer(error)) throw error;
       // The server will never take this photo (reviewed meanwhile, too large, not an image): say so, go on.
       Object.assign(photo, { state: "refused", error: error.message });
     }
@@ -105,6 +105,13 @@ async function sendItem(item) {
   Object.assign(item, { state: "sent", sent_at: new Date().toISOString(), error: null });
 }
 
+// The server takes nothing until the account sets its own password (FORCE_PASSWORD_CHANGE) or the app is
+// updated (426): the entry waits for that, it is not refused.
+function waitsForTheVolunteer(error) {
+  return error instanceof ApiError && (error.status === 426
+    || (error.status === 403 && String(error.problem.type || "").endsWith("/password-change-required")));
+}
+
 // Send whatever is due (everything when `force`, e.g. the network just came back); true when nothing waits.
 export async function flushOutbox({ force = false } = {}) {
   const run = async () => {
@@ -114,11 +121,12 @@ export async function flushOutbox({ force = false } = {}) {
       try {
         await sendItem(item);
       } catch (error) {
-        if (error instanceof Offline || error instanceof SignInNeeded || (error instanceof ApiError && error.transient)) {
+        if (error instanceof Offline || error instanceof SignInNeeded || (error instanceof ApiError && error.transient)
+            || waitsForTheVolunteer(error)) {
           Object.assign(item, { attempts: item.attempts + 1, next_at: Date.now() + backoff(item.attempts),
             error: error instanceof SignInNeeded ? "sign-in" : error.message });
           await put(item);
-          if (error instanceof Offline || error instanceof SignInNeeded) break; // the rest would fail alike
+          if (error instanceof Offline || error instanceof SignInNeeded || waitsForTheVolunteer(error)) break; // the rest would fail alike
           continue;
         }
         Object.assign(item, { state: "refused", error: error.message, status_code: error.status });

@@ -1,6 +1,7 @@
 // The screens, built with DOM calls (no HTML strings: server data never becomes markup).
 import { LANGUAGES, formatDistance, formatTime, language, t } from "./i18n.js";
 import { POOR_ACCURACY_M, nearestFirst, onSite } from "./geo.js";
+import { formatAmount } from "./money.js";
 
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -34,18 +35,40 @@ export function signInView({ onSubmit, error }) {
   ];
 }
 
-export function changePasswordView({ onSubmit, error }) {
+export function changePasswordView({ onSubmit }) {
+  const passwordField = (id, autocomplete, extra = {}) => h("div", { class: "field" },
+    h("label", { for: id, text: t(id) }),
+    h("input", { id, name: id, type: "password", autocomplete, required: true, "aria-describedby": `${id}-error`, ...extra }),
+    h("p", { class: "field-error", id: `${id}-error`, hidden: true }));
   return [
     h("h1", { text: t("change_password") }),
-    h("p", { text: t("change_password_why") }),
-    h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); onSubmit(new FormData(event.target)); } },
-      field("current_password", t("current_password"), h("input", { id: "current_password", name: "current_password",
-        type: "password", autocomplete: "current-password", required: true })),
-      field("new_password", t("new_password"), h("input", { id: "new_password", name: "new_password", type: "password",
-        autocomplete: "new-password", minlength: "10", required: true })),
-      error && h("p", { class: "alert", role: "alert", text: error }),
+    h("p", { id: "change-password-why", text: t("change_password_why") }),
+    // Checked by the server (length, common passwords, guessability): its 422 says what is wrong, in our language.
+    h("form", { class: "stack", id: "password-form", novalidate: true,
+      onsubmit: (event) => { event.preventDefault(); onSubmit(event.target); } },
+      passwordField("current_password", "current-password"),
+      passwordField("new_password", "new-password", { "aria-describedby": "new_password-error change-password-why" }),
+      h("p", { class: "alert form-error", role: "alert", hidden: true }),
       h("button", { type: "submit", class: "primary", text: t("save") })),
+    languageSwitch(),
   ];
+}
+
+// The server's messages for each field beside it (and read out), or one message for the whole form.
+export function showFieldErrors(form, errors = {}, general = "") {
+  for (const slot of form.querySelectorAll(".field-error")) {
+    const name = slot.id.replace(/-error$/, "");
+    const messages = errors[name] || [];
+    slot.textContent = messages.join(" ");
+    slot.hidden = messages.length === 0;
+    form.querySelector(`#${name}`).setAttribute("aria-invalid", messages.length ? "true" : "false");
+  }
+  // Beside its field a message is read out with the field it describes (focused next); only what belongs to
+  // no field of the form goes to the alert below.
+  const unplaced = Object.entries(errors).filter(([name]) => !form.querySelector(`#${CSS.escape(name)}-error`))
+    .flatMap(([, messages]) => messages).join(" ");
+  showFormError(form, general || unplaced);
+  form.querySelector("[aria-invalid=true]")?.focus();
 }
 
 function positionLine(position) {
@@ -88,7 +111,7 @@ export function positionWarnings(site, position) {
 function positionBlock(site, position, onLocate) {
   const line = position ? t("position_line", { acc: Math.round(position.accuracy_m),
     d: formatDistance(onSite(site, position).distance) }) : t(position === undefined ? "locating" : "warn_no_position");
-  return h("fieldset", {},
+  return h("fieldset", { id: "position-block" },
     h("legend", { text: t("position") }),
     h("p", { id: "position-line", role: "status", text: line }),
     h("div", { id: "position-warnings" }, positionWarnings(site, position).filter(() => position !== undefined)
@@ -138,18 +161,27 @@ export function inspectionFormView({ site, position, onLocate, onSubmit }) {
 
 const CATEGORIES = ["overpricing_prevented", "contract_reduced", "funds_returned", "unjustified_works_removed", "other"];
 
-export function savingFormView({ site, onSubmit, error }) {
+// A message about the form's input, said at once (role=alert) and kept beside the button.
+export function showFormError(form, text) {
+  const slot = form.querySelector(".form-error");
+  slot.textContent = text;
+  slot.hidden = !text;
+}
+
+export function savingFormView({ site, onSubmit }) {
   return [
     h("a", { href: "#/sites", class: "back", text: `← ${t("back")}` }),
     h("h1", { text: t("saving_heading", { site: site.name }) }),
-    h("form", { class: "stack", id: "saving-form", onsubmit: (event) => { event.preventDefault(); onSubmit(event.target); } },
+    // Checked by the app (its messages in the app's language; spaces between thousands allowed), not the browser.
+    h("form", { class: "stack", id: "saving-form", novalidate: true,
+      onsubmit: (event) => { event.preventDefault(); onSubmit(event.target); } },
       field("amount", t("amount"), h("input", { id: "amount", name: "amount", inputmode: "decimal", required: true,
-        pattern: "\\d{1,13}([.,]\\d{1,2})?", "aria-describedby": "amount-hint" }), t("amount_hint")),
+        autocomplete: "off", "aria-describedby": "amount-hint" }), t("amount_hint")),
       field("category", t("category"), h("select", { id: "category", name: "category" },
         CATEGORIES.map((name) => h("option", { value: name, text: t(`category_${name}`) })))),
       field("description", t("description"), h("textarea", { id: "description", name: "description", rows: "4",
         required: true, maxlength: "4000" })),
-      error && h("p", { class: "alert", role: "alert", text: error }),
+      h("p", { class: "alert form-error", role: "alert", hidden: true }),
       h("button", { type: "submit", class: "primary", text: t("submit") })),
   ];
 }
@@ -178,7 +210,8 @@ export function outboxView({ items, reports, onSendNow, online }) {
         const sentPhotos = item.photos.filter((photo) => photo.state === "sent").length;
         return h("li", { class: "card", "data-uuid": item.client_uuid, "data-state": state },
           h("h2", {}, `${t(`kind_${item.kind}`)}: ${item.site_name || t("unknown_site")}`),
-          h("p", {}, stateBadge(state), " ", h("span", { class: "muted", text: formatTime(item.created_at) })),
+          h("p", {}, stateBadge(state), " ", h("span", { class: "muted when", text: formatTime(item.created_at) })),
+          item.kind === "saving" && h("p", { class: "amount", text: formatAmount(item.body.amount_kzt, language()) }),
           item.photos.length > 0 && h("p", { class: "muted", text: t("photos_progress", { sent: sentPhotos, total: item.photos.length }) }),
           item.state === "waiting" && item.attempts > 0 && h("p", { class: "muted" },
             [t("attempts", { n: item.attempts }), item.next_at ? t("next_try", { time: formatTime(new Date(item.next_at).toISOString()) }) : ""].join(" · ")),
@@ -200,8 +233,8 @@ export function mineView({ reports, sites }) {
         const state = displayState(null, report);
         return h("li", { class: "card", "data-id": report.id, "data-state": state },
           h("h2", {}, `${t(`kind_${report.kind}`)}: ${names.get(report.site_id) || t("unknown_site")}`),
-          h("p", {}, stateBadge(state), report.amount_kzt ? ` ${report.amount_kzt} ₸` : "",
-            " ", h("span", { class: "muted", text: formatTime(report.updated_at) })),
+          report.amount_kzt && h("p", { class: "amount", text: formatAmount(report.amount_kzt, language()) }),
+          h("p", {}, stateBadge(state), " ", h("span", { class: "muted when", text: formatTime(report.updated_at) })),
           report.review_comment && h("p", { class: "comment", text: t("inspector_comment", { c: report.review_comment }) }),
           report.kind === "inspection" && report.status === "returned" && h("a", { class: "button primary",
             href: `#/returned/${report.id}`, text: t("open_returned") }));

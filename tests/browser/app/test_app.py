@@ -1,71 +1,21 @@
 """The volunteers' app in Debian's Chromium: installable, opens offline, files inspections and photos offline
-and sends each exactly once when the network returns (also after the page was closed), resubmits a returned one."""
+and sends each exactly once when the network returns (also after the page was closed).
+
+The review loop, savings, the position warnings and photo shrinking: test_app_reports.py; the account (first-use
+password change, token refresh, a lost session): test_app_account.py."""
 import io
-import json
 import re
 
-import pytest
 from PIL import Image
 from playwright.sync_api import expect
-from sqlalchemy import func, select
 
-from tests.factories import PASSWORD
+from tests.browser.app.support import (
+    SEND_TIMEOUT_MS,
+    file_inspection,
+    server_counts,
+    sign_in,
+)
 from tests.field_support import create_site
-from volunteer_api.extensions import db
-from volunteer_api.inspections.models import Inspection, Photo
-
-# 40 m from the site create_site makes (tests/field_support.py: 42.9001, 71.3667).
-NEAR_SITE = {"latitude": 42.90046, "longitude": 71.36685, "accuracy": 12}
-SEND_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 360, "height": 780}, "geolocation": NEAR_SITE,
-            "permissions": ["geolocation"]}
-
-
-def jpeg(color=(200, 30, 30)) -> dict:
-    buffer = io.BytesIO()
-    Image.new("RGB", (320, 240), color).save(buffer, "JPEG")
-    return {"name": "site.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
-
-
-def sign_in(page, volunteer) -> None:
-    page.goto("/app/")
-    page.fill("#login", volunteer.login)
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").click()
-    expect(page.locator(".card h2").first).to_be_visible()
-    # The shell is cached once the worker is active and controls the page.
-    # (evaluate, not wait_for_function: polling a string is eval, which the page's CSP refuses)
-    page.evaluate("""async () => {
-        if (!navigator.serviceWorker.controller) {
-            await new Promise((done) => navigator.serviceWorker.addEventListener("controllerchange", done, { once: true }));
-        }
-    }""")
-
-
-def file_inspection(page, *, color=(200, 30, 30), severity="none") -> None:
-    page.locator("#nav a").first.click()  # the sites
-    page.locator(".card .actions a.primary").first.click()
-    page.check("#work_in_progress")
-    page.locator(f"label[for=severity-{severity}]").click()
-    page.set_input_files("#photos", files=[jpeg(color)])
-    submit = page.locator("#inspection-form button[type=submit]")
-    expect(submit).to_be_enabled()
-    submit.click()
-    expect(page.locator("#outbox-list")).to_be_visible()
-
-
-def server_counts(app, volunteer) -> tuple[int, int]:
-    with app.app_context():
-        inspections = db.session.scalar(select(func.count()).select_from(Inspection)
-                                        .where(Inspection.volunteer_id == int(volunteer.id)))
-        photos = db.session.scalar(select(func.count()).select_from(Photo).join(Inspection)
-                                   .where(Inspection.volunteer_id == int(volunteer.id)))
-        db.session.rollback()
-    return inspections, photos
 
 
 def test_an_inspection_filed_offline_with_a_photo_is_sent_once_when_the_network_returns(
