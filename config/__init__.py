@@ -136,6 +136,10 @@ class BaseConfig:
         # Last month's report is made by the first check on the 1st (Asia/Almaty); later checks find it kept.
         self.MONTHLY_REPORT_CHECK_INTERVAL_SECONDS = _float("MONTHLY_REPORT_CHECK_INTERVAL_SECONDS", 3600)
         self.AUDIT_CHECKPOINT_SECONDS = _float("AUDIT_CHECKPOINT_SECONDS", 600)
+        # /metrics answers only to this bearer token (a scraper's, not a user's); unset, it is not served (404).
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+        # A worker process serves its task counts (Prometheus) on this internal address; unset, it does not.
+        self.METRICS_WORKER_BIND = os.environ.get("METRICS_WORKER_BIND") or None
         self.QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS = _float("QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS", 6 * 3600)
         # A job published this long ago and still pending is presumed lost (a worker died holding it, the
         # broker lost it) and published again. Far below the visibility timeout, so the relay, not Redis's
