@@ -136,6 +136,8 @@ class BaseConfig:
         # Last month's report is made by the first check on the 1st (Asia/Almaty); later checks find it kept.
         self.MONTHLY_REPORT_CHECK_INTERVAL_SECONDS = _float("MONTHLY_REPORT_CHECK_INTERVAL_SECONDS", 3600)
         self.AUDIT_CHECKPOINT_SECONDS = _float("AUDIT_CHECKPOINT_SECONDS", 600)
+        # The audit chain's tail is verified (and the signed result stored) this often between calls.
+        self.AUDIT_VERIFY_INTERVAL_SECONDS = _float("AUDIT_VERIFY_INTERVAL_SECONDS", 600)
         # /metrics answers only to this bearer token (a scraper's, not a user's); unset, it is not served (404).
         self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
         # A worker process serves its task counts (Prometheus) on this internal address; unset, it does not.

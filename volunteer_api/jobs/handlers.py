@@ -10,6 +10,7 @@ from .. import quotas
 from ..alerts import services as alerts
 from ..audit import checkpoints
 from ..audit import services as audit
+from ..audit import verifications
 from ..cases import outcomes
 from ..cases import services as cases
 from ..inspections import services as inspections
@@ -39,6 +40,8 @@ JOBS: dict[str, Job] = {
     names.EMAIL_MONTHLY_REPORT: Job(reports.email_monthly_report),
     # The signed checkpoint to the admins' webhook and e-mail; retried with backoff when they fail.
     names.SEND_AUDIT_CHECKPOINT: Job(checkpoints.send_checkpoint),
+    # The whole chain from seq 1, an admin's request; its signed result is what later checks start from.
+    names.VERIFY_AUDIT_CHAIN: Job(verifications.run_full_verification),
 }
 
 SWEEPS: dict[str, Sweep] = {
@@ -53,4 +56,6 @@ SWEEPS: dict[str, Sweep] = {
     names.MAKE_MONTHLY_REPORT: Sweep(reports.make_last_month_report, every="MONTHLY_REPORT_CHECK_INTERVAL_SECONDS"),
     names.ANCHOR_AUDIT_CHAIN: Sweep(checkpoints.anchor_chain, every="AUDIT_CHECKPOINT_SECONDS"),
     names.FORGET_QUOTA_USAGE: Sweep(quotas.forget_old_usage, every="QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS"),
+    # The audit chain's tail since the last signed verification, so GET /audit/verify walks little.
+    names.VERIFY_AUDIT_TAIL: Sweep(verifications.verify_tail_scheduled, every="AUDIT_VERIFY_INTERVAL_SECONDS"),
 }
