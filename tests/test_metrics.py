@@ -96,6 +96,7 @@ def test_a_flagged_inspection_moves_the_outbox_alert_and_audit_figures(
     with app.app_context():
         seal_chain()
     empty = scrape(client)
+    assert value(empty, "volunteer_metrics_database_up") == 1
     assert value(empty, "volunteer_alert_latency_inspections") == 0
     assert value(empty, "volunteer_audit_unsealed_events") == 0
     assert value(empty, "volunteer_outbox_jobs", status="dead") == 0
@@ -200,3 +201,15 @@ def test_a_worker_serves_its_counts_on_its_internal_bind(service_env, tmp_path):
         stop_worker_process(worker)
 
 
+
+
+def test_a_database_that_does_not_answer_is_a_figure_not_an_error(make_app, tmp_path):
+    from tests.alert_helpers import free_port
+
+    unreachable = make_app({"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone"},
+                           {"METRICS_TOKEN": TOKEN})
+    response = unreachable.test_client().get("/metrics", headers=SCRAPER)
+    assert response.status_code == 200
+    samples = {sample.name: sample.value for family in text_string_to_metric_families(response.get_data(as_text=True))
+               for sample in family.samples}
+    assert samples["volunteer_metrics_database_up"] == 0 and "volunteer_outbox_jobs" not in samples

@@ -16,6 +16,7 @@ Reachable only with METRICS_TOKEN as a bearer token; without METRICS_TOKEN the p
 served at all). Worker-only hosts serve their counts on METRICS_WORKER_BIND (an internal address).
 """
 import hmac
+import logging
 import os
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..alerts.models import Alert
 from ..audit.models import AuditEvent
@@ -35,6 +37,8 @@ from ..inspections.models import Inspection
 from ..jobs import OutboxJob
 from ..savings.models import SavingsTotal
 from ..timestamps import utcnow
+
+log = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
 # The newest flagged-inspection alerts the latency figures are taken over.
@@ -100,11 +104,18 @@ class DatabaseFigures:
 
     def collect(self):
         now = utcnow()
-        yield from outbox_figures(now)
-        yield from alert_latency_figures()
-        yield from audit_figures(now)
-        yield from totals_figures(now)
-        db.session.rollback()  # read-only: end the scrape's transaction at once
+        try:
+            # Gathered first: a database error must not cut the answer in the middle of a family.
+            families = [*outbox_figures(now), *alert_latency_figures(), *audit_figures(now), *totals_figures(now)]
+            up = 1
+        except SQLAlchemyError:
+            log.exception("metrics: the database's figures could not be read")
+            families, up = [], 0
+        finally:
+            db.session.rollback()  # read-only: end the scrape's transaction at once
+        yield from families
+        yield GaugeMetricFamily("volunteer_metrics_database_up",
+                                "1 when this scrape could read the database's figures", value=up)
 
 
 def outbox_figures(now: datetime):
@@ -122,7 +133,9 @@ def outbox_figures(now: datetime):
 
 def alert_latency_figures():
     """Submission → first inbox alert of the newest flagged inspections (server times at both ends)."""
-    newest = (select(Alert.subject_id, Alert.created_at).where(Alert.kind == "inspection_flagged")
+    # A burst's coalesced alert is about its site (subject_type "site"): only per-inspection alerts count.
+    newest = (select(Alert.subject_id, Alert.created_at)
+              .where(Alert.kind == "inspection_flagged", Alert.subject_type == "inspection")
               .order_by(Alert.id.desc()).limit(ALERT_LATENCY_SAMPLE))
     first_alert: dict[int, datetime] = {}
     for subject_id, created_at in db.session.execute(newest):
