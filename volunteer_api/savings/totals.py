@@ -172,6 +172,8 @@ def fill_fresh_totals_pg(fresh: str) -> None:
     for setting in _PG_PARALLEL_SETTINGS:
         db.session.execute(text(setting))
     db.session.execute(text(f"CREATE TEMPORARY TABLE {_PG_PARTS_TABLE} ON COMMIT DROP AS {_PG_PARTS}"))
+    # The rest of the transaction (the roll-up, the upsert, the delete) plans as usual.
+    db.session.execute(text("SET LOCAL parallel_setup_cost TO DEFAULT"))
     db.session.execute(text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {_PG_ROLLUP}"))
     db.session.execute(text(f"DROP TABLE {_PG_PARTS_TABLE}"))
 
