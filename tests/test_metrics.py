@@ -194,7 +194,7 @@ def test_a_worker_serves_its_counts_on_its_internal_bind(service_env, tmp_path):
             except OSError:
                 return None  # not listening yet
 
-        body = wait_for(scraped, timeout=10)
+        body = wait_for(scraped, timeout=30)  # the machine may be loaded: the server thread starts with the worker
         names_seen = {family.name for family in text_string_to_metric_families(body)}
         assert {"volunteer_worker_tasks", "volunteer_worker_task_duration_seconds"} <= names_seen
     finally:
