@@ -159,6 +159,21 @@ def test_a_forged_verification_is_refused_and_never_started_from(app, client, ad
     assert ids  # the chain below was never the question
 
 
+def test_a_full_verification_that_passes_clears_a_forged_row(app, client, admin, run_jobs):
+    events(app, 3)
+    with app.app_context():
+        forged = AuditVerification(kind="incremental", status="done", from_seq=0, through_seq=1, ok=True, checked=1,
+                                   started_at=utcnow(), finished_at=utcnow())
+        db.session.add(forged)
+        db.session.flush()
+        forged.mac = forged_mac(verification_document(forged))
+        db.session.commit()
+    assert verify(client, admin)["reason"] == "bad_checkpoint"
+    assert run_full_verification(client, admin, run_jobs)["ok"] is True
+    answer = verify(client, admin)
+    assert answer["ok"] is True and answer["checked"] == sealed_count(app)
+
+
 def test_an_edited_verification_is_refused_too(app, client, admin):
     events(app, 3)
     first = verify(client, admin)

@@ -10,8 +10,8 @@ sealed since (`GET /audit/verify`, and the periodic sweep so the tail stays shor
 - A failure sticks: until a full verification passes after it, every answer repeats it, so an edit once
   seen cannot be verified over by the next tail.
 - A verification row whose signature does not verify (forged or edited by a database writer without the
-  key) is refused: the answer is `ok: false, reason: bad_checkpoint` until an admin looks (it is never a
-  place to start from).
+  key) is refused: the answer is `ok: false, reason: bad_checkpoint` until a full verification passes
+  after it (it is never a place to start from).
 
 What the fast path cannot see: an edit of an event below the stored verification made after it ran
 (its hash is not recomputed); the full job sees it. Verification rows deleted by a database writer only
@@ -110,16 +110,21 @@ def _answer(verification: AuditVerification, *, tail_checked: int, unsealed: int
 
 
 def _standing(recent: list[AuditVerification]):
-    """(a forged verification, a failure no full verification passed since, the newest intact place to start)."""
-    forged = next((v for v in recent if not _signed(v)), None)
-    failure = None
+    """(a forged verification, a failure, the newest intact place to start), from the newest verifications.
+
+    Looking back stops at the newest full verification that passed: it proved the chain from seq 1
+    without any older verification, so an older failure or forged row no longer stands.
+    """
+    forged = failure = None
     for verification in recent:  # newest first
+        if not _signed(verification):
+            forged = forged or verification
+            continue
         if not verification.ok:
-            failure = verification
+            failure = failure or verification
+        elif verification.kind == "full":
             break
-        if verification.kind == "full":
-            break
-    base = max((v for v in recent if v.ok), key=lambda v: v.through_seq, default=None)
+    base = max((v for v in recent if v.ok and _signed(v)), key=lambda v: v.through_seq, default=None)
     return forged, failure, base
 
 
