@@ -83,9 +83,8 @@ def _exact(row) -> dict:
 
 
 # PostgreSQL, in two statements. First the partial groups, one aggregate per grouping (site and district;
-# volunteer; category and month) as three branches of one UNION ALL: with parallel workers the planner
-# runs them as a Parallel Append, each branch scanning savings_reports in its own process at once (a
-# single GROUPING SETS aggregate, the form before, cannot use parallel workers at all). Then the six
+# volunteer; category and month) as three branches of one UNION ALL, each of which parallel workers share
+# (a single GROUPING SETS aggregate, the form before, cannot use parallel workers at all). Then the six
 # scopes rolled up from those ~60,000 partial rows: sites to districts, category-months to categories,
 # months and the overall row. The month is grouped as date_trunc (cheap) and formatted only per group;
 # pending reports have no month (NULL).
@@ -118,9 +117,11 @@ _PG_ROLLUP = f"""
     -- No GROUP BY: one row even when there are no savings at all.
     SELECT 'overall', '{OVERALL_KEY}', {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 3
 """
-# Each branch's plan looks cheap beside the cost of starting workers, so at the default settings the
-# planner runs the three one after another in one process; started workers cost ~1 ms here, the
-# branches ~0.3 s each over 1,000,000 reports (bench/totals.py). Transaction-local, like work_mem.
+# At the default parallel_setup_cost the planner still aggregates in one process; starting workers costs
+# ~1 ms here, the branches ~0.3 s each over 1,000,000 reports (bench/totals.py). Transaction-local, like
+# work_mem. The planner also needs the extended statistics of migration 0008 (the true number of groups)
+# to see that partial aggregation in the workers pays: with them each branch is a Gather of partial
+# aggregates; without them it aggregates the site and month branches in one process.
 _PG_PARALLEL_SETTINGS = ("SET LOCAL parallel_setup_cost = 0",)
 
 

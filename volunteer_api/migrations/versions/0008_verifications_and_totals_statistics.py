@@ -1,6 +1,7 @@
-"""audit verifications: signed results of full and incremental verifications of the chain
+"""audit verifications (signed results of full and incremental verifications of the chain); the
+totals' grouping statistics (PostgreSQL)
 
-Revision ID: 0008_audit_verifications
+Revision ID: 0008_verifications_and_totals_statistics
 Revises: 0007
 Create Date: 2026-12-05 00:00:00
 
@@ -12,10 +13,19 @@ import volunteer_api.timestamps
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_audit_verifications'
+revision = '0008_verifications_and_totals_statistics'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
+
+
+# The full totals reconciliation groups savings_reports by (site_id, district) and by (category, approval
+# month). Without these the planner guesses ~100,000 and ~280,000 groups (50,000 and ~70 in truth), finds
+# partial aggregation by parallel workers pointless and aggregates in one process (savings/totals.py).
+TOTALS_STATISTICS = {
+    "st_savings_reports_site_district": "site_id, district",
+    "st_savings_reports_category_month": "category, (date_trunc('month', reviewed_at AT TIME ZONE 'UTC'))",
+}
 
 
 def upgrade():
@@ -40,9 +50,16 @@ def upgrade():
     )
     with op.batch_alter_table('audit_verifications', schema=None) as batch_op:
         batch_op.create_index('ix_audit_verifications_status_finished_at', ['status', 'finished_at'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        for name, columns in TOTALS_STATISTICS.items():
+            op.execute(f"CREATE STATISTICS {name} (ndistinct) ON {columns} FROM savings_reports")
+        op.execute("ANALYZE savings_reports")
 
 
 def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        for name in TOTALS_STATISTICS:
+            op.execute(f"DROP STATISTICS IF EXISTS {name}")
     with op.batch_alter_table('audit_verifications', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_verifications_status_finished_at')
     op.drop_table('audit_verifications')
