@@ -1,7 +1,7 @@
 """audit verifications (signed results of full and incremental verifications of the chain); the
 totals' grouping statistics (PostgreSQL)
 
-Revision ID: 0008_verifications_and_totals_statistics
+Revision ID: 0008_verifications_statistics
 Revises: 0007
 Create Date: 2026-12-05 00:00:00
 
@@ -13,7 +13,7 @@ import volunteer_api.timestamps
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_verifications_and_totals_statistics'
+revision = '0008_verifications_statistics'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
