@@ -322,6 +322,9 @@ class ProductionConfig(BaseConfig):
             raise RuntimeError(
                 f"ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET of at least {MIN_SECRET_LENGTH} characters"
             )
+        if os.environ.get("METRICS_TOKEN") and len(os.environ["METRICS_TOKEN"]) < MIN_SECRET_LENGTH:
+            # A guessable scraper's token would open the operational figures to anyone.
+            raise RuntimeError(f"METRICS_TOKEN needs at least {MIN_SECRET_LENGTH} characters")
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -213,3 +213,16 @@ def test_a_database_that_does_not_answer_is_a_figure_not_an_error(make_app, tmp_
     samples = {sample.name: sample.value for family in text_string_to_metric_families(response.get_data(as_text=True))
                for sample in family.samples}
     assert samples["volunteer_metrics_database_up"] == 0 and "volunteer_outbox_jobs" not in samples
+
+
+def test_production_refuses_a_short_metrics_token(monkeypatch):
+    from config import load_config
+
+    for name, value in {"DATABASE_URL": "postgresql+psycopg://db/volunteer_monitor", "SECRET_KEY": "k" * 48,
+                        "AUDIT_KEY": "a" * 48, "REDIS_URL": "redis://redis-host:6379/0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("METRICS_TOKEN", "short")
+    with pytest.raises(RuntimeError, match="METRICS_TOKEN"):
+        load_config("production")
+    monkeypatch.setenv("METRICS_TOKEN", "m" * 40)
+    assert load_config("production").METRICS_TOKEN == "m" * 40
