@@ -145,8 +145,8 @@ def run_verification(args) -> None:
             assert response.status_code == 200 and body["ok"] is True, body
         return samples
 
-    for label, tail in (("nothing new since the stored verification", 0),
-                        (f"{args.tail:,} events sealed since the stored verification", args.tail)):
+    for label, tail in ((f"{args.tail:,} events sealed since the stored verification", args.tail),
+                        ("nothing new since the stored verification", 0)):
         samples = [v * 1000 for v in timed_calls(tail)]
         print(f"GET /audit/verify at {args.verify_events:,}+ events, {label}: median {statistics.median(samples):.1f} ms, "
               f"p99 {p99(samples):.1f} ms, max {max(samples):.1f} ms (n={len(samples)})", flush=True)
