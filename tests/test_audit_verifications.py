@@ -11,6 +11,7 @@ from volunteer_api.audit.models import AuditEvent, AuditVerification
 from volunteer_api.audit.services import seal_chain
 from volunteer_api.audit.verifications import verification_document, verify_tail_scheduled
 from volunteer_api.extensions import db
+from volunteer_api.jobs import OutboxJob, names
 from volunteer_api.timestamps import utcnow
 
 VERIFY = "/api/v1/audit/verify"
@@ -109,6 +110,24 @@ def test_an_edit_below_the_stored_verification_is_caught_by_the_full_job(app, cl
     answer = verify(client, admin)
     assert answer["ok"] is False and answer["first_broken_id"] == str(ids[1])
     assert answer["full_verification"]["id"] == done["id"]
+
+
+def test_the_full_job_walks_in_signed_steps(app, client, admin, run_jobs, monkeypatch):
+    """Each step signs its progress and enqueues the next (embedded mode: the steps here are 3 events)."""
+    from volunteer_api.audit import verifications
+
+    monkeypatch.setattr(verifications, "FULL_VERIFICATION_STEP", 3)
+    ids = events(app, 9)
+    done = run_full_verification(client, admin, run_jobs)
+    assert done["ok"] is True and done["checked"] == sealed_count(app)
+    edit_event(app, ids[7])
+    broken = run_full_verification(client, admin, run_jobs)
+    assert broken["ok"] is False and broken["first_broken_id"] == str(ids[7])
+    with app.app_context():
+        steps = db.session.scalar(select(db.func.count()).select_from(OutboxJob).where(
+            OutboxJob.name == names.VERIFY_AUDIT_CHAIN))
+    # In the PostgreSQL pass the worker process keeps its own step size (one step each).
+    assert steps >= 2
 
 
 def test_a_full_verification_that_passes_clears_a_failure_once_the_chain_is_restored(app, client, admin, run_jobs):
