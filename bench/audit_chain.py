@@ -1,6 +1,11 @@
 """What the audit hash chain costs: writers under concurrency while a sealer runs, sealing a backlog, verifying.
 
     .venv/bin/python bench/audit_chain.py [--writers 8] [--events 200] [--backlog 20000]
+    .venv/bin/python bench/audit_chain.py --verify-events 1000000 [--tail 1000] [--calls 20] [--skip-full]
+
+The second form builds a sealed chain of that many events (as the sealer would, written with COPY),
+then times the full verification job and `GET /api/v1/audit/verify` through the app (the stored, signed
+verification plus the tail since it), with nothing new and with `--tail` new events each call.
 
 Uses a PostgreSQL database of its own on 127.0.0.1 (dropped at exit); no Redis, no worker.
 """
@@ -28,12 +33,132 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--events", type=int, default=200, help="events per writer, one transaction each")
     parser.add_argument("--backlog", type=int, default=20000)
+    parser.add_argument("--verify-events", type=int, default=0,
+                        help="build a sealed chain of this many events and time the verifications instead")
+    parser.add_argument("--tail", type=int, default=1000, help="new events before each timed call")
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--skip-full", action="store_true",
+                        help="store the full verification's result without walking (its time measured before)")
     args = parser.parse_args()
 
     with scratch_postgres("vm_bench_audit") as database_url:
         os.environ.update({"DATABASE_URL": database_url, "RATELIMIT_ENABLED": "false"})
         os.environ.pop("REDIS_URL", None)
-        run(args)
+        if args.verify_events:
+            os.environ.setdefault("APP_ENV", "testing")  # embedded mode, no scheduler: nothing runs but what is timed
+            run_verification(args)
+        else:
+            run(args)
+
+
+def build_sealed_chain(db, count: int) -> None:
+    """A chain of `count` keyed, sealed events, hashed exactly as the sealer does, loaded with COPY."""
+    import json
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from sqlalchemy import text
+
+    from volunteer_api.audit.services import GENESIS_HASH, event_hash, event_mac
+    from volunteer_api.timestamps import utcnow
+
+    columns = ("id", "action", "object_type", "object_id", "after", "created_at", "seq", "prev_hash", "hash", "mac")
+    start = utcnow() - timedelta(days=30)
+    started = time.perf_counter()
+    prev_hash = GENESIS_HASH
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        with cursor.copy(f"COPY audit_events ({', '.join(columns)}) FROM STDIN") as copy:
+            for n in range(1, count + 1):
+                values = {"actor_id": None, "action": "site.updated", "object_type": "site", "object_id": str(n % 50_000),
+                          "before": None, "after": {"n": n, "name": "Школа №7"}, "request_id": None, "address": None,
+                          "created_at": start + timedelta(microseconds=2_500_000 * n)}
+                event = SimpleNamespace(**values, id=n, seq=n, mac=event_mac(values))
+                event.hash = event_hash(event, prev_hash)
+                copy.write_row((n, values["action"], values["object_type"], values["object_id"],
+                                json.dumps(values["after"], ensure_ascii=False), values["created_at"], n, prev_hash,
+                                event.hash, event.mac))
+                prev_hash = event.hash
+        raw.driver_connection.commit()
+    finally:
+        raw.close()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), :n)"), {"n": count})
+        # Autovacuum is off on these machines: the planner needs the statistics.
+        connection.execute(text("VACUUM ANALYZE audit_events"))
+    print(f"built a sealed chain of {count:,} events (hashed as the sealer does, COPY) in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+
+
+def run_verification(args) -> None:
+    from flask_migrate import upgrade
+
+    from volunteer_api import create_app
+    from volunteer_api.audit import verifications
+    from volunteer_api.audit.services import record_event, seal_chain
+    from volunteer_api.extensions import db
+    from volunteer_api.people.services import create_admin
+
+    app = create_app({"ACCESS_LOG": False, "AUDIT_ANCHOR_FILE": None})
+    client = app.test_client()
+    with app.app_context():
+        upgrade()
+        build_sealed_chain(db, args.verify_events)
+        create_admin(login="bench-admin@example.kz", password="bench admin passphrase 1", full_name="Bench Admin")
+        db.session.commit()
+        seal_chain()
+    with app.app_context():
+        started = time.perf_counter()
+        verification = verifications.start_full_verification(requested_by_id=None)
+        db.session.commit()
+        if args.skip_full:
+            # What the job stores, without its walk (timed in an earlier run): the endpoint's figures only.
+            verifications._finish(verification, {"ok": True, "checked": args.verify_events + 1})
+            db.session.commit()
+        else:
+            # The job and its continuation steps run through the outbox (the embedded runner's thread here).
+            while True:
+                db.session.rollback()
+                if db.session.get(verifications.AuditVerification, verification.id).status == "done":
+                    break
+                time.sleep(0.5)
+        full_seconds = time.perf_counter() - started
+        done = verifications.verification_summary(verifications.get_verification(verification.id))
+        db.session.rollback()
+    if not args.skip_full:
+        print(f"full verification job of {done['checked']:,} events (ok={done['ok']}): {full_seconds:.1f} s "
+              f"({done['checked'] / full_seconds:,.0f} events/s)", flush=True)
+    # Signed in after the job: an access token lasts 15 minutes.
+    token = client.post("/api/v1/auth/login", json={"login": "bench-admin@example.kz",
+                                                    "password": "bench admin passphrase 1"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def timed_calls(tail: int) -> list[float]:
+        samples = []
+        for _ in range(args.calls):
+            if tail:
+                with app.app_context():
+                    for n in range(tail):
+                        record_event(action="site.updated", object_type="site", object_id=n, after={"n": n})
+                    db.session.commit()
+                    seal_chain()  # the sweep's work, every 2 s in production; not the endpoint's
+            started = time.perf_counter()
+            response = client.get("/api/v1/audit/verify", headers=headers)
+            samples.append(time.perf_counter() - started)
+            body = response.get_json()
+            assert response.status_code == 200 and body["ok"] is True, body
+        return samples
+
+    for label, tail in ((f"{args.tail:,} events sealed since the stored verification", args.tail),
+                        ("nothing new since the stored verification", 0)):
+        samples = [v * 1000 for v in timed_calls(tail)]
+        print(f"GET /audit/verify at {args.verify_events:,}+ events, {label}: median {statistics.median(samples):.1f} ms, "
+              f"p99 {p99(samples):.1f} ms, max {max(samples):.1f} ms (n={len(samples)})", flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def run(args) -> None:

@@ -34,7 +34,48 @@ COPY_COLUMNS = ("client_uuid", "request_hash", "volunteer_id", "site_id", "distr
                 "description", "status", "created_at", "reviewed_by_id", "reviewed_at", "updated_at", "change_seq")
 FIGURES = "scope, key, approved_tiyn, approved_count, pending_tiyn, pending_count"
 
-# The aggregate before this change (six grouping sets, CASE sums, to_char on every row), for comparison.
+# The full aggregate before the parallel split: one scan hashing three grouping sets (site and district;
+# volunteer; category and month), rolled up in the same statement. GROUPING SETS never uses parallel
+# workers. Timed beside the current two statements in the same run (`previous_fill`).
+def previous_aggregate() -> str:
+    from volunteer_api.savings.totals import _COLUMNS, _PG_SUMS, _RESUMS, OVERALL_KEY
+
+    return f"""
+    WITH parts AS (
+        SELECT GROUPING(site_id, volunteer_id, category) AS grouping_set,
+               site_id, district, volunteer_id, category, month, {_PG_SUMS}
+        FROM (
+            SELECT status, amount_tiyn, district, site_id, volunteer_id, category,
+                   date_trunc('month', reviewed_at AT TIME ZONE 'UTC') AS month
+            FROM savings_reports
+            WHERE status IN ('approved', 'pending')
+        ) AS live
+        GROUP BY GROUPING SETS ((site_id, district), (volunteer_id), (category, month))
+    )
+    SELECT 'site' AS scope, CAST(site_id AS TEXT) AS key, {_RESUMS}
+        FROM parts WHERE grouping_set = 3 GROUP BY site_id
+    UNION ALL
+    SELECT 'district', district, {_RESUMS} FROM parts WHERE grouping_set = 3 GROUP BY district
+    UNION ALL
+    SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_COLUMNS} FROM parts WHERE grouping_set = 5
+    UNION ALL
+    SELECT 'category', category, {_RESUMS} FROM parts WHERE grouping_set = 6 GROUP BY category
+    UNION ALL
+    SELECT 'month', to_char(month, 'YYYY-MM'), {_RESUMS}
+        FROM parts WHERE grouping_set = 6 AND month IS NOT NULL GROUP BY month
+    UNION ALL
+    SELECT 'overall', '{OVERALL_KEY}', {_RESUMS} FROM parts WHERE grouping_set = 6
+"""
+
+
+def previous_fill(fresh: str) -> None:
+    """The reconciliation's aggregate as it was: the same temporary table, from one GROUPING SETS statement."""
+    from volunteer_api.extensions import db
+
+    db.session.execute(text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {previous_aggregate()}"))
+
+
+# The aggregate before that (six grouping sets, CASE sums, to_char on every row), for comparison.
 OLD_AGGREGATE = """
     SELECT
         CASE GROUPING(district, site_id, volunteer_id, category, month)
@@ -149,8 +190,9 @@ def main() -> None:
 
         from volunteer_api import create_app
         from volunteer_api.extensions import db
+        from volunteer_api.savings import totals as totals_module
         from volunteer_api.savings.totals import (
-            _PORTABLE_AGGREGATE, aggregate_sql, recompute_totals, recompute_totals_for_saving)
+            _PORTABLE_AGGREGATE, fill_fresh_totals_pg, recompute_totals, recompute_totals_for_saving)
 
         rng = random.Random(42)
         app = create_app({"ACCESS_LOG": False})
@@ -158,7 +200,9 @@ def main() -> None:
             upgrade()
             seed(app, args.rows, rng)
             print(f"PostgreSQL: {db.session.scalar(text('SHOW server_version'))}; "
-                  f"work_mem {db.session.scalar(text('SHOW work_mem'))}", flush=True)
+                  f"work_mem {db.session.scalar(text('SHOW work_mem'))}; "
+                  f"max_parallel_workers_per_gather {db.session.scalar(text('SHOW max_parallel_workers_per_gather'))}; "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
             def timed(call) -> float:
                 started = time.perf_counter()
@@ -170,6 +214,16 @@ def main() -> None:
                 return [tuple(row) for row in db.session.execute(text(f"SELECT {FIGURES} FROM savings_totals "
                                                                       "ORDER BY scope, key"))]
 
+            def with_fill(fill):
+                """recompute_totals() with this way of filling its temporary table (before / now)."""
+                def run():
+                    current, totals_module.fill_fresh_totals_pg = totals_module.fill_fresh_totals_pg, fill
+                    try:
+                        return recompute_totals()
+                    finally:
+                        totals_module.fill_fresh_totals_pg = current
+                return run
+
             first = timed(recompute_totals)
             totals_rows = db.session.scalar(text("SELECT count(*) FROM savings_totals"))
             print(f"first full recompute (writes all {totals_rows:,} rows): {first * 1000:.0f} ms", flush=True)
@@ -180,59 +234,74 @@ def main() -> None:
                 targeted.append(timed(lambda: recompute_totals_for_saving(saving_id=saving_id)))
             after_targeted = snapshot()
 
-            full_unchanged = [timed(recompute_totals) for _ in range(args.runs)]
+            # Before and now alternate, run by run, so both meet the same load on this shared machine.
+            unchanged = {"before": [], "now": []}
+            for _ in range(args.runs):
+                unchanged["before"].append(timed(with_fill(previous_fill)))
+                same_before = snapshot() == after_targeted
+                unchanged["now"].append(timed(recompute_totals))
             rewritten = db.session.scalar(text(
                 "SELECT count(*) FROM savings_totals WHERE computed_at = (SELECT max(computed_at) FROM savings_totals)"))
             same = snapshot() == after_targeted
-            full_catching_up = []
+            catching_up = {"before": [], "now": []}
             for _ in range(args.runs):
-                decide_pending(db, rng, 500)
-                full_catching_up.append(timed(recompute_totals))
+                for label, call in (("before", with_fill(previous_fill)), ("now", recompute_totals)):
+                    decide_pending(db, rng, 500)
+                    catching_up[label].append(timed(call))
             result = recompute_totals()
+            db.session.commit()
+            now_table = snapshot()
+            with_fill(previous_fill)()
             db.session.commit()
             print(f"approved total {result['approved_tiyn'] / 100:,.2f} KZT; "
                   f"{db.session.scalar(text('SELECT count(*) FROM savings_totals')):,} total rows; "
                   f"{db.session.scalar(text('SELECT count(*) FROM savings_milestones'))} milestones")
-            print(f"after {args.targeted_runs} targeted jobs the table equals a full recompute's: {same}; "
-                  f"a reconciliation with nothing to catch up rewrote {rewritten} row(s)")
+            print(f"after {args.targeted_runs} targeted jobs the table equals a full recompute's: {same} "
+                  f"(the previous aggregate's too: {same_before}); both aggregates build the same table after the "
+                  f"catch-up runs: {snapshot() == now_table}; a reconciliation with nothing to catch up rewrote "
+                  f"{rewritten} row(s)")
 
-            def time_query(sql: str) -> list[float]:
-                samples = []
-                for _ in range(args.runs):
-                    db.session.execute(text("SET LOCAL work_mem = '256MB'"))  # as recompute_totals() does
-                    started = time.perf_counter()
-                    # Kept in the server, as recompute_totals() does: no fetching 60,000 rows into Python.
-                    db.session.execute(text(f"CREATE TEMPORARY TABLE bench_aggregate ON COMMIT DROP AS {sql}"))
-                    samples.append(time.perf_counter() - started)
-                    db.session.rollback()
-                return samples
+            def time_fill(fill) -> float:
+                db.session.execute(text("SET LOCAL work_mem = '256MB'"))  # as recompute_totals() does
+                started = time.perf_counter()
+                fill("bench_aggregate")  # kept in the server, as recompute_totals() does
+                elapsed = time.perf_counter() - started
+                db.session.rollback()
+                return elapsed
+
+            def time_query(sql: str) -> float:
+                return time_fill(lambda fresh: db.session.execute(
+                    text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {sql}")))
+
+            aggregates = {"now": [], "before": []}
+            for _ in range(args.runs):
+                aggregates["now"].append(time_fill(fill_fresh_totals_pg))
+                aggregates["before"].append(time_fill(previous_fill))
 
             print()
             report("targeted job: one decided report's keys + commit", targeted)
-            report("full reconciliation, nothing changed + commit", full_unchanged)
-            report("full reconciliation, 500 decisions to catch up + commit", full_catching_up)
-            report("aggregate alone: 3 grouping sets rolled up, FILTER", time_query(aggregate_sql("postgresql")))
-            report("aggregate alone: variant, district as its own (4th) set",
-                   time_query(aggregate_sql("postgresql").replace(
-                       "((site_id, district), (volunteer_id), (category, month))",
-                       "((site_id), (district), (volunteer_id), (category, month))").replace(
-                       "grouping_set = 3 GROUP BY district", "GROUPING_SET = 7 GROUP BY district")
-                   .replace("GROUPING(site_id, volunteer_id, category)", "GROUPING(district, site_id, volunteer_id, category)")
-                   .replace("grouping_set = 3", "grouping_set = 11").replace("grouping_set = 5", "grouping_set = 13")
-                   .replace("grouping_set = 6", "grouping_set = 14").replace("GROUPING_SET = 7", "grouping_set = 7")))
-            report("aggregate alone: before (6 grouping sets, CASE, to_char)", time_query(OLD_AGGREGATE))
+            report("full reconciliation, nothing changed + commit: now", unchanged["now"])
+            report("full reconciliation, nothing changed + commit: before", unchanged["before"])
+            report("full reconciliation, 500 decisions to catch up + commit: now", catching_up["now"])
+            report("full reconciliation, 500 decisions to catch up + commit: before", catching_up["before"])
+            report("aggregate alone: now (3 parallel branches, then roll-up)", aggregates["now"])
+            report("aggregate alone: before (3 grouping sets in one scan)", aggregates["before"])
+            report("aggregate alone: before that (6 grouping sets, CASE, to_char)",
+                   [time_query(OLD_AGGREGATE) for _ in range(args.runs)])
             portable = _PORTABLE_AGGREGATE.replace("strftime('%Y-%m', reviewed_at)",
                                                    "to_char(reviewed_at AT TIME ZONE 'UTC', 'YYYY-MM')")
-            report("aggregate alone: UNION ALL of six GROUP BYs (portable)", time_query(portable))
-            report("raw GROUP BY site_id (one scope)", time_query(
-                "SELECT site_id, SUM(amount_tiyn) AS amount, COUNT(*) AS reports FROM savings_reports "
-                "WHERE status IN ('approved', 'pending') GROUP BY site_id"))
-            report("raw SUM over approved (overall only)", time_query(
-                "SELECT SUM(amount_tiyn) AS amount, COUNT(*) AS reports FROM savings_reports WHERE status = 'approved'"))
+            report("aggregate alone: UNION ALL of six GROUP BYs (portable)",
+                   [time_query(portable) for _ in range(args.runs)])
+            report("raw SUM over approved (overall only)", [time_query(
+                "SELECT SUM(amount_tiyn) AS amount, COUNT(*) AS reports FROM savings_reports WHERE status = 'approved'")
+                for _ in range(args.runs)])
+            print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
             db.session.execute(text("SET LOCAL work_mem = '256MB'"))
-            plan = db.session.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {aggregate_sql('postgresql')}"))
-            print("\nEXPLAIN ANALYZE of the full aggregate:")
+            for setting in totals_module._PG_PARALLEL_SETTINGS:
+                db.session.execute(text(setting))
+            plan = db.session.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {totals_module._PG_PARTS}"))
+            print("\nEXPLAIN ANALYZE of the partial groups (the expensive statement):")
             print("\n".join(row[0] for row in plan))
             db.session.rollback()
             db.session.remove()

@@ -165,6 +165,12 @@ class BaseConfig:
         # Last month's report is made by the first check on the 1st (Asia/Almaty); later checks find it kept.
         self.MONTHLY_REPORT_CHECK_INTERVAL_SECONDS = _float("MONTHLY_REPORT_CHECK_INTERVAL_SECONDS", 3600)
         self.AUDIT_CHECKPOINT_SECONDS = _float("AUDIT_CHECKPOINT_SECONDS", 600)
+        # The audit chain's tail is verified (and the signed result stored) this often between calls.
+        self.AUDIT_VERIFY_INTERVAL_SECONDS = _float("AUDIT_VERIFY_INTERVAL_SECONDS", 600)
+        # /metrics answers only to this bearer token (a scraper's, not a user's); unset, it is not served (404).
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+        # A worker process serves its task counts (Prometheus) on this internal address; unset, it does not.
+        self.METRICS_WORKER_BIND = os.environ.get("METRICS_WORKER_BIND") or None
         self.QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS = _float("QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS", 6 * 3600)
         # The public OC4IDS export (50,000 sites: seconds of work) is made by the workers, not per request.
         self.OPEN_DATA_EXPORT_INTERVAL_SECONDS = _float("OPEN_DATA_EXPORT_INTERVAL_SECONDS", 900)
@@ -361,6 +367,9 @@ class ProductionConfig(BaseConfig):
             raise RuntimeError(
                 f"ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET of at least {MIN_SECRET_LENGTH} characters"
             )
+        if os.environ.get("METRICS_TOKEN") and len(os.environ["METRICS_TOKEN"]) < MIN_SECRET_LENGTH:
+            # A guessable scraper's token would open the operational figures to anyone.
+            raise RuntimeError(f"METRICS_TOKEN needs at least {MIN_SECRET_LENGTH} characters")
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -10,7 +10,9 @@ PUBLIC_PATHS = {"/", "/api/v1/", "/healthz", "/readyz", "/api/v1/auth/login", "/
                 "/api/v1/docs/assets/<path:filename>", "/static/<path:filename>", "/console/sign-in", "/console/language",
                 "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>",
                 # Open data for the public: no personal data (tests/test_open_data.py).
-                "/api/v1/open-data/oc4ids.json", "/api/v1/public/summary", "/transparency"}
+                "/api/v1/open-data/oc4ids.json", "/api/v1/public/summary", "/transparency",
+                # Not to JWTs: the scraper's own METRICS_TOKEN, checked by the view (tests/test_metrics.py).
+                "/metrics"}
 # Console pages send a browser without a session to the sign-in page (tests/console/test_console_access.py).
 PAGE_PREFIX = "/console/"
 

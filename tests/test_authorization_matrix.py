@@ -21,6 +21,7 @@ import pytest
 from tests.factories import PASSWORD
 from tests.field_support import image_bytes, inspection_body, site_body
 from tests.support import next_phone
+from volunteer_api.audit.verifications import start_full_verification
 from volunteer_api.timestamps import format_utc, utcnow
 
 MATRIX_TRACE = False
@@ -42,6 +43,8 @@ MATRIX = {
     ("GET", f"{V1}/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    # No user's token opens it: without METRICS_TOKEN it is not served (tests/test_metrics.py).
+    ("GET", "/metrics"): "404 404 404 404 404 404",
     ("GET", f"{V1}/openapi.json"): PUBLIC,
     ("GET", f"{V1}/docs"): PUBLIC,
     ("GET", f"{V1}/docs/assets/<path:filename>"): PUBLIC,
@@ -104,6 +107,8 @@ MATRIX = {
     ("POST", f"{V1}/jobs/<id:job_id>/retry"): ADMIN,
     ("GET", f"{V1}/audit"): ADMIN,
     ("GET", f"{V1}/audit/verify"): ADMIN,
+    ("POST", f"{V1}/audit/verifications"): ADMIN,
+    ("GET", f"{V1}/audit/verifications/<id:verification_id>"): ADMIN,
     ("GET", f"{V1}/sync"): SIGNED_IN,
     ("GET", f"{V1}/client-config"): PUBLIC,
     ("POST", f"{V1}/devices"): SIGNED_IN,
@@ -239,12 +244,14 @@ def world(app, client, make_admin, make_volunteer, make_inspector, run_jobs):
         alert_id = db.session.scalars(db.select(Alert.id).where(
             Alert.recipient_id == int(accounts["inspector_district"].id))).first()
         job_id = db.session.scalars(db.select(OutboxJob.id).order_by(OutboxJob.id)).first()
+        verification_id = start_full_verification(requested_by_id=None).id
+        db.session.commit()
     device = client.post(f"{V1}/devices", headers=owner.headers,
                          json={"platform": "ios", "push": {"token": uuid.uuid4().hex}}).get_json()
     run_jobs()
     ids = {"site_id": site["id"], "device_id": device["id"], "inspection_id": inspection["id"], "saving_id": saving["id"],
            "photo_id": photo["id"], "volunteer_id": owner.id, "inspector_id": accounts["inspector_district"].id,
-           "alert_id": str(alert_id), "job_id": str(job_id), "filename": "swagger-ui.css", "asset": "app.css",
+           "alert_id": str(alert_id), "job_id": str(job_id), "verification_id": str(verification_id), "filename": "swagger-ui.css", "asset": "app.css",
            "reset_targets": {"volunteer_id": make_volunteer("taraz").id, "inspector_id": make_inspector(["taraz"]).id}}
     return World(app, client, accounts, ids)
 

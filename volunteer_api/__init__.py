@@ -17,6 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .ids import IdConverter
     from .jobs import dispatch
     from .jobs.handlers import JOBS, SWEEPS
+    from .operations import metrics as operations_metrics
 
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["id"] = IdConverter
@@ -53,6 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.init_app(app)
     dispatch.init_app(app, jobs=JOBS, sweeps=SWEEPS)
     _register_blueprints(app, api)
+    operations_metrics.init_app(app)
     register_version_gate(app)
     _register_commands(app)
     return app

@@ -10,6 +10,9 @@ from volunteer_api import create_app
 from volunteer_api.jobs.handlers import JOBS, SWEEPS
 from volunteer_api.jobs.outbox import run_job
 
+# Importing it connects the task counters to Celery's signals.
+from .metrics import serve_when_the_worker_starts
+
 
 def make_celery(flask_app: Flask) -> Celery:
     """A Celery app whose tasks run inside the Flask app's context (pushed only when none exists)."""
@@ -57,3 +60,4 @@ def _run_sweep(sweep):
 
 flask_app = create_app()
 celery = make_celery(flask_app)
+serve_when_the_worker_starts(flask_app.config.get("METRICS_WORKER_BIND"))

@@ -1,9 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import BigId, db
+from ..database import BigId, choice, db
 from ..timestamps import UTCDateTime, utcnow
 
 
@@ -58,3 +58,38 @@ class AuditCheckpoint(db.Model):
     event_count: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     mac: Mapped[str] = mapped_column(String(64))
+
+
+VERIFICATION_KINDS = ("full", "incremental")
+VERIFICATION_STATUSES = ("running", "done")
+
+
+class AuditVerification(db.Model):
+    """A verification of the chain, signed with AUDIT_KEY when it finishes, so the next one starts from it.
+
+    `full`: the whole chain from seq 1 (a job an admin starts); `incremental`: the tail after the previous
+    verification (GET /audit/verify, the periodic sweep). `through_seq`/`head_hash` say how far it reached
+    and the hash it found there; the signature covers them and the outcome, so a database writer without
+    the key can neither move a verification forward over an edit nor turn a failure into a success.
+    """
+
+    __tablename__ = "audit_verifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(choice(*VERIFICATION_KINDS, name="audit_verification_kind"))
+    status: Mapped[str] = mapped_column(choice(*VERIFICATION_STATUSES, name="audit_verification_status"),
+                                        default="running")
+    from_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    through_seq: Mapped[int | None] = mapped_column(BigInteger)
+    head_id: Mapped[str | None] = mapped_column(String(20))
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    checked: Mapped[int | None] = mapped_column(BigInteger)
+    first_broken_id: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    requested_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (db.Index("ix_audit_verifications_status_finished_at", "status", "finished_at"),)

@@ -40,6 +40,25 @@ class AuditEventSchema(Schema):
     hash = fields.String(allow_none=True, required=True, metadata=CHAIN_HASH)
 
 
+class VerificationRunSchema(Schema):
+    """One stored verification of the chain: a full one an admin started, or an incremental one."""
+
+    id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["full", "incremental"]),
+                         metadata={"description": "full: the whole chain from seq 1 (a job); incremental: the "
+                                                  "events sealed since the previous verification."})
+    status = fields.String(required=True, validate=validate.OneOf(["running", "done"]))
+    started_at = RFC3339DateTime(required=True)
+    finished_at = RFC3339DateTime(required=True, allow_none=True)
+    ok = fields.Boolean(metadata={"description": "When done."})
+    checked = fields.Integer(metadata={"description": "Events from seq 1 found intact (when done)."})
+    verified_through = fields.Integer(metadata={"description": "The seq the verification reached (when done)."})
+    signed = fields.Boolean(metadata={"description": "Its AUDIT_KEY signature verifies (false: forged or edited in "
+                                                     "the database)."})
+    first_broken_id = fields.String(metadata={"description": "When it failed."})
+    reason = fields.String(metadata={"description": "When it failed (see GET /audit/verify)."})
+
+
 class AuditVerificationSchema(Schema):
     ok = fields.Boolean(required=True)
     checked = fields.Integer(required=True, metadata={"description": "Sealed events found intact."})
@@ -51,7 +70,19 @@ class AuditVerificationSchema(Schema):
         metadata={"description": "hash_mismatch: content edited; broken_link or gap: an event deleted or "
                                  "inserted before it; checkpoint_mismatch or truncated: the chain was rebuilt "
                                  "or cut below a signed checkpoint (first_broken_id is then the checkpoint's "
-                                 "head); unkeyed_event or backdated_event: an event the sealer refused."})
+                                 "head); unkeyed_event or backdated_event: an event the sealer refused; "
+                                 "bad_checkpoint: a stored verification's signature does not verify."})
+    verified_through = fields.Integer(metadata={"description": "The seq the answer covers: every event from seq 1 "
+                                                               "through it is intact (when ok)."})
+    tail_checked = fields.Integer(metadata={"description": "Events this call walked: those sealed since the stored "
+                                                           "verification it started from."})
+    as_of = RFC3339DateTime(metadata={"description": "When the answer's verification was made (a standing failure "
+                                                     "keeps its own time)."})
+    verification_id = fields.String(metadata={"description": "The stored verification that says this."})
+    forged_verification_id = fields.String(metadata={"description": "A stored verification whose signature does "
+                                                                    "not verify (reason bad_checkpoint)."})
+    full_verification = fields.Nested(VerificationRunSchema, allow_none=True,
+                                      metadata={"description": "The newest full verification (null: none yet)."})
 
 
 class ActorSchema(Schema):

@@ -215,13 +215,17 @@ def _broken(event_id, reason: str, checked: int) -> dict:
     return {"ok": False, "first_broken_id": str(event_id), "checked": checked, "reason": reason}
 
 
-def verify_chain(*, batch_size: int = VERIFY_BATCH, anchor: dict | None = None, since: dict | None = None) -> dict:
+def verify_chain(*, batch_size: int = VERIFY_BATCH, anchor: dict | None = None, since: dict | None = None,
+                 start: dict | None = None, max_events: int | None = None) -> dict:
     """Walk the sealed chain in seq order, check every mac and link, and name the first broken event.
 
     `anchor` is the newest checkpoint known outside the database (`checkpoints.newest_anchor`); the
     chain must reach it, and the newest stored checkpoint, with the same hashes. Refused events (never
     sealed) break the chain too. `since`, a signed checkpoint, starts the walk after it instead of at
     seq 1 (checkpoint + tail): its signature and its event's hash stand in for the chain below it.
+    `start` ({seq, head_id, head_hash}) does the same for a place the caller has already proven, such
+    as the end of a signed verification (verifications.py). `max_events` stops the walk after about that
+    many intact events with `{"ok": True, "checked": n, "partial": True}` (a long walk in steps).
     """
     stored = newest_stored_checkpoint()
     anchors = [a for a in (anchor, stored and checkpoint_document(stored)) if a]
@@ -229,11 +233,15 @@ def verify_chain(*, batch_size: int = VERIFY_BATCH, anchor: dict | None = None, 
     if since is not None:
         if not hmac.compare_digest(str(since.get("mac", "")), checkpoint_mac(since)):
             return {"ok": False, "checked": 0, "reason": "bad_checkpoint"}
-        start_seq, prev_hash, keyed_seen = since["seq"], since["head_hash"], True
         anchors.append(since)
-        at = db.session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.seq == start_seq)).first()
+        start = since
+    if start is not None and start["seq"] > 0:
+        start_seq, prev_hash = start["seq"], start["head_hash"]
+        at = db.session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.mac)
+                                .where(AuditEvent.seq == start_seq)).first()
         if at is None or at.hash != prev_hash:
-            return _broken(at.id if at else since["head_id"], "checkpoint_mismatch", 0)
+            return _broken(at.id if at else start["head_id"], "checkpoint_mismatch", 0)
+        keyed_seen = since is not None or at.mac is not None
     expected_seq, checked, after_seq = start_seq + 1, 0, start_seq
     while True:
         events = db.session.scalars(
@@ -257,6 +265,8 @@ def verify_chain(*, batch_size: int = VERIFY_BATCH, anchor: dict | None = None, 
             prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
         if len(events) < batch_size:
             break
+        if max_events is not None and checked >= max_events:
+            return {"ok": True, "checked": checked, "partial": True}
         # Only the current batch is referenced; the session's weak identity map lets the rest go.
         after_seq = events[-1].seq
     for a in sorted(anchors, key=lambda a: -a["seq"]):
@@ -271,7 +281,7 @@ def verify_chain(*, batch_size: int = VERIFY_BATCH, anchor: dict | None = None, 
         return _broken(refused.id, refused.seal_refused, checked)
     unsealed = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None)))
     answer = {"ok": True, "checked": checked, "unsealed": unsealed}
-    return answer if since is None else {**answer, "from_seq": start_seq}
+    return answer if start is None else {**answer, "from_seq": start_seq}
 
 
 def verify_chain_since(checkpoint: dict, *, batch_size: int = VERIFY_BATCH) -> dict:

@@ -1,10 +1,12 @@
+from flask import g
 from flask.views import MethodView
 
 from ..auth.access import roles
 from ..pagination import page_schema
 from ..security import Blueprint
-from . import checkpoints, services
-from .schemas import AuditEventSchema, AuditListArgsSchema, AuditVerificationSchema
+from ..database import db
+from . import services, verifications
+from .schemas import AuditEventSchema, AuditListArgsSchema, AuditVerificationSchema, VerificationRunSchema
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit")
 
@@ -41,6 +43,36 @@ class AuditVerification(MethodView):
         AUDIT_KEY. `reason`: `hash_mismatch` (content edited), `gap` or `broken_link` (an event deleted
         or inserted), `checkpoint_mismatch` or `truncated` (the chain was rebuilt or cut below a
         checkpoint), `unkeyed_event` or `backdated_event` (an event the sealer refused to seal).
+
+        Incremental: the answer is the newest stored verification (signed with AUDIT_KEY, so a database
+        writer cannot forge or advance it) plus a walk of the events sealed since, which stays short
+        (a sweep verifies the tail every AUDIT_VERIFY_INTERVAL_SECONDS). An edit below the stored
+        verification made after it ran is seen by a full verification (`POST /audit/verifications`).
+        A failure stands until a full verification passes after it; a stored verification whose
+        signature does not verify is refused (`bad_checkpoint`).
         """
-        services.seal_chain()
-        return services.verify_chain(anchor=checkpoints.newest_anchor())
+        return verifications.verify_audit_chain()
+
+
+@blp.route("/audit/verifications")
+class AuditVerifications(MethodView):
+    @roles("admin")
+    @blp.response(202, VerificationRunSchema)
+    @blp.doc(operationId="startFullAuditVerification")
+    def post(self):
+        """Start a full verification of the chain from seq 1, run by the workers; follow it by its id."""
+        verification = verifications.start_full_verification(requested_by_id=g.current_user.id)
+        db.session.commit()
+        return verifications.verification_summary(verification), 202, {
+            "Location": f"/api/v1/audit/verifications/{verification.id}"}
+
+
+@blp.route("/audit/verifications/<id:verification_id>")
+class AuditVerificationRun(MethodView):
+    @roles("admin")
+    @blp.response(200, VerificationRunSchema)
+    @blp.alt_response(404, description="No such verification")
+    @blp.doc(operationId="getAuditVerification")
+    def get(self, verification_id):
+        """A verification's state and, once done, its signed result."""
+        return verifications.verification_summary(verifications.get_verification(verification_id))

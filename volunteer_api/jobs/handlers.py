@@ -10,6 +10,7 @@ from .. import quotas
 from ..alerts import services as alerts
 from ..audit import checkpoints
 from ..audit import services as audit
+from ..audit import verifications
 from ..cases import outcomes
 from ..cases import services as cases
 from ..inspections import services as inspections
@@ -40,6 +41,8 @@ JOBS: dict[str, Job] = {
     names.EMAIL_MONTHLY_REPORT: Job(reports.email_monthly_report),
     # The signed checkpoint to the admins' webhook and e-mail; retried with backoff when they fail.
     names.SEND_AUDIT_CHECKPOINT: Job(checkpoints.send_checkpoint),
+    # The whole chain from seq 1, an admin's request; its signed result is what later checks start from.
+    names.VERIFY_AUDIT_CHAIN: Job(verifications.run_full_verification),
 }
 
 SWEEPS: dict[str, Sweep] = {
@@ -56,4 +59,6 @@ SWEEPS: dict[str, Sweep] = {
     names.FORGET_QUOTA_USAGE: Sweep(quotas.forget_old_usage, every="QUOTA_USAGE_CLEANUP_INTERVAL_SECONDS"),
     # The public OC4IDS export, made from the data as it is then; the endpoint streams the newest.
     names.MAKE_OC4IDS_EXPORT: Sweep(oc4ids.make_oc4ids_export, every="OPEN_DATA_EXPORT_INTERVAL_SECONDS"),
+    # The audit chain's tail since the last signed verification, so GET /audit/verify walks little.
+    names.VERIFY_AUDIT_TAIL: Sweep(verifications.verify_tail_scheduled, every="AUDIT_VERIFY_INTERVAL_SECONDS"),
 }

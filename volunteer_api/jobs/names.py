@@ -14,10 +14,12 @@ RECOMPUTE_OUTCOMES = "cases.recompute_outcomes"
 REASSESS_SITE_RISKS = "risk.reassess_sites"
 EMAIL_MONTHLY_REPORT = "reports.email_monthly"
 SEND_AUDIT_CHECKPOINT = "audit.send_checkpoint"
+VERIFY_AUDIT_CHAIN = "audit.verify_chain"
 
 JOB_NAMES = frozenset({NOTIFY_INSPECTION_FLAGGED, NOTIFY_SAVINGS_PENDING, DELIVER_ALERT, RECOMPUTE_TOTALS,
                        NOTIFY_INSPECTION_RETURNED, NOTIFY_INSPECTION_RESUBMITTED, MAKE_PHOTO_PREVIEWS,
-                       RECOMPUTE_OUTCOMES, REASSESS_SITE_RISKS, EMAIL_MONTHLY_REPORT, SEND_AUDIT_CHECKPOINT})
+                       RECOMPUTE_OUTCOMES, REASSESS_SITE_RISKS, EMAIL_MONTHLY_REPORT, SEND_AUDIT_CHECKPOINT,
+                       VERIFY_AUDIT_CHAIN})
 
 # Sweeps: run on a schedule (the Celery beat, or the embedded schedule without a broker).
 RELAY_OUTBOX = "jobs.relay_outbox"
@@ -31,7 +33,8 @@ MAKE_MONTHLY_REPORT = "reports.make_last_month"
 ANCHOR_AUDIT_CHAIN = "audit.anchor_chain"
 FORGET_QUOTA_USAGE = "quotas.forget_old_usage"
 MAKE_OC4IDS_EXPORT = "open_data.make_oc4ids_export"
+VERIFY_AUDIT_TAIL = "audit.verify_tail"
 
 SWEEP_NAMES = frozenset({RELAY_OUTBOX, SEAL_AUDIT_CHAIN, ESCALATE_UNREVIEWED, RECONCILE_TOTALS, RECONCILE_OUTCOMES,
                          ESCALATE_UNRESOLVED_CASES, REASSESS_ALL_RISKS, MAKE_MONTHLY_REPORT, ANCHOR_AUDIT_CHAIN,
-                         FORGET_QUOTA_USAGE, MAKE_OC4IDS_EXPORT})
+                         FORGET_QUOTA_USAGE, MAKE_OC4IDS_EXPORT, VERIFY_AUDIT_TAIL})

@@ -6,8 +6,9 @@ concurrently, or in any order, gives the same table:
 - `recompute_totals_for_saving()`: the job a filed or decided report enqueues. It recomputes only the
   keys that report touches (its district, site, volunteer, category and approval month), each with an
   indexed aggregate, and derives the overall row from the district rows in the same transaction.
-- `recompute_totals()`: the periodic reconciliation. One aggregate over every report into a temporary
-  table; only rows whose figures changed are rewritten, keys absent from it are deleted.
+- `recompute_totals()`: the periodic reconciliation. A full aggregate over every report into a temporary
+  table (on PostgreSQL three branches scanned at once by parallel workers, then rolled up); only rows
+  whose figures changed are rewritten, keys absent from it are deleted.
 
 Sums are exact at any size: NUMERIC on PostgreSQL; on SQLite, whose SUM of integers raises "integer
 overflow" past 2^63, each amount is summed in two parts (below and above 10^9 tiyn) that Python joins.
@@ -81,38 +82,48 @@ def _exact(row) -> dict:
     return figures
 
 
-# PostgreSQL: one scan of savings_reports hashes three grouping sets, not six: (site_id, district)
-# rolls up to districts, (category, month) to categories, months and the overall row. The month is
-# grouped as date_trunc (cheap) and formatted only per group; pending reports have no month (NULL).
-# GROUPING(site_id, volunteer_id, category) is a bitmask of the columns NOT grouped (first = highest bit).
-_PG_AGGREGATE = f"""
-    WITH parts AS (
-        SELECT GROUPING(site_id, volunteer_id, category) AS grouping_set,
-               site_id, district, volunteer_id, category, month, {_PG_SUMS}
-        FROM (
-            SELECT status, amount_tiyn, district, site_id, volunteer_id, category,
-                   date_trunc('month', reviewed_at AT TIME ZONE 'UTC') AS month
-            FROM savings_reports
-            WHERE status IN ('approved', 'pending')
-        ) AS live
-        GROUP BY GROUPING SETS ((site_id, district), (volunteer_id), (category, month))
-    )
-    SELECT 'site' AS scope, CAST(site_id AS TEXT) AS key, {_RESUMS}
-        FROM parts WHERE grouping_set = 3 GROUP BY site_id
+# PostgreSQL, in two statements. First the partial groups, one aggregate per grouping (site and district;
+# volunteer; category and month) as three branches of one UNION ALL, each of which parallel workers share
+# (a single GROUPING SETS aggregate, the form before, cannot use parallel workers at all). Then the six
+# scopes rolled up from those ~60,000 partial rows: sites to districts, category-months to categories,
+# months and the overall row. The month is grouped as date_trunc (cheap) and formatted only per group;
+# pending reports have no month (NULL).
+_LIVE = "FROM savings_reports WHERE status IN ('approved', 'pending')"
+_PG_PARTS_TABLE = "savings_totals_parts"
+_PG_PARTS = f"""
+    SELECT 1 AS part, site_id, district, CAST(NULL AS BIGINT) AS volunteer_id, CAST(NULL AS TEXT) AS category,
+           CAST(NULL AS TIMESTAMP) AS month, {_PG_SUMS}
+        {_LIVE} GROUP BY site_id, district
     UNION ALL
-    SELECT 'district', district, {_RESUMS} FROM parts WHERE grouping_set = 3 GROUP BY district
+    SELECT 2, NULL, NULL, volunteer_id, NULL, NULL, {_PG_SUMS} {_LIVE} GROUP BY volunteer_id
     UNION ALL
-    SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_COLUMNS} FROM parts WHERE grouping_set = 5
+    SELECT 3, NULL, NULL, NULL, category, month, {_PG_SUMS} FROM (
+        SELECT status, amount_tiyn, category, date_trunc('month', reviewed_at AT TIME ZONE 'UTC') AS month {_LIVE}
+    ) AS live GROUP BY category, month
+"""
+_PG_ROLLUP = f"""
+    SELECT 'site' AS scope, CAST(site_id AS TEXT) AS key, {_COLUMNS} FROM {_PG_PARTS_TABLE} WHERE part = 1
     UNION ALL
-    SELECT 'category', category, {_RESUMS} FROM parts WHERE grouping_set = 6 GROUP BY category
+    SELECT 'district', district, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 1 GROUP BY district
+    UNION ALL
+    SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_COLUMNS} FROM {_PG_PARTS_TABLE} WHERE part = 2
+    UNION ALL
+    SELECT 'category', category, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 3 GROUP BY category
     UNION ALL
     -- The month scope is approvals by approval month: the NULL-month groups hold only pending reports.
     SELECT 'month', to_char(month, 'YYYY-MM'), {_RESUMS}
-        FROM parts WHERE grouping_set = 6 AND month IS NOT NULL GROUP BY month
+        FROM {_PG_PARTS_TABLE} WHERE part = 3 AND month IS NOT NULL GROUP BY month
     UNION ALL
     -- No GROUP BY: one row even when there are no savings at all.
-    SELECT 'overall', '{OVERALL_KEY}', {_RESUMS} FROM parts WHERE grouping_set = 6
+    SELECT 'overall', '{OVERALL_KEY}', {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 3
 """
+# At the default parallel_setup_cost the planner still aggregates in one process; starting workers costs
+# ~1 ms here, the branches ~0.3 s each over 1,000,000 reports (bench/totals.py). Transaction-local, like
+# work_mem. The planner also needs the extended statistics of migration 0008 (the true number of groups)
+# to see that partial aggregation in the workers pays: with them each branch is a Gather of partial
+# aggregates; without them it aggregates the site and month branches in one process.
+_PG_PARALLEL_SETTINGS = ("SET LOCAL parallel_setup_cost = 0",)
+
 
 # Portable form (SQLite, embedded mode): one GROUP BY per scope in a single statement.
 _PORTABLE_AGGREGATE = f"""
@@ -157,9 +168,15 @@ _FRESH = "savings_totals_fresh"
 UPSERT_CHUNK = 1000  # rows per INSERT: SQLite allows 32,766 bound values, a row has seven
 
 
-def aggregate_sql(dialect: str) -> str:
-    """The SELECT that aggregates every scope for this database (the benchmark times it alone)."""
-    return _PG_AGGREGATE if dialect == "postgresql" else _PORTABLE_AGGREGATE
+def fill_fresh_totals_pg(fresh: str) -> None:
+    """PostgreSQL: every scope's figures into the temporary table `fresh` (dropped at commit)."""
+    for setting in _PG_PARALLEL_SETTINGS:
+        db.session.execute(text(setting))
+    db.session.execute(text(f"CREATE TEMPORARY TABLE {_PG_PARTS_TABLE} ON COMMIT DROP AS {_PG_PARTS}"))
+    # The rest of the transaction (the roll-up, the upsert, the delete) plans as usual.
+    db.session.execute(text("SET LOCAL parallel_setup_cost TO DEFAULT"))
+    db.session.execute(text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {_PG_ROLLUP}"))
+    db.session.execute(text(f"DROP TABLE {_PG_PARTS_TABLE}"))
 
 
 def _lock() -> None:
@@ -178,7 +195,7 @@ def recompute_totals(*, now: datetime | None = None) -> dict:
         # The planner overestimates the groups (a few MB of hash tables in truth) and, at the default
         # work_mem, sorts instead of hashing: several times slower over 1M rows (bench/totals.py).
         db.session.execute(text("SET LOCAL work_mem = '256MB'"))
-        db.session.execute(text(f"CREATE TEMPORARY TABLE {_FRESH} ON COMMIT DROP AS {_PG_AGGREGATE}"))
+        fill_fresh_totals_pg(_FRESH)
         db.session.execute(text(f"ANALYZE {_FRESH}"))
         try:
             with db.session.begin_nested():
