@@ -3,7 +3,8 @@
 The views document their own outcomes (201/200 of idempotent POSTs, 409, 413, 415...). The statuses
 that follow from the plumbing rather than from a view are added here, once, so a new endpoint gets
 them too: 404 for a path id, 400 for a body that is not JSON, 413 for a body over MAX_CONTENT_LENGTH
-(MAX_JSON_BODY_BYTES for JSON), 422 for invalid input, 429 for the per-user write limit. Every error response is
+(MAX_JSON_BODY_BYTES for JSON), 415 for a body of a media type no endpoint takes (security.py checks every
+body before the view), 422 for invalid input, 429 for the per-user write limit. Every error response is
 `application/problem+json` with the Problem schema (errors.py renders all of them).
 """
 from http import HTTPStatus
@@ -30,7 +31,7 @@ def _statuses_from_plumbing(path: str, method: str, operation: dict) -> set[int]
     if "{" in path:
         statuses.add(404)
     if body_types:
-        statuses |= {413, 422}
+        statuses |= {413, 415, 422}
     if "application/json" in body_types:
         statuses.add(400)
     if has_query:
