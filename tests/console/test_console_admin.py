@@ -40,6 +40,33 @@ def test_an_import_shows_every_row_and_its_errors_then_creates_all_and_prints_sl
     assert volunteer_count(client, admin) == 2
 
 
+def test_the_regions_144_volunteers_are_registered_from_one_csv_with_a_slip_each(client, console, admin):
+    import csv
+
+    from volunteer_api.districts.services import DISTRICTS_CSV
+
+    with DISTRICTS_CSV.open(encoding="utf-8") as rows:
+        districts = [row["code"] for row in csv.DictReader(rows)]
+    people = [(f"Волонтёр Жамбылский {n:03d}", next_phone(), districts[n % len(districts)]) for n in range(144)]
+    text = "\ufefffull_name,phone,email,district\n" + "".join(f"{name},{phone},,{district}\n"
+                                                            for name, phone, district in people)
+    browser = console(admin)
+    response = browser.client.post("/console/volunteers/import", data={"csrf_token": browser.csrf, **csv_upload(text)},
+                                   content_type="multipart/form-data")
+    preview = page_text(response)
+    assert response.status_code == 200 and 'class="row-error"' not in preview
+    assert all(name in preview for name, _, _ in people)  # every row shown before anything is created
+    assert volunteer_count(client, admin) == 0
+    browser._remember_token(response)
+    slips = page_text(browser.post("/console/volunteers/import", {"confirm": "1", "content": text}))
+    assert slips.count('class="slip"') == 144
+    assert all(phone in slips for _, phone, _ in people)
+    volunteers = client.get("/api/v1/volunteers?limit=200", headers=admin.headers).get_json()["items"]
+    assert sorted(v["phone"] for v in volunteers) == sorted(phone for _, phone, _ in people)
+    assert len({v["badge_number"] for v in volunteers}) == 144
+    assert all(v["badge_number"] in slips for v in volunteers)  # each slip names its volunteer's badge
+
+
 def test_registering_one_volunteer_prints_their_slip_and_a_bad_phone_is_explained(client, console, admin):
     browser = console(admin)
     response = browser.post("/console/volunteers", {"full_name": "Ерлан Нурлан", "phone": "8 701 555 12 34",
