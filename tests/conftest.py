@@ -21,7 +21,7 @@ import redis as redis_lib
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from tests.support import wait_for
+from tests.support import reset_rate_limits, wait_for
 
 BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -310,7 +310,7 @@ def start_web_process(env: dict, *, threads: int = 8) -> tuple[subprocess.Popen,
 def _clean_state(app, celery_worker):
     """Each test starts with empty tables (the districts stay) and fresh rate limits."""
     yield
-    from volunteer_api.extensions import db, limiter
+    from volunteer_api.extensions import db
 
     dispatcher = app.extensions["job_dispatcher"]
     if hasattr(dispatcher, "wait_idle"):
@@ -334,7 +334,7 @@ def _clean_state(app, celery_worker):
                 if attempt == 4:
                     raise
                 time.sleep(0.2)
-        limiter.reset()
+        reset_rate_limits()
     # The tables are empty again: so must be the audit chain's anchors outside them.
     Path(app.config["AUDIT_ANCHOR_FILE"]).unlink(missing_ok=True)
 
@@ -344,7 +344,8 @@ def make_app(app, service_env):
     """Build a second app with other environment variables (a dead Redis, SMTP...).
 
     Some extensions (Flask-Limiter) keep their storage on the shared extension object, so the main
-    app's extensions are bound to it again afterwards.
+    app's extensions are bound to it again afterwards (and _clean_state clears the limiter's "storage is
+    dead" flag, which an app with a dead Redis leaves set: see tests.support.reset_rate_limits).
     """
     from volunteer_api import create_app
     from volunteer_api.extensions import limiter

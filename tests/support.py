@@ -36,6 +36,20 @@ def concurrently(count: int, call) -> list:
     return results
 
 
+def reset_rate_limits() -> None:
+    """Empty the shared limiter's storage and make it count there again, not in its in-memory fallback.
+
+    Flask-Limiter keeps one storage, and one "storage is dead" flag, on the extension object every app of
+    the run shares. An app built with a dead Redis (make_app) sets the flag at its first limited request, and
+    `init_app` on the main app does not clear it: the next tests would count in the fallback, which
+    `reset()` does not empty, until the limiter's next backend check (2, 4, 8... s after its last failed one)
+    switched back to the real storage in the middle of a test, dropping every count made so far."""
+    from volunteer_api.extensions import limiter
+
+    limiter.reset()
+    limiter._storage_dead = False  # no public way in Flask-Limiter 4.1; the next failure sets it again
+
+
 def next_phone() -> str:
     """A fresh valid Kazakh mobile number (+7 701 ...)."""
     return f"+7701{next(_phone_numbers):07d}"

@@ -156,6 +156,19 @@ def test_revocation_holds_and_sign_in_works_while_redis_is_down(make_app, volunt
     assert client.get("/api/v1/me", headers=bearer(access)).status_code == 401
 
 
+def test_the_next_tests_count_sign_ins_in_the_real_limiter_storage_after_an_app_with_a_dead_redis(app, make_app, volunteer):
+    """The fixtures' side: after this, the limit tests must not count in the fallback (see reset_rate_limits)."""
+    from tests.support import reset_rate_limits
+    from volunteer_api.extensions import limiter
+
+    dead = make_app({"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert dead.test_client().post("/api/v1/auth/login", json={"login": volunteer.login, "password": PASSWORD}).status_code == 200
+    limiter.init_app(app)  # what make_app does afterwards: the fallback stays on
+    assert limiter.limiter.storage is not limiter.storage
+    reset_rate_limits()  # what _clean_state does after every test
+    assert limiter.limiter.storage is limiter.storage
+
+
 def test_a_password_set_by_the_server_is_rehashed_at_full_cost_on_first_login(app, client, admin):
     from volunteer_api.extensions import db
     from volunteer_api.people.models import User
