@@ -5,7 +5,6 @@ import os
 import re
 import signal
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -14,15 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 PASSWORD = "correct horse battery"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_site(*, district: str = "taraz", name: str = "Школа №5") -> int:

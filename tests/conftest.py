@@ -172,32 +172,6 @@ def start_worker_process(service_env: dict, *, beat: bool = True, concurrency: i
     raise RuntimeError("the worker did not answer a ping within 60 s")
 
 
-def start_web_process(service_env: dict, *, port: int, name: str = "web") -> subprocess.Popen:
-    """A real gunicorn web process (one gthread worker) on loopback, as one web host; returns once /healthz answers."""
-    import requests
-
-    env = {**os.environ, **service_env, "PYTHONUNBUFFERED": "1"}
-    log_dir = PROJECT_ROOT / ".pytest_cache"
-    log_dir.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "4",
-               "--graceful-timeout", "3",
-               "--bind", f"127.0.0.1:{port}", "wsgi:app"]
-    with open(log_dir / f"{name}-{os.getpid()}-{port}.log", "ab") as log_file:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the web process exited with {process.returncode}; see {log_file.name}")
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_for(answers, timeout=60, interval=0.2)
-    return process
-
-
 def start_beat_process(service_env: dict, *, name: str = "beat") -> tuple[subprocess.Popen, Path]:
     """A real `celery -A workers beat` process (RedBeat: it schedules only while it holds the lock) and
     its own log file, to tell which beat sent what."""
@@ -277,17 +251,17 @@ def pooled_app(app, pooled_env):
         db.engine.dispose()
 
 
-def start_web_process(env: dict, *, threads: int = 8) -> tuple[subprocess.Popen, str]:
-    """A real gunicorn process (one worker, `threads` threads) of wsgi:app on a free loopback port; returns
-    it and its base URL once /healthz answers."""
+def start_web_process(env: dict, *, threads: int = 8, name: str = "web") -> tuple[subprocess.Popen, str]:
+    """A real gunicorn process (one worker, `threads` threads) of wsgi:app on a free loopback port, as one
+    web host; returns it and its base URL once /healthz answers."""
     import requests
 
-    from tests.pooler import free_port
+    from tests.support import free_port
 
     port = free_port()
     log_dir = PROJECT_ROOT / ".pytest_cache"
     log_dir.mkdir(exist_ok=True)
-    log_file = open(log_dir / f"web-{os.getpid()}-{port}.log", "ab")  # noqa: SIM115 - closed with the process
+    log_file = open(log_dir / f"{name}-{os.getpid()}-{port}.log", "ab")  # noqa: SIM115 - closed with the process
     command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "wsgi:app"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},

@@ -7,7 +7,6 @@ through it, as the web hosts of a large deployment do. It must start: a missing 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,13 +15,10 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from tests.support import free_port
+
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PgBouncer:

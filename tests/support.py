@@ -1,10 +1,18 @@
-"""Helpers the tests share: polling and users with tokens."""
+"""Helpers the tests share: polling, loopback ports and users with tokens."""
 import itertools
+import socket
 import threading
 import time
 from dataclasses import dataclass
 
 _phone_numbers = itertools.count(1000000)
+
+
+def free_port() -> int:
+    """A loopback port free at this moment, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_for(condition, *, timeout: float = 10.0, interval: float = 0.05):

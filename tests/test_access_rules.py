@@ -9,6 +9,8 @@ LIBRARY_ENDPOINTS = {"api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
 PUBLIC_PATHS = {"/", "/api/v1/", "/healthz", "/readyz", "/api/v1/auth/login", "/api/v1/districts",
                 "/api/v1/docs/assets/<path:filename>", "/static/<path:filename>", "/console/sign-in", "/console/language",
                 "/api/v1/client-config", "/app/", "/app/sw.js", "/app/<path:asset>",
+                # The console's push service worker: code only, re-fetched by the browser signed in or not.
+                "/console/push/sw.js",
                 # Open data for the public: no personal data (tests/test_open_data.py).
                 "/api/v1/open-data/oc4ids.json", "/api/v1/public/summary", "/transparency",
                 # Not to JWTs: the scraper's own METRICS_TOKEN, checked by the view (tests/test_metrics.py).

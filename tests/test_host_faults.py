@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from tests.alert_helpers import (PASSWORD, IsolatedStack, alert_counts, covered_inspections, free_port, make_site,
+from tests.alert_helpers import (PASSWORD, IsolatedStack, alert_counts, covered_inspections, make_site,
                                  make_user, outbox_drained, record_an_event, sends, unsealed_events)
 from tests.conftest import (PG_ADMIN_URL, start_beat_process, start_web_process, start_worker_process,
                             stop_worker_process)
@@ -92,10 +92,10 @@ def test_a_web_process_a_worker_and_the_leading_beat_killed_mid_burst_lose_and_d
     beats = [stack.start_beat(start_beat_process, name=f"beat-{n}") for n in (1, 2)]
     doomed_worker = stack.start_worker(start_worker_process, beat=False, name="worker-1")
     stack.start_worker(start_worker_process, beat=False, name="worker-2")
-    ports = [free_port(), free_port()]
-    webs = [start_web_process(stack.env, port=port, name=f"web-{n}") for n, port in enumerate(ports, 1)]
+    started_webs = [start_web_process(stack.env, threads=4, name=f"web-{n}") for n in (1, 2)]
+    webs = [process for process, _ in started_webs]
     stack.workers.extend(webs)  # stopped with the stack
-    hosts = [f"http://127.0.0.1:{port}" for port in ports]
+    hosts = [base_url for _, base_url in started_webs]
     with stack.app.app_context():
         inspectors = [make_user("inspector"), make_user("inspector")]
         volunteer, site = make_user("volunteer"), make_site()
