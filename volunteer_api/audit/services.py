@@ -28,7 +28,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from ..database import advisory_lock, db
 from ..pagination import keyset_page
@@ -99,6 +99,27 @@ def record_event(*, action: str, object_type: str, object_id, before: dict | Non
     A plain INSERT rather than an ORM object: every write of the system passes here, and nothing reads
     the event back in the same transaction.
     """
+    values = _event_values(action=action, object_type=object_type, object_id=object_id, before=before, after=after,
+                           actor_id=actor_id)
+    return db.session.scalar(AuditEvent.__table__.insert().values(**values).returning(AuditEvent.id))
+
+
+def event_insert_per_row(source, *, action: str, object_type: str, object_id, before: dict | None = None,
+                         after: dict | None = None, actor_id: int | None = None):
+    """An INSERT of this keyed audit event once for each row `source` (a CTE) yields, for a statement that
+    writes a row and its event together (PostgreSQL: `WITH row AS (INSERT … RETURNING), event AS (INSERT …
+    SELECT … FROM row)`). A source without rows (an insert that did nothing) writes no event. The event is
+    the one record_event would write: the same content, keyed the same way.
+    """
+    values = _event_values(action=action, object_type=object_type, object_id=object_id, before=before, after=after,
+                           actor_id=actor_id)
+    table = AuditEvent.__table__
+    columns = list(values)
+    return table.insert().from_select(
+        columns, select(*(literal(values[name], table.c[name].type) for name in columns)).select_from(source))
+
+
+def _event_values(*, action, object_type, object_id, before, after, actor_id) -> dict:
     request_id = address = None
     if has_request_context():
         request_id = g.get("request_id")
@@ -107,8 +128,7 @@ def record_event(*, action: str, object_type: str, object_id, before: dict | Non
             actor_id = g.current_user.id
     values = dict(actor_id=actor_id, action=action, object_type=object_type, object_id=str(object_id), before=before,
                   after=after, request_id=request_id, address=address, created_at=utcnow())
-    return db.session.scalar(AuditEvent.__table__.insert().values(**values, mac=event_mac(values))
-                             .returning(AuditEvent.id))
+    return {**values, "mac": event_mac(values)}
 
 
 def event_hash(event: AuditEvent, prev_hash: str) -> str:
