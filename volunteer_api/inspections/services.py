@@ -5,7 +5,6 @@ from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, func, null, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -297,67 +296,59 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     The bytes are checked completely before anything is written; the same photo twice on one
     inspection answers the first upload, and identical bytes are stored once for everyone. The
     previews are made by a job after commit.
+
+    The inspection is read and locked at once (only its author finds it): a concurrent review or upload
+    of the same inspection waits, so the photo count and the status hold until commit, and the check of
+    the bytes happens under that lock (an upload of another inspection never waits). Its photos (at most
+    MAX_PHOTOS) are read once, for the retry, the count and nothing else.
     """
-    inspection = get_inspection(inspection_id, user=user)
-    if inspection.volunteer_id != user.id:
+    if parse_id(inspection_id) is None:
+        raise NotFound()
+    target = db.session.execute(
+        select(Inspection.id, Inspection.status, Inspection.captured_at, Site.lat, Site.lon)
+        .join(Site, Site.id == Inspection.site_id)
+        .where(Inspection.id == parse_id(inspection_id), Inspection.volunteer_id == user.id)
+        .with_for_update(of=Inspection)
+    ).first()
+    if target is None:
+        db.session.rollback()
         raise NotFound()
     checked = photo_files.check_photo(photo_files.read_limited(stream, max_bytes))
-    if (existing := _photo(inspection.id, checked.sha256)) is not None:
+    photos = db.session.scalars(select(Photo).where(Photo.inspection_id == target.id).order_by(Photo.id)).all()
+    existing = next((photo for photo in photos if photo.sha256 == checked.sha256), None)
+    if existing is not None:
         # A phone's retry of an upload whose answer it never got: the same answer, even after a review.
         db.session.rollback()
         return existing, False
-    _require_open(inspection)
-
-    # Lock the inspection against a concurrent review and a concurrent upload (the photo count must hold);
-    # SQLite has one writer anyway. Then re-read it.
-    inspection = db.session.scalars(
-        select(Inspection).where(Inspection.id == inspection.id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    _require_open(inspection)
-    existing = _photo(inspection.id, checked.sha256)
-    if existing is not None:
+    _require_open(target)
+    if len(photos) >= MAX_PHOTOS:
         db.session.rollback()
-        return existing, False
-    if len(inspection.photos) >= MAX_PHOTOS:
         raise Invalid(errors={"file": [str(_l("At most %(count)s photos per inspection.", count=MAX_PHOTOS))]})
     use_quota(user_id=user.id, kind="photo_bytes", amount=len(checked.data))  # before a byte reaches the disk
     photo_files.store_photo(checked)
-    photo = Photo(inspection_id=inspection.id, sha256=checked.sha256, content_type=checked.content_type,
+    photo = Photo(inspection_id=target.id, sha256=checked.sha256, content_type=checked.content_type,
                   size_bytes=len(checked.data), width=checked.width, height=checked.height,
                   exif_taken_at=checked.taken_at,
-                  photo_time_mismatch=photo_files.time_mismatch(checked.taken_at, inspection.captured_at))
+                  photo_time_mismatch=photo_files.time_mismatch(checked.taken_at, target.captured_at))
     if checked.gps is not None:
         photo.exif_lat, photo.exif_lon = checked.gps
-        site = db.session.get(Site, inspection.site_id)
-        photo.exif_distance_m = round(distance_m(checked.gps[0], checked.gps[1], site.lat, site.lon), 1)
-    try:
-        with db.session.begin_nested():
-            db.session.add(photo)
-    except IntegrityError:
-        existing = _photo(inspection.id, checked.sha256)
-        if existing is None:
-            raise
-        db.session.rollback()
-        return existing, False
-    record_event(action="inspection.photo_added", object_type="inspection", object_id=inspection.id,
+        photo.exif_distance_m = round(distance_m(checked.gps[0], checked.gps[1], target.lat, target.lon), 1)
+    # No other transaction adds a photo to this inspection while the lock is held: the unique
+    # (inspection_id, sha256) cannot be hit here, so no savepoint guards the insert.
+    db.session.add(photo)
+    db.session.flush()
+    record_event(action="inspection.photo_added", object_type="inspection", object_id=target.id,
                  after={"photo_id": str(photo.id), "sha256": photo.sha256, "content_type": photo.content_type,
                         "exif_distance_m": photo.exif_distance_m}, actor_id=user.id)
     enqueue(names.MAKE_PHOTO_PREVIEWS, sha256=photo.sha256)
-    db.session.commit()
+    commit_keeping_loaded_state()  # the answer is the row just written: no reload
     return photo, True
 
 
-def _require_open(inspection: Inspection) -> None:
+def _require_open(inspection) -> None:
     if inspection.status not in ("submitted", "returned"):
         db.session.rollback()
         raise Conflict(_l("Photos can only be added before the inspection is reviewed."))
-
-
-def _photo(inspection_id: int, sha256: str) -> Photo | None:
-    return db.session.scalars(
-        select(Photo).where(Photo.inspection_id == inspection_id, Photo.sha256 == sha256)
-    ).one_or_none()
 
 
 def list_photos(inspection_id, *, user) -> list[Photo]:
