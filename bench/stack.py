@@ -317,19 +317,30 @@ def measure_photo_uploads(bases: list[str], ids: dict, args, database_url: str, 
         response.raise_for_status()
         inspection_ids.append(response.json()["id"])
     settle(database_url)
+    rss_before = _web_worker_rss(processes)
     meter = CpuMeter(processes, database_url)
     upload = wrk_hosts(bases, "/", script="post_photo.lua",
                        args=lambda host: [token, str(photo), str(host), *inspection_ids],
                        duration=args.duration, connections=args.connections)
     cpu = meter.per_request(upload["requests"])
+    rss_after = _web_worker_rss(processes)
+    growth = max(rss_after[pid] - rss_before.get(pid, rss_after[pid]) for pid in rss_after)
     rows = [(f"POST …/photos, 201 KB JPEG ({upload['errors']} non-2xx)", upload["p50"], upload["p99"], upload["rps"],
              f"≥ {TARGETS['photo_rps']:.0f}/s (1.5× 81)", upload["rps"] >= TARGETS["photo_rps"] and not upload["errors"]),
             (f"CPU per photo: web {cpu['web']:.2f} + PostgreSQL {cpu['database']:.2f} ms", cpu["web"] + cpu["database"],
              None, None, "—", None),
             (f"  then in the workers (previews; + their PostgreSQL): {cpu['workers']:.2f} ms", cpu["workers"], None, None,
-             "—", None)]
+             "—", None),
+            (f"RSS of a web worker across the uploads (MB, most grown {growth:+.1f})", max(rss_before.values()),
+             max(rss_after.values()), None, "flat (< +10 MB)", growth < 10)]
     settle(database_url, timeout=300)
     return rows
+
+
+def _web_worker_rss(processes: dict) -> dict[int, float]:
+    pids = [int(pid) for name, process in processes.items() if name.startswith("web")
+            for pid in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()]
+    return {pid: _rss_mb(pid) for pid in pids}
 
 
 class CpuMeter:
