@@ -83,9 +83,8 @@ class PhotoFileSchema(Schema):
                                                "description": "JPEG, PNG or WebP, at most 10 MB"})
 
 
+# Dumped by a compiled plan (CompiledDumpSchema): pages of 50 inspections are the hottest read.
 class InspectionSchema(CompiledDumpSchema):
-    """An inspection as the API answers it (dumped by a compiled plan: pages of 50 are the hot read)."""
-
     id = fields.String(required=True)
     client_uuid = fields.String(required=True)
     site_id = fields.String(required=True)
