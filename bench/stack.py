@@ -250,7 +250,7 @@ def measure_http(bases: list[str], ids: dict, args, database_url: str, processes
     rows.append(("GET /healthz (the ceiling)", ceiling["p50"], ceiling["p99"], ceiling["rps"], "—", None))
     meter = CpuMeter(processes, database_url)
     post = wrk_hosts(bases, "/", script="post_inspection.lua",
-                     args=[volunteer, site["id"], str(site["lat"]), str(site["lon"])], **run)
+                     args=lambda host: [volunteer, site["id"], str(site["lat"]), str(site["lon"]), str(host)], **run)
     cpu = meter.per_request(post["requests"])
     ratio = post["rps"] / ceiling["rps"]
     rows.append((f"POST /inspections ({ratio:.1%} of ceiling, {post['errors']} non-2xx)", post["p50"], post["p99"],
