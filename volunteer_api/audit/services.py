@@ -28,7 +28,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 
 from ..database import advisory_lock, db
 from ..pagination import keyset_page
@@ -99,27 +99,15 @@ def record_event(*, action: str, object_type: str, object_id, before: dict | Non
     A plain INSERT rather than an ORM object: every write of the system passes here, and nothing reads
     the event back in the same transaction.
     """
-    values = _event_values(action=action, object_type=object_type, object_id=object_id, before=before, after=after,
-                           actor_id=actor_id)
+    values = event_values(action=action, object_type=object_type, object_id=object_id, before=before, after=after,
+                          actor_id=actor_id)
     return db.session.scalar(AuditEvent.__table__.insert().values(**values).returning(AuditEvent.id))
 
 
-def event_insert_per_row(source, *, action: str, object_type: str, object_id, before: dict | None = None,
-                         after: dict | None = None, actor_id: int | None = None):
-    """An INSERT of this keyed audit event once for each row `source` (a CTE) yields, for a statement that
-    writes a row and its event together (PostgreSQL: `WITH row AS (INSERT … RETURNING), event AS (INSERT …
-    SELECT … FROM row)`). A source without rows (an insert that did nothing) writes no event. The event is
-    the one record_event would write: the same content, keyed the same way.
-    """
-    values = _event_values(action=action, object_type=object_type, object_id=object_id, before=before, after=after,
-                           actor_id=actor_id)
-    table = AuditEvent.__table__
-    columns = list(values)
-    return table.insert().from_select(
-        columns, select(*(literal(values[name], table.c[name].type) for name in columns)).select_from(source))
-
-
-def _event_values(*, action, object_type, object_id, before, after, actor_id) -> dict:
+def event_values(*, action: str, object_type: str, object_id, before: dict | None = None, after: dict | None = None,
+                 actor_id: int | None = None) -> dict:
+    """The columns of the keyed event record_event would write (its mac included), for a statement that
+    writes it with bound parameters of its own."""
     request_id = address = None
     if has_request_context():
         request_id = g.get("request_id")
