@@ -65,6 +65,16 @@ def migrate(database_url: str) -> None:
         upgrade()
 
 
+def vacuum_analyze(database_url: str) -> None:
+    """VACUUM ANALYZE the whole database. The PostgreSQL of these machines runs with autovacuum off, so a
+    freshly seeded table has no statistics (the planner guesses) and no visibility map (no index-only
+    scans) until this runs. Production needs autovacuum on."""
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
 def psycopg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+psycopg://", "postgresql://")
 

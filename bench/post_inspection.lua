@@ -1,5 +1,6 @@
 -- wrk script: POST /api/v1/inspections with a fresh client_uuid per request.
--- args: access token, site id, lat, lon
+-- args: access token, site id, lat, lon, and a tag of this wrk process (two wrk runs at once, --hosts 2,
+-- must not draw the same client_uuids: a replay with another captured_at second is a 409)
 local threads = 0
 
 function setup(thread)
@@ -8,8 +9,8 @@ function setup(thread)
 end
 
 function init(args)
-  math.randomseed(os.time() * 1000 + thread_number)
-  token, site_id, lat, lon = args[1], args[2], args[3], args[4]
+  token, site_id, lat, lon, tag = args[1], args[2], args[3], args[4], tonumber(args[5] or "0")
+  math.randomseed(os.time() * 1000 + thread_number + tag * 104729)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer " .. token

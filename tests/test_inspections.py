@@ -321,3 +321,22 @@ def test_a_retry_after_the_capture_window_closed_still_answers_the_stored_inspec
     assert retry.status_code == 200 and retry.get_json()["id"] == first.get_json()["id"]
     fresh = client.post(INSPECTIONS, headers=volunteer.headers, json={**body, "client_uuid": str(uuid.uuid4())})
     assert fresh.status_code == 422 and "captured_at" in fresh.get_json()["errors"]
+
+
+def test_a_filing_writes_one_keyed_event_that_the_chain_seals(client, app, volunteer, site):
+    """The row and its audit event are written together (one statement on PostgreSQL): the event carries
+    the new inspection's id and a mac the sealer accepts; a replay writes none."""
+    from volunteer_api.audit.services import seal_chain, verify_chain
+
+    body = inspection_body(site["id"])
+    first = client.post("/api/v1/inspections", headers=volunteer.headers, json=body)
+    replay = client.post("/api/v1/inspections", headers=volunteer.headers, json=body)
+    assert (first.status_code, replay.status_code) == (201, 200)
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "inspection.filed")).all()
+        assert [(event.object_id, event.actor_id) for event in events] == [(first.get_json()["id"], int(volunteer.id))]
+        assert events[0].after["status"] == "submitted" and events[0].after["site_id"] == site["id"]
+        seal_chain()
+        db.session.commit()
+        assert db.session.get(AuditEvent, events[0].id).seal_refused is None
+        assert verify_chain()["ok"]

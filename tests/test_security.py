@@ -299,3 +299,21 @@ def test_a_database_error_logs_neither_its_parameters_nor_a_password_hash(make_a
     output = json_log.getvalue()
     assert "no_such_column" in output  # the error is logged...
     assert phone not in output and password_hash not in output and "$argon2" not in output  # ...without the values
+
+
+def test_a_write_decodes_its_token_once(client, app, admin, monkeypatch):
+    """The write limiter's key and the view's authentication share one verified decode per request."""
+    from flask_jwt_extended import jwt_manager
+
+    assert app.config["RATELIMIT_ENABLED"]  # the limiter's key reads the token too
+    decodes = []
+    original = jwt_manager._decode_jwt
+    monkeypatch.setattr(jwt_manager, "_decode_jwt", lambda **kwargs: decodes.append(1) or original(**kwargs))
+    response = client.post("/api/v1/sites", headers=admin.headers, json={
+        "name": "School", "kind": "school", "district": "taraz", "location": {"lat": 42.9, "lon": 71.37},
+        "budget_kzt": "1000000.00"})
+    assert response.status_code == 201, response.get_json()
+    assert len(decodes) == 1
+    # A bad token is never kept: both readers refuse it, and the answer is a 401.
+    bad = client.post("/api/v1/sites", headers={"Authorization": "Bearer not-a-token"}, json={})
+    assert bad.status_code == 401

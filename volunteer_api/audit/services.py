@@ -99,6 +99,15 @@ def record_event(*, action: str, object_type: str, object_id, before: dict | Non
     A plain INSERT rather than an ORM object: every write of the system passes here, and nothing reads
     the event back in the same transaction.
     """
+    values = event_values(action=action, object_type=object_type, object_id=object_id, before=before, after=after,
+                          actor_id=actor_id)
+    return db.session.scalar(AuditEvent.__table__.insert().values(**values).returning(AuditEvent.id))
+
+
+def event_values(*, action: str, object_type: str, object_id, before: dict | None = None, after: dict | None = None,
+                 actor_id: int | None = None) -> dict:
+    """The columns of the keyed event record_event would write (its mac included), for a statement that
+    writes it with bound parameters of its own."""
     request_id = address = None
     if has_request_context():
         request_id = g.get("request_id")
@@ -107,8 +116,7 @@ def record_event(*, action: str, object_type: str, object_id, before: dict | Non
             actor_id = g.current_user.id
     values = dict(actor_id=actor_id, action=action, object_type=object_type, object_id=str(object_id), before=before,
                   after=after, request_id=request_id, address=address, created_at=utcnow())
-    return db.session.scalar(AuditEvent.__table__.insert().values(**values, mac=event_mac(values))
-                             .returning(AuditEvent.id))
+    return {**values, "mac": event_mac(values)}
 
 
 def event_hash(event: AuditEvent, prev_hash: str) -> str:

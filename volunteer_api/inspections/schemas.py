@@ -7,7 +7,7 @@ from ..ids import Id
 from ..pagination import PageArgsSchema
 from ..people.schemas import VolunteerSummarySchema
 from ..sites.schemas import SiteSummarySchema
-from ..schemas import JsonBoolean
+from ..schemas import CompiledDumpSchema, JsonBoolean
 from ..timestamps import RFC3339DateTime
 from .models import INSPECTION_STATUSES, REVIEW_DECISIONS, SEVERITIES
 from .photos import PREVIEW_SIZES
@@ -46,7 +46,7 @@ class ExifLocationSchema(Schema):
     distance_m = fields.Float(required=True, metadata={"description": "Geodesic distance from the photo's position to the site"})
 
 
-class PhotoSchema(Schema):
+class PhotoSchema(CompiledDumpSchema):
     id = fields.String(required=True)
     sha256 = fields.String(required=True)
     content_type = fields.String(required=True)
@@ -83,7 +83,8 @@ class PhotoFileSchema(Schema):
                                                "description": "JPEG, PNG or WebP, at most 10 MB"})
 
 
-class InspectionSchema(Schema):
+# Dumped by a compiled plan (CompiledDumpSchema): pages of 50 inspections are the hottest read.
+class InspectionSchema(CompiledDumpSchema):
     id = fields.String(required=True)
     client_uuid = fields.String(required=True)
     site_id = fields.String(required=True)

@@ -1,23 +1,26 @@
 """Filing, reading and reviewing inspections, the review loop (return, resubmit), and their photos."""
 import logging
 from datetime import timedelta
+from functools import cache
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, bindparam, cast, func, null, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit.services import record_event, state_history
+from ..audit.models import AuditEvent
+from ..audit.services import event_values, record_event, state_history
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
-from ..database import change_status_once, commit_keeping_loaded_state, db
+from ..database import change_status_once, commit_keeping_loaded_state, db, dialect_insert
 from ..ids import parse_id
 from ..geo import distance_m
-from ..idempotency import file_once, filed_before
+from ..idempotency import filed_before, request_hash
 from ..jobs import enqueue, names
 from ..pagination import keyset_page
 from ..quotas import use_quota
+from ..people.models import User
 from ..sites.models import Site
 from ..sites.moves import move_undecided
 from ..change_numbers import next_change_seq
@@ -60,6 +63,10 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
 
     A retry with the same body answers the stored inspection; another body under the same uuid is a 409.
     Concurrent retries meet at the unique (volunteer_id, client_uuid): one insert wins, the rest replay it.
+
+    The hottest write of the system, so it runs as Core statements, not through the ORM's unit of work: on
+    PostgreSQL the site is read together with the new row's id, and one statement inserts the row and
+    its audit event (which needs that id for its key); then the change number, and commit.
     """
     body = {"client_uuid": str(client_uuid), "site_id": site_id, "captured_at": captured_at, "location": location,
             "checklist": checklist, "severity": severity, "notes": notes}
@@ -69,7 +76,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
         errors["captured_at"] = [str(_l("The capture time is more than 10 minutes in the future."))]
     elif captured_at < now - MAX_AGE:
         errors["captured_at"] = [str(_l("The capture time is more than 30 days ago."))]
-    site = db.session.get(Site, parse_id(site_id)) if parse_id(site_id) is not None else None
+    site = _filing_site(parse_id(site_id)) if parse_id(site_id) is not None else None
     if site is None:
         errors["site_id"] = [str(_l("No such site."))]
     if errors:
@@ -83,26 +90,96 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     metres = distance_m(location["lat"], location["lon"], site.lat, site.lon)
     on_site = is_on_site(distance_m=metres, geofence_radius_m=site.geofence_radius_m, accuracy_m=location["accuracy_m"])
     reasons = flag_reasons(on_site=on_site, mock_location=location["mock"], severity=severity, checklist=checklist)
-    inspection, created = file_once(Inspection, dict(
-        site_id=site.id, district=site.district, captured_at=captured_at, received_at=now, lat=location["lat"], lon=location["lon"],
-        accuracy_m=location["accuracy_m"], mock_location=location["mock"], checklist=checklist, severity=severity,
-        notes=notes, distance_m=round(metres, 1), on_site=on_site, flagged=bool(reasons), flag_reasons=reasons,
-        status="submitted",
-    ), volunteer_id=volunteer_id, client_uuid=str(client_uuid), body=body, conflict=_reused_uuid)
-    if not created:
-        return inspection, False
+    values = dict(
+        site_id=site.id, district=site.district, captured_at=captured_at, received_at=now, lat=location["lat"],
+        lon=location["lon"], accuracy_m=location["accuracy_m"], mock_location=location["mock"], checklist=checklist,
+        severity=severity, notes=notes, distance_m=round(metres, 1), on_site=on_site, flagged=bool(reasons),
+        flag_reasons=reasons, status="submitted", volunteer_id=volunteer_id, client_uuid=str(client_uuid),
+        request_hash=request_hash(body), updated_at=now, resubmissions=0, change_seq=0,
+    )
+    if site.next_id is not None:
+        values["id"] = site.next_id
+    row = _insert_filed(values)
+    if row is None:
+        return filed_before(Inspection, volunteer_id=volunteer_id, client_uuid=str(client_uuid), body=body,
+                            conflict=_reused_uuid, options=WITH_SUMMARIES), False
     use_quota(user_id=volunteer_id, kind="inspections", now=now)
+    inspection = Inspection(**row._mapping)  # the answer: not in the session, nothing to flush or reload
     set_committed_value(inspection, "photos", [])  # a new inspection has none: no query to find out
-    set_committed_value(inspection, "site", site)
-    record_event(action="inspection.filed", object_type="inspection", object_id=inspection.id,
-                 after=snapshot(inspection), actor_id=volunteer_id)
+    set_committed_value(inspection, "referral", None)
+    set_committed_value(inspection, "resolution", None)
+    set_committed_value(inspection, "site", SiteSummary(site.id, site.name, site.district))
+    set_committed_value(inspection, "volunteer", db.session.get(User, volunteer_id))  # loaded by authentication
     if inspection.flagged:
         enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
     if inspection.flagged or checklist.get("schedule_delay"):  # else no input of the site's risk changed
         enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
     inspection.change_seq = next_change_seq()
+    # updated_at named, or the column's onupdate would stamp a time the answer does not carry.
+    db.session.execute(update(Inspection.__table__).where(Inspection.__table__.c.id == inspection.id)
+                       .values(change_seq=inspection.change_seq, updated_at=inspection.updated_at))
     commit_keeping_loaded_state()
     return inspection, True
+
+
+class SiteSummary(NamedTuple):
+    """What an inspection's answer says of its site (sites.schemas.SiteSummarySchema)."""
+
+    id: int
+    name: str
+    district: str
+
+
+def _filing_site(site_id: int):
+    """The site's columns a filing needs, and on PostgreSQL the new inspection's id (nextval) in the same
+    round trip; None when there is no such site."""
+    table = Site.__table__
+    next_id = (func.nextval(func.pg_get_serial_sequence("inspections", "id"))
+               if db.session.get_bind().dialect.name == "postgresql" else null())
+    return db.session.execute(
+        select(table.c.id, table.c.name, table.c.district, table.c.lat, table.c.lon, table.c.geofence_radius_m,
+               next_id.label("next_id")).where(table.c.id == site_id)
+    ).first()
+
+
+def _insert_filed(values: dict):
+    """INSERT … ON CONFLICT DO NOTHING the inspection and, when it was new, its audit event; returns the new
+    row (every column), or None when the volunteer's client_uuid is taken.
+
+    PostgreSQL: one statement, built once per process with bound parameters (a construct built per
+    request costs its building and its cache key: about what the unit of work cost); the event's key
+    covers the inspection id, known beforehand. SQLite, which has no INSERT in a WITH: the same two
+    inserts one after the other.
+    """
+    event = dict(action="inspection.filed", object_type="inspection", actor_id=values["volunteer_id"],
+                 after=snapshot(Inspection(**values)))
+    if "id" in values:
+        row = {column.name: values.get(column.name) for column in Inspection.__table__.c}
+        event_row = {f"event_{name}": value for name, value in event_values(object_id=values["id"], **event).items()}
+        return db.session.execute(_filing_statement(), {**row, **event_row}).first()
+    table = Inspection.__table__
+    row = db.session.execute(dialect_insert()(table).values(**values).on_conflict_do_nothing()
+                             .returning(*table.c)).first()
+    if row is not None:
+        record_event(object_id=row.id, **event)
+    return row
+
+
+@cache
+def _filing_statement():
+    """PostgreSQL: `WITH filed AS (INSERT INTO inspections … ON CONFLICT DO NOTHING RETURNING *), filed_event
+    AS (INSERT INTO audit_events … SELECT :event_… FROM filed) SELECT * FROM filed`, every value a parameter
+    (the inspection's by column name, the event's as event_<column>)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    table, events = Inspection.__table__, AuditEvent.__table__
+    filed = (pg_insert(table).values({column.name: bindparam(column.name, type_=column.type) for column in table.c})
+             .on_conflict_do_nothing().returning(*table.c).cte("filed"))
+    columns = ["actor_id", "action", "object_type", "object_id", "before", "after", "request_id", "address",
+               "created_at", "mac"]
+    event = events.insert().from_select(columns, select(
+        *(bindparam(f"event_{name}", type_=events.c[name].type) for name in columns)).select_from(filed))
+    return select(filed).add_cte(event.cte("filed_event"))
 
 
 def _reused_uuid() -> Conflict:
@@ -236,67 +313,59 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     The bytes are checked completely before anything is written; the same photo twice on one
     inspection answers the first upload, and identical bytes are stored once for everyone. The
     previews are made by a job after commit.
+
+    The inspection is read and locked at once (only its author finds it): a concurrent review or upload
+    of the same inspection waits, so the photo count and the status hold until commit, and the check of
+    the bytes happens under that lock (an upload of another inspection never waits). Its photos (at most
+    MAX_PHOTOS) are read once, for the retry, the count and nothing else.
     """
-    inspection = get_inspection(inspection_id, user=user)
-    if inspection.volunteer_id != user.id:
+    if parse_id(inspection_id) is None:
+        raise NotFound()
+    target = db.session.execute(
+        select(Inspection.id, Inspection.status, Inspection.captured_at, Site.lat, Site.lon)
+        .join(Site, Site.id == Inspection.site_id)
+        .where(Inspection.id == parse_id(inspection_id), Inspection.volunteer_id == user.id)
+        .with_for_update(of=Inspection)
+    ).first()
+    if target is None:
+        db.session.rollback()
         raise NotFound()
     checked = photo_files.check_photo(photo_files.read_limited(stream, max_bytes))
-    if (existing := _photo(inspection.id, checked.sha256)) is not None:
+    photos = db.session.scalars(select(Photo).where(Photo.inspection_id == target.id).order_by(Photo.id)).all()
+    existing = next((photo for photo in photos if photo.sha256 == checked.sha256), None)
+    if existing is not None:
         # A phone's retry of an upload whose answer it never got: the same answer, even after a review.
         db.session.rollback()
         return existing, False
-    _require_open(inspection)
-
-    # Lock the inspection against a concurrent review and a concurrent upload (the photo count must hold);
-    # SQLite has one writer anyway. Then re-read it.
-    inspection = db.session.scalars(
-        select(Inspection).where(Inspection.id == inspection.id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    _require_open(inspection)
-    existing = _photo(inspection.id, checked.sha256)
-    if existing is not None:
+    _require_open(target)
+    if len(photos) >= MAX_PHOTOS:
         db.session.rollback()
-        return existing, False
-    if len(inspection.photos) >= MAX_PHOTOS:
         raise Invalid(errors={"file": [str(_l("At most %(count)s photos per inspection.", count=MAX_PHOTOS))]})
     use_quota(user_id=user.id, kind="photo_bytes", amount=len(checked.data))  # before a byte reaches the disk
     photo_files.store_photo(checked)
-    photo = Photo(inspection_id=inspection.id, sha256=checked.sha256, content_type=checked.content_type,
+    photo = Photo(inspection_id=target.id, sha256=checked.sha256, content_type=checked.content_type,
                   size_bytes=len(checked.data), width=checked.width, height=checked.height,
                   exif_taken_at=checked.taken_at,
-                  photo_time_mismatch=photo_files.time_mismatch(checked.taken_at, inspection.captured_at))
+                  photo_time_mismatch=photo_files.time_mismatch(checked.taken_at, target.captured_at))
     if checked.gps is not None:
         photo.exif_lat, photo.exif_lon = checked.gps
-        site = db.session.get(Site, inspection.site_id)
-        photo.exif_distance_m = round(distance_m(checked.gps[0], checked.gps[1], site.lat, site.lon), 1)
-    try:
-        with db.session.begin_nested():
-            db.session.add(photo)
-    except IntegrityError:
-        existing = _photo(inspection.id, checked.sha256)
-        if existing is None:
-            raise
-        db.session.rollback()
-        return existing, False
-    record_event(action="inspection.photo_added", object_type="inspection", object_id=inspection.id,
+        photo.exif_distance_m = round(distance_m(checked.gps[0], checked.gps[1], target.lat, target.lon), 1)
+    # No other transaction adds a photo to this inspection while the lock is held: the unique
+    # (inspection_id, sha256) cannot be hit here, so no savepoint guards the insert.
+    db.session.add(photo)
+    db.session.flush()
+    record_event(action="inspection.photo_added", object_type="inspection", object_id=target.id,
                  after={"photo_id": str(photo.id), "sha256": photo.sha256, "content_type": photo.content_type,
                         "exif_distance_m": photo.exif_distance_m}, actor_id=user.id)
     enqueue(names.MAKE_PHOTO_PREVIEWS, sha256=photo.sha256)
-    db.session.commit()
+    commit_keeping_loaded_state()  # the answer is the row just written: no reload
     return photo, True
 
 
-def _require_open(inspection: Inspection) -> None:
+def _require_open(inspection) -> None:
     if inspection.status not in ("submitted", "returned"):
         db.session.rollback()
         raise Conflict(_l("Photos can only be added before the inspection is reviewed."))
-
-
-def _photo(inspection_id: int, sha256: str) -> Photo | None:
-    return db.session.scalars(
-        select(Photo).where(Photo.inspection_id == inspection_id, Photo.sha256 == sha256)
-    ).one_or_none()
 
 
 def list_photos(inspection_id, *, user) -> list[Photo]:
