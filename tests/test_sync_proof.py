@@ -78,8 +78,13 @@ def test_a_phone_syncing_beside_many_writers_on_two_hosts_gets_every_change_once
             committed_at[("site", response.json()["id"])] = time.monotonic()
 
     def commit_late(n: int):
-        """A site whose transaction takes its change number, then stays open while later ones commit."""
-        time.sleep(0.5 + n * 1.5)
+        """A site whose transaction takes its change number, then stays open while later ones commit.
+
+        It opens once the writers are a fifth, two fifths… through their filings (not after a fixed time:
+        on a quiet machine they could all be done by then), so later filings commit while it is open."""
+        opens_after = (n + 1) * WRITER_THREADS * INSPECTIONS_PER_WRITER // (LATE_WRITERS + 2)
+        while len(filed) < opens_after and not errors and time.monotonic() < deadline:
+            time.sleep(0.005)
         with pooled_app.app_context():
             site = Site(name=f"Late {n}", district="taraz", kind="school", address="Late street",
                         lat=42.9, lon=71.37, budget_tiyn=100_000_000, contractor="Late LLP")
