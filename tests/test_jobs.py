@@ -234,7 +234,11 @@ def test_embedded_mode_runs_the_periodic_relay_itself(app, make_app):
         with embedded.app_context():
             return database.session.scalar(select(OutboxJob.status)) == "done"
 
-    wait_for(job_done, timeout=10)
+    try:
+        wait_for(job_done, timeout=10)
+    finally:
+        # Its sweeps would go on sealing and relaying in the run's shared database for every later test.
+        embedded.extensions["job_dispatcher"].stop_schedule()
 
 
 def test_publishing_after_commit_watches_the_apps_session_only(app):

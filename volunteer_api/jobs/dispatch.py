@@ -132,6 +132,7 @@ class EmbeddedDispatcher:
         self.app = app
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-jobs")
         self._in_flight = InFlight()
+        self._schedule_stopped = threading.Event()
 
     def publish_soon(self, jobs: list[tuple[int, str]]) -> None:
         for job_id, name in jobs:
@@ -166,15 +167,19 @@ class EmbeddedDispatcher:
                                   name="embedded-beat", daemon=True)
         thread.start()
 
+    def stop_schedule(self) -> None:
+        """End the sweeps' loop (an app built for a while, as tests build them, must not sweep on after)."""
+        self._schedule_stopped.set()
+
     def _schedule_loop(self, sweeps: dict[str, "Sweep"], intervals: dict[str, float]) -> None:
         next_due = {name: time.monotonic() + interval for name, interval in intervals.items()}
-        while True:
+        while not self._schedule_stopped.is_set():
             now = time.monotonic()
             for name, sweep in sweeps.items():
                 if now >= next_due[name]:
                     next_due[name] = now + intervals[name]
                     self.executor.submit(self._run_sweep, name, sweep.function)
-            time.sleep(min(1.0, max(0.05, min(next_due.values()) - time.monotonic())))
+            self._schedule_stopped.wait(min(1.0, max(0.05, min(next_due.values()) - time.monotonic())))
 
     def _run_sweep(self, name: str, sweep) -> None:
         try:
