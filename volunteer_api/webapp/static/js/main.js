@@ -108,7 +108,13 @@ function bindLanguageSwitch() {
 // Only the form's own position block changes while the volunteer fills it in: the rest keeps its input.
 function refreshPositionBlock() {
   const { name } = route();
-  if (name === "sites") render({ focus: false });
+  if (name === "sites") {
+    // The list of sites, nearest first, follows the position; a sign-in or password form being typed in
+    // (shown at the same route) is left alone, or a position arriving would wipe what was typed.
+    getAuth().then((auth) => {
+      if (auth?.refresh_token && !auth.user?.must_change_password) render({ focus: false });
+    });
+  }
   if (name !== "inspect") return;
   cachedSites().then((sites) => {
     const site = sites.find((candidate) => candidate.id === route().id);
