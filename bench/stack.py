@@ -126,8 +126,8 @@ def measure_in_process(database_url: str) -> list[tuple]:
 
 
 def start_stack(env: dict, ports: list[int], web_workers: int, worker_class: str) -> dict:
-    """One gunicorn and one Celery worker per host. Only the first worker runs the beat: without
-    celery-redbeat's lock (not in this branch) two beats would each schedule every sweep."""
+    """One gunicorn and one Celery worker with its beat per host, as each worker host runs them: the
+    beats share RedBeat's lock in Redis (workers/schedulers.py), so one leads and each sweep runs once."""
     log_dir = ROOT / "bench" / "out"
     log_dir.mkdir(parents=True, exist_ok=True)
     web_env = {**env, "DATABASE_URL": with_application_name(env["DATABASE_URL"], WEB_APPLICATION_NAME)}
@@ -139,9 +139,8 @@ def start_stack(env: dict, ports: list[int], web_workers: int, worker_class: str
              "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "wsgi:app"],
             cwd=ROOT, env=web_env, stdout=open(log_dir / f"gunicorn-{host}.log", "wb"), stderr=subprocess.STDOUT,
             start_new_session=True)
-        beat = ["--beat", "-s", str(log_dir / f"beat-{os.getpid()}")] if host == 1 else []
         processes[f"worker{host}"] = subprocess.Popen(
-            [str(VENV_BIN / "celery"), "-A", "workers", "worker", *beat, "-P", "threads", "-c", "4",
+            [str(VENV_BIN / "celery"), "-A", "workers", "worker", "--beat", "-P", "threads", "-c", "4",
              "-n", f"bench{host}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
             cwd=ROOT, env=env, stdout=open(log_dir / f"worker-{host}.log", "wb"), stderr=subprocess.STDOUT,
             start_new_session=True)
