@@ -1,5 +1,6 @@
 """The workers' totals: exact sums from SQL aggregates, fresh within seconds of an approval, idempotent,
 and milestone alerts that reach each admin once."""
+import logging
 import random
 import threading
 import time
@@ -505,6 +506,7 @@ def test_totals_stay_exact_past_two_to_the_63_tiyn(app, client, admin, places):
         result = recompute_totals_for_saving(saving_id=saving_id)
         db.session.commit()
     assert result["failed_keys"] == []
+    print("DBG", caplog.records, caplog.handler, __import__("logging").getLogger().handlers)
     assert ("district", "taraz", 0, 0, expected, count) in stored_totals(app)
     assert ("overall", "all", 0, 0, expected, count) in stored_totals(app)
 
@@ -569,3 +571,64 @@ def test_one_key_that_cannot_be_written_does_not_block_the_others(app, client, a
     assert ("volunteer", volunteers[1].id, 7_000, 1, 0, 0) in totals
     assert ("category", "funds_returned", 7_000, 1, 0, 0) in totals
     assert client.get(f"{API}/savings/totals", headers=admin.headers).get_json()["approved_kzt"] == "120.00"
+
+
+class RecordedErrors(logging.Handler):
+    """The messages of the errors logged while it is attached."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_a_site_moved_to_another_district_keeps_one_total_of_all_its_savings(app, client, admin, make_site,
+                                                                           make_volunteer):
+    """Approved savings stay in the district they were decided in, the site's later ones go to its new
+    district: the site's total is all of them, each district its own part, whichever way it is computed."""
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsTotal
+
+    moving, staying = int(make_site("taraz")), int(make_site("taraz"))
+    volunteer = int(make_volunteer().id)
+    report = {"volunteer_id": volunteer, "category": "other"}
+    approved_before = file_direct(app, site_id=moving, district="taraz", amount_tiyn=1_000, **report)
+    decide_direct(app, approved_before, "approved", datetime(2026, 1, 10, tzinfo=timezone.utc))
+    pending_before = file_direct(app, site_id=moving, district="taraz", amount_tiyn=7, **report)
+    neighbour = file_direct(app, site_id=staying, district="taraz", amount_tiyn=300, **report)
+    decide_direct(app, neighbour, "approved", datetime(2026, 1, 11, tzinfo=timezone.utc))
+
+    moved = client.patch(f"{API}/sites/{moving}", headers=admin.headers, json={"district": "merke"})
+    assert moved.status_code == 200 and moved.get_json()["district"] == "merke"
+    with app.app_context():
+        assert db.session.get(SavingsReport, approved_before).district == "taraz"  # decided: stays
+        assert db.session.get(SavingsReport, pending_before).district == "merke"  # pending: moved along
+    approved_after = file_direct(app, site_id=moving, district="merke", amount_tiyn=20_000, **report)
+    decide_direct(app, approved_after, "approved", datetime(2026, 2, 3, tzinfo=timezone.utc))
+    pending_after = file_direct(app, site_id=moving, district="merke", amount_tiyn=3, **report)
+
+    errors = RecordedErrors()
+    totals_log = logging.getLogger("volunteer_api.savings.totals")
+    totals_log.addHandler(errors)  # on the logger itself: the app's logging setup may replace the root's handlers
+    try:
+        result = recompute(app)
+    finally:
+        totals_log.removeHandler(errors)
+    assert result["failed_keys"] == [] and errors.messages == []
+    full = stored_totals(app)
+    assert [row for row in full if row[0] in ("site", "district", "overall")] == [
+        ("district", "merke", 20_000, 1, 10, 2),
+        ("district", "taraz", 1_300, 2, 0, 0),
+        ("overall", "all", 21_300, 3, 10, 2),
+        *sorted([("site", str(moving), 21_000, 2, 10, 2), ("site", str(staying), 300, 1, 0, 0)]),
+    ]
+
+    # The targeted jobs of every report, from an empty table, arrive at the same rows.
+    with app.app_context():
+        db.session.execute(SavingsTotal.__table__.delete())
+        db.session.commit()
+    for saving_id in (approved_before, pending_before, neighbour, approved_after, pending_after):
+        recompute_for(app, saving_id)
+    assert stored_totals(app) == full

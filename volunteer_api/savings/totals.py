@@ -85,9 +85,9 @@ def _exact(row) -> dict:
 # PostgreSQL, in two statements. First the partial groups, one aggregate per grouping (site and district;
 # volunteer; category and month) as three branches of one UNION ALL, each of which parallel workers share
 # (a single GROUPING SETS aggregate, the form before, cannot use parallel workers at all). Then the six
-# scopes rolled up from those ~60,000 partial rows: sites to districts, category-months to categories,
-# months and the overall row. The month is grouped as date_trunc (cheap) and formatted only per group;
-# pending reports have no month (NULL).
+# scopes rolled up from those ~60,000 partial rows: site-districts to sites and to districts,
+# category-months to categories, months and the overall row. The month is grouped as date_trunc (cheap)
+# and formatted only per group; pending reports have no month (NULL).
 _LIVE = "FROM savings_reports WHERE status IN ('approved', 'pending')"
 _PG_PARTS_TABLE = "savings_totals_parts"
 _PG_PARTS = f"""
@@ -102,10 +102,14 @@ _PG_PARTS = f"""
     ) AS live GROUP BY category, month
 """
 _PG_ROLLUP = f"""
-    SELECT 'site' AS scope, CAST(site_id AS TEXT) AS key, {_COLUMNS} FROM {_PG_PARTS_TABLE} WHERE part = 1
+    -- A site has one part per district it has live reports in (a moved site: its decided reports stay
+    -- in the old district, its later ones are in the new), so its scope is summed over them like the rest.
+    SELECT 'site' AS scope, CAST(site_id AS TEXT) AS key, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 1
+        GROUP BY site_id
     UNION ALL
     SELECT 'district', district, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 1 GROUP BY district
     UNION ALL
+    -- Part 2 is grouped by the volunteer alone: one row per volunteer already.
     SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_COLUMNS} FROM {_PG_PARTS_TABLE} WHERE part = 2
     UNION ALL
     SELECT 'category', category, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 3 GROUP BY category
