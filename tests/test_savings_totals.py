@@ -506,7 +506,6 @@ def test_totals_stay_exact_past_two_to_the_63_tiyn(app, client, admin, places):
         result = recompute_totals_for_saving(saving_id=saving_id)
         db.session.commit()
     assert result["failed_keys"] == []
-    print("DBG", caplog.records, caplog.handler, __import__("logging").getLogger().handlers)
     assert ("district", "taraz", 0, 0, expected, count) in stored_totals(app)
     assert ("overall", "all", 0, 0, expected, count) in stored_totals(app)
 
