@@ -6,11 +6,14 @@ import os
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 import threading
+import time
+from datetime import timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.alert_helpers import free_port
 from tests.conftest import PROJECT_ROOT
@@ -19,9 +22,18 @@ from tests.test_cases import confirmed_case, resolve
 from tests.test_reports import file_saving
 from tests.test_summaries import counted_statements
 from volunteer_api.extensions import db
+from volunteer_api.change_numbers import HORIZON_WAIT_SECONDS
 from volunteer_api.savings.totals import recompute_totals
+from volunteer_api.timestamps import utcnow
 
 V1 = "/api/v1"
+
+
+def sync_page(client, account, cursor=None) -> dict:
+    response = client.get(f"{V1}/sync", headers=account.headers, query_string={"since": cursor} if cursor else {})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
 STANDARD_HOST = "https://standard.open-contracting.org/infrastructure/schema/0__9__5/"
 # The OC4IDS 0.9.5 schema and codelists (Apache-2.0, from open-contracting/infrastructure) are data kept
 # beside the repository, in the shared folder, not in it.
@@ -46,6 +58,16 @@ def monitored(app, client, admin, volunteer, inspector, run_jobs):
         recompute_totals()
         db.session.commit()
     return school
+
+
+@pytest.fixture
+def exported(app, monitored):
+    """The workers' sweep has made the export of the monitored sites."""
+    from volunteer_api.open_data.oc4ids import make_oc4ids_export
+
+    with app.app_context():
+        make_oc4ids_export()
+    return monitored
 
 
 def personal_data(app) -> list[str]:
@@ -94,7 +116,7 @@ def standard_server():
     server.server_close()
 
 
-def test_the_oc4ids_export_passes_the_data_review_tool_offline(app, client, monitored, standard_server):
+def test_the_oc4ids_export_passes_the_data_review_tool_offline(app, client, exported, standard_server):
     from libcoveoc4ids.api import oc4ids_json_output
     from libcoveoc4ids.config import LibCoveOC4IDSConfig
 
@@ -112,7 +134,8 @@ def test_the_oc4ids_export_passes_the_data_review_tool_offline(app, client, moni
     assert len(package["projects"]) == 2
 
 
-def test_the_export_carries_each_sites_project_and_no_personal_data(app, client, monitored):
+def test_the_export_carries_each_sites_project_and_no_personal_data(app, client, exported):
+    monitored = exported
     response = client.get(f"{V1}/open-data/oc4ids.json")
     text = response.get_data(as_text=True)
     assert response.headers["Cache-Control"].startswith("public")
@@ -134,11 +157,10 @@ def test_the_export_carries_each_sites_project_and_no_personal_data(app, client,
         assert value not in text, value
 
 
-def test_the_export_is_made_by_the_workers_and_streamed_as_made(app, client, admin, monitored):
-    from volunteer_api.open_data.models import OpenDataExport
+def test_the_export_is_made_by_the_workers_and_streamed_as_made(app, client, admin, exported):
     from volunteer_api.open_data.oc4ids import make_oc4ids_export
 
-    first = client.get(f"{V1}/open-data/oc4ids.json")  # none made yet: made now, once
+    first = client.get(f"{V1}/open-data/oc4ids.json")
     assert first.status_code == 200 and first.is_streamed
     package = json.loads(first.get_data(as_text=True))
     etag, made = first.headers["ETag"], first.headers["Last-Modified"]
@@ -154,16 +176,165 @@ def test_the_export_is_made_by_the_workers_and_streamed_as_made(app, client, adm
     fresh = client.get(f"{V1}/open-data/oc4ids.json", headers={"If-None-Match": etag})
     assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
     assert len(json.loads(fresh.get_data(as_text=True))["projects"]) == 3
+    assert client.get(f"{V1}/open-data/oc4ids.json", headers={"If-None-Match": fresh.headers["ETag"]}
+                      ).status_code == 304
+
+
+def _export_ids(app) -> list[tuple[int, bool]]:
+    from volunteer_api.open_data.models import OpenDataExport
+
+    with app.app_context():
+        return [(row.id, row.completed_at is not None)
+                for row in db.session.scalars(db.select(OpenDataExport).order_by(OpenDataExport.id))]
+
+
+def _age_export(app, export_id: int, *, minutes: int) -> None:
+    """Move an export's times back, as if made (and completed) that long ago."""
+    from volunteer_api.open_data.models import OpenDataExport
+
+    with app.app_context():
+        export = db.session.get(OpenDataExport, export_id)
+        export.made_at -= timedelta(minutes=minutes)
+        if export.completed_at is not None:
+            export.completed_at -= timedelta(minutes=minutes)
+        db.session.commit()
+
+
+def test_a_replaced_export_is_kept_while_a_download_that_began_on_it_may_still_read_it(app, client, exported):
+    from volunteer_api.open_data.oc4ids import SUPERSEDED_KEPT_FOR, make_oc4ids_export
+
+    [(first, _)] = _export_ids(app)
+    download = client.get(f"{V1}/open-data/oc4ids.json")  # began on the first export, read below
+    with app.app_context():
+        second = make_oc4ids_export()
+        third = make_oc4ids_export()  # the first was replaced just now: kept
+    assert [export for export, _ in _export_ids(app)] == [first, second, third]
+    assert json.loads(download.get_data(as_text=True))["projects"]  # read whole after two builds
+
+    minutes = int(SUPERSEDED_KEPT_FOR.total_seconds() // 60) + 1
+    for export in (first, second):
+        _age_export(app, export, minutes=minutes)
+    with app.app_context():
+        fourth = make_oc4ids_export()
+    # The first was replaced (by the second) long enough ago; the second only now by the third.
+    assert [export for export, _ in _export_ids(app)] == [second, third, fourth]
+
+
+def test_a_build_that_died_leaves_nothing_served_and_the_next_build_deletes_it(app, client, exported):
+    from volunteer_api.open_data.models import OpenDataExport, OpenDataExportChunk
+    from volunteer_api.open_data.oc4ids import BUILD_ABANDONED_AFTER, make_oc4ids_export
+
+    etag = client.get(f"{V1}/open-data/oc4ids.json").headers["ETag"]
+    with app.app_context():
+        dead = OpenDataExport(made_at=utcnow(), sha256="", size_bytes=0)
+        db.session.add(dead)
+        db.session.flush()
+        db.session.add(OpenDataExportChunk(export_id=dead.id, seq=0, data=b'{"half'))
+        db.session.commit()
+        dead_id = dead.id
+    assert client.get(f"{V1}/open-data/oc4ids.json").headers["ETag"] == etag  # the unfinished one is not served
+    with app.app_context():
+        make_oc4ids_export()  # it may still be under way: kept
+    assert (dead_id, False) in _export_ids(app)
+    _age_export(app, dead_id, minutes=int(BUILD_ABANDONED_AFTER.total_seconds() // 60) + 1)
     with app.app_context():
         make_oc4ids_export()
-        assert db.session.query(OpenDataExport).count() == 2  # the newest two are kept
+        assert db.session.scalar(db.select(db.func.count()).select_from(OpenDataExportChunk)
+                                 .where(OpenDataExportChunk.export_id == dead_id)) == 0
+    assert all(complete for _, complete in _export_ids(app))
+
+
+def test_a_build_that_fails_deletes_its_unfinished_export(app, client, monitored, monkeypatch):
+    from volunteer_api.open_data import oc4ids
+
+    def failing(*, published_at=None):
+        yield b"{"
+        raise RuntimeError("the database went away mid-build")
+
+    monkeypatch.setattr(oc4ids, "stream_project_package", failing)
+    with app.app_context(), pytest.raises(RuntimeError):
+        oc4ids.make_oc4ids_export()
+    assert _export_ids(app) == []
+
+
+def test_a_new_installations_first_request_queues_one_build_and_is_told_to_retry(app, client, monitored,
+                                                                                run_jobs):
+    from volunteer_api.jobs import OutboxJob, names
+
+    def queued() -> int:
+        with app.app_context():
+            return db.session.scalar(db.select(db.func.count()).select_from(OutboxJob)
+                                     .where(OutboxJob.name == names.MAKE_FIRST_OC4IDS_EXPORT))
+
+    answers = [client.get(f"{V1}/open-data/oc4ids.json", headers={"Accept-Language": language})
+               for language in ("ru", "kk", "en")]
+    for answer in answers:
+        assert answer.status_code == 503 and answer.mimetype == "application/problem+json"
+        assert int(answer.headers["Retry-After"]) > 0
+        assert answer.get_json()["status"] == 503
+    details = {answer.get_json()["detail"] for answer in answers}
+    assert len(details) == 3 and "The open data export is being made for the first time" in "".join(details)
+    assert queued() == 1  # one build, however many asked
+    run_jobs(lambda: client.get(f"{V1}/open-data/oc4ids.json").status_code == 200)
+    ready = client.get(f"{V1}/open-data/oc4ids.json")
+    assert ready.status_code == 200 and len(json.loads(ready.get_data(as_text=True))["projects"]) == 2
+    assert queued() == 1 and len(_export_ids(app)) == 1
+
+
+def test_the_build_holds_no_transaction_open_so_sync_answers_a_change_made_during_it(app, client, monitored,
+                                                                                    volunteer, monkeypatch):
+    """/sync answers only below the oldest running transaction id: a build holding one for its seconds would
+    hold every phone's sync back. Here the build pauses between two parts while a change is made and synced."""
+    from volunteer_api.open_data import oc4ids
+
+    monkeypatch.setattr(oc4ids, "BATCH", 1)  # two sites, two parts
+    original, paused, resume = oc4ids.project_batches, threading.Event(), threading.Event()
+    held_ids = []
+
+    def pausing(*, batch_size):
+        for number, rows in enumerate(original(batch_size=batch_size)):
+            if db.session.get_bind().dialect.name == "postgresql":
+                held_ids.append(db.session.scalar(text("SELECT pg_current_xact_id_if_assigned()::text")))
+            if number == 1:
+                paused.set()
+                resume.wait(10)
+            yield rows
+
+    monkeypatch.setattr(oc4ids, "project_batches", pausing)
+    cursor = sync_page(client, volunteer)["next_cursor"]
+    errors = []
+
+    def build():
+        try:
+            with app.app_context():
+                oc4ids.make_oc4ids_export()
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    try:
+        assert paused.wait(10)
+        filed = file_inspection(client, volunteer, monitored["id"])  # committed while the build is under way
+        started = time.monotonic()
+        page = sync_page(client, volunteer, cursor)
+        took = time.monotonic() - started
+        assert [item["id"] for item in page["inspections"]] == [filed["id"]]
+        assert took < HORIZON_WAIT_SECONDS, took  # not even the horizon's wait for older writers
+    finally:
+        resume.set()
+        builder.join(10)
+    assert not errors and not builder.is_alive()
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert len(held_ids) == 2 and set(held_ids) == {None}  # no transaction id held while reading sites
 
 
 def test_making_the_export_costs_one_statement_per_batch_however_many_sites(app, client, admin, monkeypatch,
                                                                              monitored):
     from volunteer_api.open_data import oc4ids
 
-    monkeypatch.setattr(oc4ids, "EXPORTS_KEPT", 10)  # no older export deleted: the same statements each time
+    # Builds seconds apart: no export was replaced long enough ago to be deleted, the same statements each time.
 
     def statements() -> int:
         with app.app_context(), counted_statements(app) as sent:

@@ -43,6 +43,8 @@ JOBS: dict[str, Job] = {
     names.SEND_AUDIT_CHECKPOINT: Job(checkpoints.send_checkpoint),
     # The whole chain from seq 1, an admin's request; its signed result is what later checks start from.
     names.VERIFY_AUDIT_CHAIN: Job(verifications.run_full_verification),
+    # A new installation's first OC4IDS export, queued by the first request (which is answered 503 meanwhile).
+    names.MAKE_FIRST_OC4IDS_EXPORT: Job(oc4ids.make_first_export),
 }
 
 SWEEPS: dict[str, Sweep] = {

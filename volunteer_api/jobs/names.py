@@ -15,11 +15,12 @@ REASSESS_SITE_RISKS = "risk.reassess_sites"
 EMAIL_MONTHLY_REPORT = "reports.email_monthly"
 SEND_AUDIT_CHECKPOINT = "audit.send_checkpoint"
 VERIFY_AUDIT_CHAIN = "audit.verify_chain"
+MAKE_FIRST_OC4IDS_EXPORT = "open_data.make_first_oc4ids_export"
 
 JOB_NAMES = frozenset({NOTIFY_INSPECTION_FLAGGED, NOTIFY_SAVINGS_PENDING, DELIVER_ALERT, RECOMPUTE_TOTALS,
                        NOTIFY_INSPECTION_RETURNED, NOTIFY_INSPECTION_RESUBMITTED, MAKE_PHOTO_PREVIEWS,
                        RECOMPUTE_OUTCOMES, REASSESS_SITE_RISKS, EMAIL_MONTHLY_REPORT, SEND_AUDIT_CHECKPOINT,
-                       VERIFY_AUDIT_CHAIN})
+                       VERIFY_AUDIT_CHAIN, MAKE_FIRST_OC4IDS_EXPORT})
 
 # Sweeps: run on a schedule (the Celery beat, or the embedded schedule without a broker).
 RELAY_OUTBOX = "jobs.relay_outbox"

@@ -16,6 +16,8 @@ class OpenDataExport(db.Model):
     made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the package's publishedDate
     sha256: Mapped[str] = mapped_column(String(64))  # the ETag
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # Set when its last part is stored: the build commits part by part, so only a completed export is served.
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OpenDataExportChunk(db.Model):

@@ -11,15 +11,18 @@ The workers make the export on a schedule (OPEN_DATA_EXPORT_INTERVAL_SECONDS) an
 public endpoint streams the newest, with its sha256 as ETag and the time it was made as Last-Modified.
 """
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Iterator
 
 import orjson
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, exists, func, insert, select, update
 
-from ..database import db
+from ..database import advisory_lock, db
+from ..errors import ServiceUnavailable
+from ..jobs import OutboxJob, enqueue, names
 from ..inspections.models import Inspection
 from ..money import format_tiyn
 from ..sites.models import Site
@@ -146,39 +149,118 @@ def stream_project_package(*, published_at: datetime | None = None) -> Iterator[
     yield b"]}"
 
 
-# The newest exports kept: a download that began on the previous one still finds all its parts.
-EXPORTS_KEPT = 2
+# How long an export stays after a newer one replaced it: a download that began on it just before has this
+# long to finish (at the sweep's 15 minutes, the previous export is kept until the next one is complete).
+SUPERSEDED_KEPT_FOR = timedelta(minutes=10)
+# An unfinished export this old is a build that died (a build takes seconds: ~18 s at 50,000 sites under
+# load); the next build deletes it with its parts.
+BUILD_ABANDONED_AFTER = timedelta(minutes=10)
+# With no export yet, a client is told to come back after this long (the first build is queued).
+FIRST_EXPORT_RETRY_AFTER_SECONDS = 30
+FIRST_EXPORT_LOCK_KEY = 0x0C41D5  # "oc4ids": one request of a new installation queues the first build
+# The sync readers answer only below the oldest running transaction id (change_numbers.sync_horizon), so
+# the build writes in short transactions: one per part, each committed at once.
 
 
 def make_oc4ids_export() -> int:
     """Build the export from the data as it is now and keep it in parts (the workers' sweep); returns its id.
 
-    Older exports beyond EXPORTS_KEPT are deleted with their parts.
+    The export row is committed first, unfinished (completed_at NULL, never served), then each part in its
+    own short transaction, then the sha256, the size and completed_at: no transaction id is held for the
+    build's seconds, so phones' /sync is never held back by it, and only one batch of sites is in memory.
+    Deleted afterwards: exports replaced more than SUPERSEDED_KEPT_FOR ago, and unfinished ones left by a
+    build that died more than BUILD_ABANDONED_AFTER ago.
     """
-    export = OpenDataExport(made_at=utcnow(), sha256="", size_bytes=0)
+    made_at = utcnow()
+    export = OpenDataExport(made_at=made_at, sha256="", size_bytes=0)
     db.session.add(export)
-    db.session.flush()
-    digest, size = hashlib.sha256(), 0
-    for seq, chunk in enumerate(stream_project_package(published_at=export.made_at)):
-        db.session.execute(insert(OpenDataExportChunk).values(export_id=export.id, seq=seq, data=chunk))
-        digest.update(chunk)
-        size += len(chunk)
-    export.sha256, export.size_bytes = digest.hexdigest(), size
-    older = [row[0] for row in db.session.execute(
-        select(OpenDataExport.id).order_by(OpenDataExport.id.desc()).offset(EXPORTS_KEPT))]
-    if older:
-        db.session.execute(delete(OpenDataExportChunk).where(OpenDataExportChunk.export_id.in_(older)))
-        db.session.execute(delete(OpenDataExport).where(OpenDataExport.id.in_(older)))
     db.session.commit()
-    return export.id
+    export_id = export.id
+    try:
+        digest, size = hashlib.sha256(), 0
+        for seq, chunk in enumerate(stream_project_package(published_at=made_at)):
+            db.session.execute(insert(OpenDataExportChunk).values(export_id=export_id, seq=seq, data=chunk))
+            db.session.commit()
+            digest.update(chunk)
+            size += len(chunk)
+        db.session.execute(update(OpenDataExport).where(OpenDataExport.id == export_id).values(
+            sha256=digest.hexdigest(), size_bytes=size, completed_at=utcnow()))
+        _delete_exports(_no_longer_read())
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        try:  # never served unfinished: deleted now, or by the next build once abandoned
+            _delete_exports([export_id])
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - the build's own failure is the one to report
+            db.session.rollback()
+        raise
+    return export_id
 
 
-def newest_export() -> OpenDataExport:
-    """The newest export; made now, once, when the workers have made none yet (a new installation)."""
-    export = db.session.scalars(select(OpenDataExport).order_by(OpenDataExport.id.desc()).limit(1)).first()
-    if export is None:
-        export = db.session.get(OpenDataExport, make_oc4ids_export())
-    return export
+def _no_longer_read() -> list[int]:
+    """Exports replaced by a newer one more than SUPERSEDED_KEPT_FOR ago, and abandoned unfinished ones.
+
+    An export stops being served when a newer one is completed; a download that began on it began before.
+    """
+    now = utcnow()
+    replaced_before = db.session.scalar(
+        select(func.max(OpenDataExport.id))
+        .where(OpenDataExport.completed_at.is_not(None), OpenDataExport.completed_at < now - SUPERSEDED_KEPT_FOR))
+    gone = OpenDataExport.completed_at.is_(None) & (OpenDataExport.made_at < now - BUILD_ABANDONED_AFTER)
+    if replaced_before is not None:
+        gone = gone | (OpenDataExport.completed_at.is_not(None) & (OpenDataExport.id < replaced_before))
+    return list(db.session.scalars(select(OpenDataExport.id).where(gone)))
+
+
+def _delete_exports(export_ids: list[int]) -> None:
+    if export_ids:
+        db.session.execute(delete(OpenDataExportChunk).where(OpenDataExportChunk.export_id.in_(export_ids)))
+        db.session.execute(delete(OpenDataExport).where(OpenDataExport.id.in_(export_ids)))
+
+
+def newest_export() -> OpenDataExport | None:
+    """The newest completed export; None when the workers have completed none yet (a new installation)."""
+    return db.session.scalars(select(OpenDataExport).where(OpenDataExport.completed_at.is_not(None))
+                              .order_by(OpenDataExport.id.desc()).limit(1)).first()
+
+
+def newest_export_or_queue_first() -> OpenDataExport:
+    """The newest completed export; with none, the first build is queued (once) and the client told to retry.
+
+    Never built in the request: it takes seconds over 50,000 sites, and concurrent first requests would each
+    build one. The queuing request's transaction is short: a lock, two probes and at most one outbox row.
+    """
+    export = newest_export()
+    if export is not None:
+        return export
+    advisory_lock(FIRST_EXPORT_LOCK_KEY, sqlite_table=OpenDataExport.__tablename__)
+    if not (_build_under_way() or _first_build_queued()):
+        enqueue(names.MAKE_FIRST_OC4IDS_EXPORT)
+    db.session.commit()
+    raise ServiceUnavailable(
+        _l("The open data export is being made for the first time; retry after Retry-After."),
+        headers={"Retry-After": str(FIRST_EXPORT_RETRY_AFTER_SECONDS)})
+
+
+def _build_under_way() -> bool:
+    return db.session.scalar(select(exists().where(
+        OpenDataExport.completed_at.is_(None), OpenDataExport.made_at >= utcnow() - BUILD_ABANDONED_AFTER)))
+
+
+def _first_build_queued() -> bool:
+    return db.session.scalar(select(exists().where(
+        OutboxJob.name == names.MAKE_FIRST_OC4IDS_EXPORT, OutboxJob.status == "pending")))
+
+
+def make_first_export() -> None:
+    """The queued first build (an outbox job): skipped when an export is complete or being built by now.
+
+    It commits its own parts as the sweep does (its job row's lock ends at the first one): a duplicate
+    delivery meanwhile finds the build under way and does nothing.
+    """
+    if newest_export() is None and not _build_under_way():
+        make_oc4ids_export()
 
 
 def export_parts(export_id: int) -> Iterator[bytes]:

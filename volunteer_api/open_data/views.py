@@ -35,10 +35,13 @@ class Oc4idsExport(MethodView):
         "made: `Last-Modified` and the package's `publishedDate` say when, `ETag` is its sha256 "
         "(`If-None-Match` → 304)."))
     @blp.alt_response(304, description="Not modified since the export named by If-None-Match")
+    @blp.alt_response(503, description=(
+        "A new installation has no export yet: its first one is being made (queued once, by the first "
+        "request); retry after `Retry-After` seconds"))
     @blp.doc(operationId="exportOc4ids")
     def get(self):
         """Export every site as an OC4IDS project (public open data)."""
-        export = oc4ids.newest_export()
+        export = oc4ids.newest_export_or_queue_first()
         response = Response(stream_with_context(oc4ids.export_parts(export.id)), mimetype="application/json")
         response.set_etag(export.sha256)
         response.last_modified = export.made_at
