@@ -1,6 +1,7 @@
 """Reading photos back: the originals byte for byte, previews upright and without metadata, the camera's time."""
 import hashlib
 import io
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -221,3 +222,30 @@ def test_a_refused_upload_never_reaches_a_worker(app, client, volunteer, inspect
     with app.app_context():
         jobs = db.session.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.name == "photos.make_previews"))
     assert jobs == 0
+
+
+def test_an_unsatisfiable_range_is_416_and_closes_the_opened_original(client, volunteer, inspection, photo_store,
+                                                                      monkeypatch):
+    """The original is opened before the range is weighed: a 416 must close it (on S3, its pooled connection)."""
+    data = two_colour_photo()
+    photo = upload(client, volunteer, inspection["id"], data)
+    opened = []
+    real_open = type(photo_store).open
+    requests_thread = threading.get_ident()  # not the job thread that may be making the previews meanwhile
+
+    def open_and_remember(store, key):
+        stored = real_open(store, key)
+        if threading.get_ident() == requests_thread:
+            opened.append(stored.file)
+        return stored
+
+    monkeypatch.setattr(type(photo_store), "open", open_and_remember)
+    url = f"{INSPECTIONS}/{inspection['id']}/photos/{photo['id']}"
+    refused = client.get(url, headers={**volunteer.headers, "Range": f"bytes={len(data) + 10}-"})
+    assert refused.status_code == 416
+    assert len(opened) == 1 and opened[0].closed
+    # A satisfiable range still streams from the same kind of file, closed once the body is read.
+    part = client.get(url, headers={**volunteer.headers, "Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.data == data[10:20]
+    part.close()
+    assert len(opened) == 2 and opened[1].closed

@@ -4,8 +4,12 @@ Every test here runs against both back ends on both passes; the photo tests of t
 test_photo_reading, test_backups, test_quotas) run on the pass's store: files with SQLite, S3 with PostgreSQL.
 """
 import hashlib
+import http.client
+import http.server
 import io
 import os
+import threading
+import urllib.parse
 import tracemalloc
 
 import pytest
@@ -219,3 +223,115 @@ def test_an_upload_while_the_s3_store_does_not_answer_is_a_503_and_stores_nothin
     assert int(response.headers["Retry-After"]) > 0 and response.get_json()["status"] == 503
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Photo)) == 0
+
+
+class _AwsWithoutListBucket(http.server.ThreadingHTTPServer):
+    """A loopback proxy in front of the run's S3 server that answers as AWS does to credentials without
+    s3:ListBucket: a HEAD of a missing key is 403, not 404. Everything else is passed through unchanged."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str):
+        self.upstream = urllib.parse.urlsplit(upstream)
+        super().__init__(("127.0.0.1", 0), _ForwardingHandler)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ForwardingHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        upstream = http.client.HTTPConnection(self.server.upstream.hostname, self.server.upstream.port, timeout=30)
+        try:
+            upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for name, value in self.headers.items():
+                upstream.putheader(name, value)  # Host too: the signature covers it
+            upstream.endheaders(body)
+            answer = upstream.getresponse()
+            status, headers, payload = answer.status, answer.getheaders(), answer.read()
+        finally:
+            upstream.close()
+        if self.command == "HEAD" and status == 404:
+            status, headers = 403, [("Content-Length", "0")]
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)) if self.command != "HEAD" else
+                         dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+    def log_message(self, *args):  # quiet: the test's assertions say what went wrong
+        pass
+
+
+@pytest.fixture
+def aws_without_list_bucket(s3_server):
+    proxy = _AwsWithoutListBucket(s3_server.endpoint_url)
+    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield proxy
+    proxy.shutdown()
+    proxy.server_close()
+    thread.join(10)
+
+
+@pytest.mark.parametrize("photo_store", ["s3"], indirect=True)
+def test_without_s3_list_bucket_a_missing_key_is_403_and_the_conditional_put_still_writes_once(
+        photo_store, aws_without_list_bucket):
+    from volunteer_api.photo_storage import S3PhotoStorage, _s3_client
+
+    store = S3PhotoStorage(_s3_client(aws_without_list_bucket.endpoint_url), photo_store.bucket, photo_store.prefix)
+    first, other = os.urandom(50_000), os.urandom(50_000)
+    assert store.exists(KEY) is False  # 403: not known to be there
+    assert store.put(KEY, first) is True
+    assert store.exists(KEY) is True
+    assert store.put(KEY, other) is False  # If-None-Match: * refuses it (412)
+    assert stored_bytes(photo_store, KEY) == first
+
+
+@pytest.mark.parametrize("photo_store", ["s3"], indirect=True)
+def test_an_upload_to_aws_without_s3_list_bucket_is_stored_and_its_retry_answers_the_same_photo(
+        app, client, admin, volunteer, photo_store, aws_without_list_bucket, monkeypatch):
+    from tests.field_support import image_bytes
+
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", aws_without_list_bucket.endpoint_url)
+    inspection = file_inspection(client, volunteer, create_site(client, admin)["id"])
+    data = image_bytes()
+
+    def upload():
+        return client.post(f"/api/v1/inspections/{inspection['id']}/photos", headers=volunteer.headers,
+                           data={"file": (io.BytesIO(data), "p.jpg")}, content_type="multipart/form-data")
+
+    first = upload()
+    assert first.status_code == 201, first.get_json()
+    again = upload()
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    digest = hashlib.sha256(data).hexdigest()
+    assert stored_bytes(photo_store, f"{digest[:2]}/{digest}") == data
+
+
+@pytest.mark.parametrize("photo_store", ["s3"], indirect=True)
+def test_a_ranged_read_while_the_s3_store_does_not_answer_is_the_stores_503(
+        app, photo_store, aws_without_list_bucket, monkeypatch):
+    """A seek drops the streamed GET; the next read's ranged GET meets a store that stopped answering."""
+    from volunteer_api.photo_storage import PhotoStoreUnavailable, S3PhotoStorage, _s3_client
+
+    data = os.urandom(600_000)
+    photo_store.put(KEY, data)
+    store = S3PhotoStorage(_s3_client(aws_without_list_bucket.endpoint_url), photo_store.bucket, photo_store.prefix)
+    with store.open(KEY).file as stored:
+        assert stored.read(1000) == data[:1000]
+        aws_without_list_bucket.shutdown()
+        aws_without_list_bucket.server_close()  # nothing listens there any more: connections are refused
+        stored.seek(500_000)
+        with pytest.raises(PhotoStoreUnavailable):
+            stored.read(1000)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from tests.field_support import TARAZ, create_site, file_inspection, gps_exif, image_bytes
 from tests.photo_store_support import stored_bytes, stored_originals
+from tests.support import concurrently
 from volunteer_api.extensions import db
 from volunteer_api.inspections.models import Photo
 
@@ -157,3 +158,62 @@ def test_upload_without_a_file_is_422(client, volunteer, inspection, photo_store
     response = client.post(f"/api/v1/inspections/{inspection['id']}/photos", headers=volunteer.headers,
                            data={"other": "x"}, content_type="multipart/form-data")
     assert response.status_code == 422
+
+
+def test_concurrent_identical_uploads_add_one_photo_and_all_get_its_answer(app, volunteer, inspection, photo_store):
+    """A phone retrying before its first upload answered: one row, one stored original, never a 500
+    (on SQLite, where FOR UPDATE does nothing, the database's writer lock serializes the inserts)."""
+    data = image_bytes("JPEG", size=(80, 60))
+    answers = concurrently(6, lambda: upload(app.test_client(), volunteer, inspection["id"], data))
+    assert sorted(answer.status_code for answer in answers) == [200] * 5 + [201], [a.get_json() for a in answers]
+    assert len({answer.get_json()["id"] for answer in answers}) == 1
+    assert photo_count(app) == 1
+    digest = hashlib.sha256(data).hexdigest()
+    assert stored_originals(photo_store) == [f"{digest[:2]}/{digest}"]
+
+
+def test_concurrent_uploads_never_pass_the_photo_limit(app, volunteer, inspection, photo_store):
+    from volunteer_api.inspections.services import MAX_PHOTOS
+
+    with app.app_context():
+        for n in range(MAX_PHOTOS - 2):
+            db.session.add(Photo(inspection_id=int(inspection["id"]), sha256=f"{n:064x}", content_type="image/jpeg",
+                                 size_bytes=1, width=1, height=1))
+        db.session.commit()
+    photos = [image_bytes("JPEG", color=(n * 40, 10, 10)) for n in range(6)]
+    answers = concurrently(6, lambda: upload(app.test_client(), volunteer, inspection["id"], photos.pop()))
+    assert sorted(answer.status_code for answer in answers) == [201, 201] + [422] * 4
+    assert photo_count(app) == MAX_PHOTOS
+
+
+def test_the_bytes_are_checked_and_stored_while_no_transaction_is_open(client, volunteer, inspection, photo_store,
+                                                                       monkeypatch):
+    """Pillow's check (10 MB) and the store's write (S3 retries) run outside any transaction: a transaction
+    id held meanwhile would hold back every phone's /sync, and a lock and a pooled connection with it."""
+    from volunteer_api.inspections import photos as photo_files
+
+    seen = []
+
+    def watched(name, real):
+        def call(*args, **kwargs):
+            seen.append((name, db.session().in_transaction()))
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(photo_files, "check_photo", watched("check", photo_files.check_photo))
+    monkeypatch.setattr(photo_files, "store_photo", watched("store", photo_files.store_photo))
+    assert upload(client, volunteer, inspection["id"], image_bytes("JPEG")).status_code == 201
+    assert seen == [("check", False), ("store", False)]
+
+
+def test_an_upload_to_someone_elses_or_a_reviewed_inspection_is_refused_before_the_bytes_are_checked(
+        client, admin, make_volunteer, volunteer, inspection, photo_store, monkeypatch):
+    from volunteer_api.inspections import photos as photo_files
+
+    checked = []
+    monkeypatch.setattr(photo_files, "check_photo", lambda *args, **kwargs: checked.append(args))
+    assert upload(client, make_volunteer(), inspection["id"], image_bytes("JPEG")).status_code == 404
+    client.post(f"/api/v1/inspections/{inspection['id']}/review", headers=admin.headers,
+                json={"decision": "confirmed", "comment": "ok"})
+    assert upload(client, volunteer, inspection["id"], image_bytes("JPEG")).status_code == 409
+    assert checked == [] and stored_originals(photo_store) == []

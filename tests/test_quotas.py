@@ -131,3 +131,43 @@ def test_concurrent_filings_cannot_pass_the_quota_together(app, quotas, voluntee
         thread.join(60)
     assert sorted(statuses) == [201] * 5 + [429] * 7
     assert count(app, Inspection) == 5
+
+
+def photo_bytes_used(app, volunteer) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.coalesce(func.sum(DailyUsage.amount), 0)).where(
+            DailyUsage.user_id == int(volunteer.id), DailyUsage.kind == "photo_bytes"))
+
+
+def test_concurrent_uploads_of_the_same_photo_charge_its_bytes_once(app, client, quotas, volunteer, site,
+                                                                    photo_store):
+    """Each upload is charged before its bytes reach the store; the ones that found the photo added by
+    another meanwhile are given their charge back."""
+    from tests.support import concurrently
+
+    quotas(photo_bytes=50 * 1024 * 1024)
+    inspection = client.post(f"{API}/inspections", headers=volunteer.headers, json=inspection_body(site["id"]))
+    url = f"{API}/inspections/{inspection.get_json()['id']}/photos"
+    data = image_bytes(color=(10, 200, 10))
+    answers = concurrently(5, lambda: app.test_client().post(
+        url, headers=volunteer.headers, data={"file": (io.BytesIO(data), "p.jpg")}, content_type="multipart/form-data"))
+    assert sorted(answer.status_code for answer in answers) == [200] * 4 + [201]
+    assert photo_bytes_used(app, volunteer) == len(data)
+
+
+def test_an_upload_the_store_could_not_take_is_not_charged(app, client, quotas, volunteer, site, monkeypatch):
+    import socket
+
+    quotas(photo_bytes=50 * 1024 * 1024)
+    inspection = client.post(f"{API}/inspections", headers=volunteer.headers, json=inspection_body(site["id"]))
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "PHOTO_STORAGE", "s3://photos/unreachable")
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
+    response = client.post(f"{API}/inspections/{inspection.get_json()['id']}/photos", headers=volunteer.headers,
+                           data={"file": (io.BytesIO(image_bytes()), "p.jpg")}, content_type="multipart/form-data")
+    assert response.status_code == 503
+    assert photo_bytes_used(app, volunteer) == 0 and count(app, Photo) == 0

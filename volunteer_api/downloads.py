@@ -24,12 +24,18 @@ def stored_object_response(open_stored: Callable[[], StoredObject], *, mimetype:
         response.set_etag(etag)
     else:
         stored = open_stored()
-        # A range seeks to its start through werkzeug's wrapper; the server's (gunicorn's, for sendfile)
-        # cannot seek, and would read a 10 MB original from its store up to the range's start.
-        body = FileWrapper(stored.file) if request.range else wrap_file(request.environ, stored.file)
-        response = Response(body, mimetype=mimetype, direct_passthrough=True)
-        response.content_length = stored.size
-        response.set_etag(etag)
-        response = response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
+        try:
+            # A range seeks to its start through werkzeug's wrapper; the server's (gunicorn's, for sendfile)
+            # cannot seek, and would read a 10 MB original from its store up to the range's start.
+            body = FileWrapper(stored.file) if request.range else wrap_file(request.environ, stored.file)
+            response = Response(body, mimetype=mimetype, direct_passthrough=True)
+            response.content_length = stored.size
+            response.set_etag(etag)
+            response = response.make_conditional(request, accept_ranges=True, complete_length=stored.size)
+        except BaseException:
+            # An unsatisfiable range raises (416) before the body is handed to the server, which would
+            # close it: close it here (on S3, else its pooled connection stays checked out).
+            stored.file.close()
+            raise
     response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
     return response

@@ -155,13 +155,19 @@ class S3PhotoStorage:
             raise
 
     def exists(self, key: str) -> bool:
+        """True when the object is there; False when it is not, or is not known to be there.
+
+        Without s3:ListBucket, AWS answers a HEAD of a missing key 403, not 404 (it will not say what is
+        absent): that is "not known to be there" too. Every caller then writes the key with a conditional
+        put, which keeps it write-once whatever this answered (see `put`).
+        """
         from botocore.exceptions import ClientError
 
         try:
             with self._answering():
                 self.client.head_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as error:
-            if _status(error) == 404:
+            if _status(error) in (403, 404):
                 return False
             raise
         return True
@@ -170,6 +176,7 @@ class S3PhotoStorage:
         """Store the bytes under `key` unless an object is there already; True when this call wrote it."""
         from botocore.exceptions import ClientError
 
+        # The HEAD only spares sending the bytes again; `If-None-Match: *` is what keeps the key write-once.
         if self.exists(key):
             return False
         for attempt in range(S3_CONFLICT_RETRIES):
@@ -199,7 +206,7 @@ class S3PhotoStorage:
             if _status(error) == 404:
                 raise FileNotFoundError(f"{self}/{key}") from None
             raise
-        raw = _S3ObjectReader(self.client, self.bucket, name, response["Body"], response["ContentLength"])
+        raw = _S3ObjectReader(self, name, response["Body"], response["ContentLength"])
         return StoredObject(file=io.BufferedReader(raw, buffer_size=S3_READ_BUFFER), size=raw.size)
 
     def keys(self) -> Iterator[str]:
@@ -220,9 +227,9 @@ class _S3ObjectReader(io.RawIOBase):
     """An S3 object as a seekable file: one streamed GET read in the caller's chunks; a seek elsewhere
     closes it and the next read starts a ranged GET there. Pillow seeks; HTTP ranges seek once."""
 
-    def __init__(self, client, bucket: str, name: str, body, size: int):
+    def __init__(self, store: "S3PhotoStorage", name: str, body, size: int):
         super().__init__()
-        self._client, self._bucket, self._name = client, bucket, name
+        self._store, self._name = store, name
         self._body, self._position, self.size = body, 0, size
 
     def readable(self) -> bool:
@@ -247,12 +254,14 @@ class _S3ObjectReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         if self._position >= self.size:
             return 0
-        if self._body is None:
-            self._body = self._client.get_object(Bucket=self._bucket, Key=self._name,
-                                                 Range=f"bytes={self._position}-")["Body"]
-        chunk = self._body.read(len(buffer))
+        # A store that stops answering (a refused ranged GET, a read timing out) is its 503, as in `open`.
+        with self._store._answering():
+            if self._body is None:
+                self._body = self._store.client.get_object(Bucket=self._store.bucket, Key=self._name,
+                                                           Range=f"bytes={self._position}-")["Body"]
+            chunk = self._body.read(len(buffer))
         if not chunk:
-            raise OSError(f"s3://{self._bucket}/{self._name} ended at byte {self._position} of {self.size}")
+            raise OSError(f"s3://{self._store.bucket}/{self._name} ended at byte {self._position} of {self.size}")
         buffer[:len(chunk)] = chunk
         self._position += len(chunk)
         return len(chunk)

@@ -46,8 +46,11 @@ def read_limited(stream, limit: int) -> bytes:
     return data
 
 
-def check_photo(data: bytes) -> CheckedPhoto:
-    """Verify that the bytes are a JPEG, PNG or WebP image within the pixel limit; read its EXIF position."""
+def check_photo(data: bytes, *, sha256: str | None = None) -> CheckedPhoto:
+    """Verify that the bytes are a JPEG, PNG or WebP image within the pixel limit; read its EXIF position.
+
+    `sha256`: the bytes' hex digest when the caller has it already (10 MB are not hashed twice).
+    """
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
     # Pillow refuses images above twice this limit while opening (DecompressionBombError); we check the rest.
     Image.MAX_IMAGE_PIXELS = max_pixels
@@ -70,7 +73,7 @@ def check_photo(data: bytes) -> CheckedPhoto:
         raise UnsupportedMediaType(_l("Send a JPEG, PNG or WebP photo.")) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise Invalid(_l("The photo is damaged and cannot be read."), errors={"file": [str(exc)[:200]]}) from exc
-    return CheckedPhoto(data=data, sha256=hashlib.sha256(data).hexdigest(), content_type=content_type,
+    return CheckedPhoto(data=data, sha256=sha256 or hashlib.sha256(data).hexdigest(), content_type=content_type,
                         width=width, height=height, gps=gps, taken_at=taken_at)
 
 

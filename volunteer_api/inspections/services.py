@@ -1,4 +1,5 @@
 """Filing, reading and reviewing inspections, the review loop (return, resubmit), and their photos."""
+import hashlib
 import logging
 from datetime import timedelta
 from functools import cache
@@ -13,7 +14,7 @@ from ..audit.models import AuditEvent
 from ..audit.services import event_values, record_event, state_history
 from ..auth.access import visible_to
 from ..errors import Conflict, Invalid, NotFound
-from ..database import change_status_once, commit_keeping_loaded_state, db, dialect_insert
+from ..database import advisory_lock, change_status_once, commit_keeping_loaded_state, db, dialect_insert
 from ..ids import parse_id
 from ..geo import distance_m
 from ..idempotency import filed_before, request_hash
@@ -23,7 +24,7 @@ from ..quotas import use_quota
 from ..people.models import User
 from ..sites.models import Site
 from ..sites.moves import move_undecided
-from ..change_numbers import next_change_seq
+from ..change_numbers import SQLITE_WRITER_LOCK, next_change_seq
 from ..timestamps import utcnow
 from ..photo_storage import StoredObject, photo_storage
 from . import photos as photo_files
@@ -314,58 +315,114 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     inspection answers the first upload, and identical bytes are stored once for everyone. The
     previews are made by a job after commit.
 
-    The inspection is read and locked at once (only its author finds it): a concurrent review or upload
-    of the same inspection waits, so the photo count and the status hold until commit, and the check of
-    the bytes happens under that lock (an upload of another inspection never waits). Its photos (at most
-    MAX_PHOTOS) are read once, for the retry, the count and nothing else.
+    Nothing slow runs inside a transaction that writes: a transaction id held while Pillow reads 10 MB
+    or the store retries would hold back every phone's /sync (change_numbers.sync_horizon), a row lock
+    and a pooled connection. So, in four steps:
+    1. one unlocked read refuses other people's inspections (404), answers a retry with its photo, and
+       refuses a reviewed inspection (409) or a full one (422) before anything is checked or charged;
+    2. the bytes are checked, the daily quota charged (its own short transaction, before a byte reaches
+       the store) and the bytes stored: content-addressed and write-once, so bytes whose row never lands
+       are harmless, and a concurrent upload of the same bytes stores them once;
+    3. the inspection is locked (on SQLite, where FOR UPDATE does nothing, the database's writer lock)
+       and its photos read again after the lock: a concurrent identical upload answers the photo the
+       first one added, and the status and the photo count are decided under the lock;
+    4. the row is inserted and committed.
     """
-    if parse_id(inspection_id) is None:
+    target_id = parse_id(inspection_id)
+    if target_id is None:
         raise NotFound()
-    target = db.session.execute(
-        select(Inspection.id, Inspection.status, Inspection.captured_at, Site.lat, Site.lon)
-        .join(Site, Site.id == Inspection.site_id)
-        .where(Inspection.id == parse_id(inspection_id), Inspection.volunteer_id == user.id)
-        .with_for_update(of=Inspection)
-    ).first()
-    if target is None:
+    user_id = user.id
+    data = photo_files.read_limited(stream, max_bytes)
+    sha256 = hashlib.sha256(data).hexdigest()
+    seen = db.session.execute(_upload_target(target_id, user_id, sha256)).first()
+    if seen is None:
         db.session.rollback()
         raise NotFound()
-    checked = photo_files.check_photo(photo_files.read_limited(stream, max_bytes))
-    photos = db.session.scalars(select(Photo).where(Photo.inspection_id == target.id).order_by(Photo.id)).all()
-    existing = next((photo for photo in photos if photo.sha256 == checked.sha256), None)
-    if existing is not None:
+    if seen.Photo is not None:
         # A phone's retry of an upload whose answer it never got: the same answer, even after a review.
-        db.session.rollback()
-        return existing, False
-    _require_open(target)
-    if len(photos) >= MAX_PHOTOS:
-        db.session.rollback()
-        raise Invalid(errors={"file": [str(_l("At most %(count)s photos per inspection.", count=MAX_PHOTOS))]})
-    use_quota(user_id=user.id, kind="photo_bytes", amount=len(checked.data))  # before a byte reaches the disk
-    photo_files.store_photo(checked)
-    photo = Photo(inspection_id=target.id, sha256=checked.sha256, content_type=checked.content_type,
+        commit_keeping_loaded_state()
+        return seen.Photo, False
+    _require_open(seen)
+    _require_room(seen.photo_count)
+    commit_keeping_loaded_state()  # a read: no transaction stays open while the bytes are checked and stored
+    checked = photo_files.check_photo(data, sha256=sha256)
+    use_quota(user_id=user_id, kind="photo_bytes", amount=len(checked.data))
+    commit_keeping_loaded_state()
+    try:
+        photo_files.store_photo(checked)
+    except Exception:
+        _give_back_quota(user_id, len(checked.data))  # the store did not answer (503): nothing was added
+        raise
+
+    if db.session.get_bind().dialect.name == "sqlite":
+        advisory_lock(SQLITE_WRITER_LOCK, sqlite_table=Photo.__tablename__)  # before the reads: no upgrade
+    target = db.session.execute(
+        select(Inspection.status)
+        .where(Inspection.id == target_id, Inspection.volunteer_id == user_id)
+        .with_for_update()
+    ).first()
+    # A statement of its own after the lock: in READ COMMITTED it sees what the lock's last holder committed.
+    photos = db.session.scalars(select(Photo).where(Photo.inspection_id == target_id).order_by(Photo.id)).all()
+    existing = next((photo for photo in photos if photo.sha256 == sha256), None)
+    if target is None or existing is not None or target.status not in OPEN_FOR_PHOTOS or len(photos) >= MAX_PHOTOS:
+        # Another request changed the inspection since step 1: the charge for the bytes is given back.
+        _give_back_quota(user_id, len(checked.data))
+        if existing is not None:  # a concurrent upload of the same bytes added it: the same answer
+            return existing, False
+        if target is None:
+            raise NotFound()
+        _require_open(target)
+        _require_room(len(photos))
+    photo = Photo(inspection_id=target_id, sha256=sha256, content_type=checked.content_type,
                   size_bytes=len(checked.data), width=checked.width, height=checked.height,
                   exif_taken_at=checked.taken_at,
-                  photo_time_mismatch=photo_files.time_mismatch(checked.taken_at, target.captured_at))
+                  photo_time_mismatch=photo_files.time_mismatch(checked.taken_at, seen.captured_at))
     if checked.gps is not None:
         photo.exif_lat, photo.exif_lon = checked.gps
-        photo.exif_distance_m = round(distance_m(checked.gps[0], checked.gps[1], target.lat, target.lon), 1)
-    # No other transaction adds a photo to this inspection while the lock is held: the unique
-    # (inspection_id, sha256) cannot be hit here, so no savepoint guards the insert.
+        photo.exif_distance_m = round(distance_m(checked.gps[0], checked.gps[1], seen.lat, seen.lon), 1)
+    # The lock (or SQLite's writer lock) is held: no other transaction adds a photo to this inspection
+    # now, so the unique (inspection_id, sha256) cannot be hit and no savepoint guards the insert.
     db.session.add(photo)
     db.session.flush()
-    record_event(action="inspection.photo_added", object_type="inspection", object_id=target.id,
+    record_event(action="inspection.photo_added", object_type="inspection", object_id=target_id,
                  after={"photo_id": str(photo.id), "sha256": photo.sha256, "content_type": photo.content_type,
-                        "exif_distance_m": photo.exif_distance_m}, actor_id=user.id)
+                        "exif_distance_m": photo.exif_distance_m}, actor_id=user_id)
     enqueue(names.MAKE_PHOTO_PREVIEWS, sha256=photo.sha256)
     commit_keeping_loaded_state()  # the answer is the row just written: no reload
     return photo, True
 
 
+OPEN_FOR_PHOTOS = ("submitted", "returned")
+
+
+def _upload_target(inspection_id: int, user_id: int, sha256: str):
+    """The author's inspection (404 for anyone else's), its photo count and its photo of these bytes, if any."""
+    photo_count = (select(func.count()).select_from(Photo).where(Photo.inspection_id == Inspection.id)
+                   .correlate(Inspection).scalar_subquery())
+    return (
+        select(Inspection.status, Inspection.captured_at, Site.lat, Site.lon, photo_count.label("photo_count"), Photo)
+        .join(Site, Site.id == Inspection.site_id)
+        .outerjoin(Photo, (Photo.inspection_id == Inspection.id) & (Photo.sha256 == sha256))
+        .where(Inspection.id == inspection_id, Inspection.volunteer_id == user_id)
+    )
+
+
+def _give_back_quota(user_id: int, size: int) -> None:
+    """Undo an upload's charge against the daily photo bytes when its photo was not added after all."""
+    use_quota(user_id=user_id, kind="photo_bytes", amount=-size)
+    commit_keeping_loaded_state()
+
+
 def _require_open(inspection) -> None:
-    if inspection.status not in ("submitted", "returned"):
+    if inspection.status not in OPEN_FOR_PHOTOS:
         db.session.rollback()
         raise Conflict(_l("Photos can only be added before the inspection is reviewed."))
+
+
+def _require_room(photo_count: int) -> None:
+    if photo_count >= MAX_PHOTOS:
+        db.session.rollback()
+        raise Invalid(errors={"file": [str(_l("At most %(count)s photos per inspection.", count=MAX_PHOTOS))]})
 
 
 def list_photos(inspection_id, *, user) -> list[Photo]:
