@@ -10,7 +10,7 @@ sealed since (`GET /audit/verify`, and the periodic sweep so the tail stays shor
 - A failure sticks: until a full verification passes after it, every answer repeats it, so an edit once
   seen cannot be verified over by the next tail.
 - A verification row whose signature does not verify (forged or edited by a database writer without the
-  key) is refused: the answer is `ok: false, reason: bad_checkpoint` until a full verification passes
+  key, its status included: a running progress flipped to done, a failure flipped back to running) is refused: the answer is `ok: false, reason: bad_checkpoint` until a full verification passes
   after it (it is never a place to start from).
 
 What the fast path cannot see: an edit of an event below the stored verification made after it ran
@@ -40,7 +40,12 @@ FULL_VERIFICATION_STEP = 100_000
 
 
 def verification_document(verification: AuditVerification) -> dict:
-    """A verification as it is signed: what it checked, how far, what it found, when."""
+    """A verification as it is signed: what it checked, how far, what it found, when, and whether it finished."""
+    return {**_document_before_status(verification), "status": verification.status}
+
+
+def _document_before_status(verification: AuditVerification) -> dict:
+    """What rows signed before the status was part of the document signed."""
     return {
         "id": str(verification.id), "kind": verification.kind, "from_seq": verification.from_seq,
         "through_seq": verification.through_seq, "head_id": verification.head_id,
@@ -52,8 +57,14 @@ def verification_document(verification: AuditVerification) -> dict:
 
 
 def _signed(verification: AuditVerification) -> bool:
-    return verification.mac is not None and hmac.compare_digest(
-        verification.mac, keyed_digest(verification_document(verification)))
+    if verification.mac is None:
+        return False
+    if hmac.compare_digest(verification.mac, keyed_digest(verification_document(verification))):
+        return True
+    # A row signed before the status was signed stays verifiable only as a finished result (ok set): a
+    # progress flipped to done has ok None, a result flipped to running is not done, both stay refused.
+    return (verification.status == "done" and verification.ok is not None
+            and hmac.compare_digest(verification.mac, keyed_digest(_document_before_status(verification))))
 
 
 def _finish(verification: AuditVerification, result: dict) -> None:
@@ -73,9 +84,18 @@ def _finish(verification: AuditVerification, result: dict) -> None:
 
 
 def _recent() -> list[AuditVerification]:
-    return list(db.session.scalars(
+    """The newest finished verifications and the running ones with signed progress, newest first.
+
+    The running ones are looked at too, so a finished result whose status a database writer set back to
+    running (to drop a failure out of this list) is seen, its signature failing.
+    """
+    done = db.session.scalars(
         select(AuditVerification).where(AuditVerification.status == "done")
-        .order_by(AuditVerification.finished_at.desc(), AuditVerification.id.desc()).limit(RECENT)))
+        .order_by(AuditVerification.finished_at.desc(), AuditVerification.id.desc()).limit(RECENT))
+    running = db.session.scalars(
+        select(AuditVerification).where(AuditVerification.status == "running", AuditVerification.mac.is_not(None))
+        .order_by(AuditVerification.id.desc()).limit(RECENT))
+    return sorted([*done, *running], key=lambda v: (v.finished_at or v.started_at, v.id), reverse=True)[:RECENT]
 
 
 def newest_full_verification() -> AuditVerification | None:
@@ -122,6 +142,8 @@ def _standing(recent: list[AuditVerification]):
     for verification in recent:  # newest first
         if not _signed(verification):
             forged = forged or verification
+            continue
+        if verification.ok is None:  # a full verification's signed progress: not a result yet
             continue
         if not verification.ok:
             failure = failure or verification
@@ -186,12 +208,13 @@ def verify_tail_scheduled() -> dict | None:
 
 
 def start_full_verification(*, requested_by_id: int | None) -> AuditVerification:
-    """Record a full verification as running and enqueue its job (committed by the caller)."""
+    """Record a full verification as running and enqueue its job (commits)."""
     verification = AuditVerification(kind="full", status="running", from_seq=0, requested_by_id=requested_by_id,
                                      started_at=utcnow())
     db.session.add(verification)
     db.session.flush()
     enqueue(names.VERIFY_AUDIT_CHAIN, verification_id=verification.id)
+    db.session.commit()
     return verification
 
 
