@@ -56,7 +56,8 @@ def _document_before_status(verification: AuditVerification) -> dict:
     }
 
 
-def _signed(verification: AuditVerification) -> bool:
+def signature_verifies(verification: AuditVerification) -> bool:
+    """Whether the row is as AUDIT_KEY signed it (a database writer without the key can forge none)."""
     if verification.mac is None:
         return False
     if hmac.compare_digest(verification.mac, keyed_digest(verification_document(verification))):
@@ -98,6 +99,13 @@ def _recent() -> list[AuditVerification]:
     return sorted([*done, *running], key=lambda v: (v.finished_at or v.started_at, v.id), reverse=True)[:RECENT]
 
 
+def newest_finished_verification() -> AuditVerification | None:
+    """The verification that finished last (full or incremental), through ix_audit_verifications_status_finished_at."""
+    return db.session.scalars(
+        select(AuditVerification).where(AuditVerification.status == "done")
+        .order_by(AuditVerification.finished_at.desc(), AuditVerification.id.desc()).limit(1)).first()
+
+
 def newest_full_verification() -> AuditVerification | None:
     return db.session.scalars(
         select(AuditVerification).where(AuditVerification.kind == "full")
@@ -112,7 +120,7 @@ def verification_summary(verification: AuditVerification | None) -> dict | None:
                "started_at": verification.started_at, "finished_at": verification.finished_at}
     if verification.status == "done":
         summary.update(ok=verification.ok, checked=verification.checked, verified_through=verification.through_seq,
-                       signed=_signed(verification))
+                       signed=signature_verifies(verification))
         if not verification.ok:
             summary.update(first_broken_id=verification.first_broken_id, reason=verification.reason)
     return summary
@@ -140,7 +148,7 @@ def _standing(recent: list[AuditVerification]):
     """
     forged = failure = None
     for verification in recent:  # newest first
-        if not _signed(verification):
+        if not signature_verifies(verification):
             forged = forged or verification
             continue
         if verification.ok is None:  # a full verification's signed progress: not a result yet
@@ -149,7 +157,7 @@ def _standing(recent: list[AuditVerification]):
             failure = failure or verification
         elif verification.kind == "full":
             break
-    base = max((v for v in recent if v.ok and _signed(v)), key=lambda v: v.through_seq, default=None)
+    base = max((v for v in recent if v.ok and signature_verifies(v)), key=lambda v: v.through_seq, default=None)
     return forged, failure, base
 
 
@@ -230,7 +238,7 @@ def run_full_verification(*, verification_id: int) -> str:
         return "skipped"
     done_so_far, start = 0, None
     if verification.through_seq:
-        if _signed(verification):
+        if signature_verifies(verification):
             done_so_far = verification.through_seq
             start = {"seq": done_so_far, "head_id": verification.head_id, "head_hash": verification.head_hash}
         else:
