@@ -10,8 +10,10 @@ sealed since (`GET /audit/verify`, and the periodic sweep so the tail stays shor
 - A failure sticks: until a full verification passes after it, every answer repeats it, so an edit once
   seen cannot be verified over by the next tail.
 - A verification row whose signature does not verify (forged or edited by a database writer without the
-  key, its status included: a running progress flipped to done, a failure flipped back to running) is refused: the answer is `ok: false, reason: bad_checkpoint` until a full verification passes
-  after it (it is never a place to start from).
+  key, its status included: a running progress flipped to done, a failure flipped back to running) is
+  refused: the answer is `ok: false, reason: bad_checkpoint` until a full verification passes after it
+  (it is never a place to start from). Rows signed before the status was signed still verify, as
+  finished results only (status done, ok set).
 
 What the fast path cannot see: an edit of an event below the stored verification made after it ran
 (its hash is not recomputed); the full job sees it. Verification rows deleted by a database writer only
