@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -259,7 +260,7 @@ def test_gunicorn_marks_an_exited_worker_dead_in_the_multiprocess_directory(serv
     from tests.conftest import start_web_process, stop_worker_process
 
     def worker_pids(master) -> set[int]:
-        children = open(f"/proc/{master.pid}/task/{master.pid}/children").read().split()
+        children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
         return {int(pid) for pid in children}
 
     master, _ = start_web_process({**service_env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, threads=1,
