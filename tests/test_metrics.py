@@ -3,9 +3,9 @@ import os
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -235,22 +235,21 @@ def test_the_last_verification_shows_its_age_and_outcome(app, client, metrics_to
 
     samples = scrape(client)
     assert value(samples, "volunteer_audit_last_verification_ok") is None  # none yet: no figure
-    with sealer_held(app):
-        with app.app_context():
-            record_event(action="site.updated", object_type="site", object_id=1, after={"n": 1})
-            db.session.commit()
-            answer = verifications.verify_audit_chain()
-        assert answer["ok"] is True
-        samples = scrape(client)
-        assert value(samples, "volunteer_audit_last_verification_ok") == 1
-        assert value(samples, "volunteer_audit_last_verification_age_seconds") < 60
-        with app.app_context():  # a database writer without AUDIT_KEY backdates it: its signature fails
-            stored = db.session.get(AuditVerification, int(answer["verification_id"]))
-            stored.finished_at = utcnow() - timedelta(hours=2)
-            db.session.commit()
-        samples = scrape(client)
-        assert value(samples, "volunteer_audit_last_verification_ok") == 0
-        assert value(samples, "volunteer_audit_last_verification_age_seconds") >= 7200
+    with app.app_context():  # verifying seals first (it takes the sealer's lock itself)
+        record_event(action="site.updated", object_type="site", object_id=1, after={"n": 1})
+        db.session.commit()
+        answer = verifications.verify_audit_chain()
+    assert answer["ok"] is True
+    samples = scrape(client)
+    assert value(samples, "volunteer_audit_last_verification_ok") == 1
+    assert value(samples, "volunteer_audit_last_verification_age_seconds") < 60
+    with app.app_context():  # a database writer without AUDIT_KEY backdates it: its signature fails
+        stored = db.session.get(AuditVerification, int(answer["verification_id"]))
+        stored.finished_at = utcnow() - timedelta(hours=2)
+        db.session.commit()
+    samples = scrape(client)
+    assert value(samples, "volunteer_audit_last_verification_ok") == 0
+    assert value(samples, "volunteer_audit_last_verification_age_seconds") >= 7200
 
 
 def test_gunicorn_marks_an_exited_worker_dead_in_the_multiprocess_directory(service_env, tmp_path):
