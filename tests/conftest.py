@@ -262,8 +262,9 @@ def start_web_process(env: dict, *, threads: int = 8, name: str = "web") -> tupl
     log_dir = PROJECT_ROOT / ".pytest_cache"
     log_dir.mkdir(exist_ok=True)
     log_file = open(log_dir / f"{name}-{os.getpid()}-{port}.log", "ab")  # noqa: SIM115 - closed with the process
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", str(threads),
-               "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "wsgi:app"]
+    # The project's gunicorn settings (its child_exit hook), as scripts/serve runs them.
+    command = [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "--workers", "1",
+               "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "wsgi:app"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"

@@ -228,3 +228,69 @@ def test_only_admins_start_or_read_verifications(client, inspector, volunteer, m
     for account in (inspector, volunteer):
         assert client.open(path, method=method, headers=account.headers).status_code == 403
     assert client.open(path, method=method).status_code == 401
+
+
+def test_a_running_progress_set_to_done_is_refused_not_read_as_a_failure(app, client, admin, run_jobs, monkeypatch):
+    """A database writer flips a full job's signed progress (ok still None) to done: a forgery, not a failure."""
+    from volunteer_api.audit import verifications
+
+    monkeypatch.setattr(verifications, "FULL_VERIFICATION_STEP", 3)
+    events(app, 5)
+    assert verify(client, admin)["ok"] is True
+    with app.app_context():
+        progress = AuditVerification(kind="full", status="running", from_seq=0, started_at=utcnow())
+        db.session.add(progress)
+        db.session.flush()
+        head = db.session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.seq == 3)).one()
+        progress.through_seq = progress.checked = 3
+        progress.head_id, progress.head_hash = str(head.id), head.hash
+        progress.mac = verifications.keyed_digest(verification_document(progress))
+        db.session.commit()
+        progress_id = progress.id
+    assert verify(client, admin)["ok"] is True  # a signed progress is no result: it is passed over
+    with app.app_context():
+        db.session.get(AuditVerification, progress_id).status = "done"
+        db.session.get(AuditVerification, progress_id).finished_at = utcnow()
+        db.session.commit()
+    answer = verify(client, admin)
+    assert answer["ok"] is False and answer["reason"] == "bad_checkpoint"
+    assert answer["forged_verification_id"] == str(progress_id)
+    assert run_full_verification(client, admin, run_jobs)["ok"] is True
+    assert verify(client, admin)["ok"] is True
+
+
+def test_a_failure_set_back_to_running_still_stands(app, client, admin):
+    """A database writer flips a signed failure to running, to drop it out of the verifications looked at."""
+    events(app, 3)
+    assert verify(client, admin)["ok"] is True
+    edit_event(app, events(app, 2)[0])
+    failed = verify(client, admin)
+    assert failed["ok"] is False and failed["reason"] == "hash_mismatch"
+    with app.app_context():
+        db.session.get(AuditVerification, int(failed["verification_id"])).status = "running"
+        db.session.commit()
+    answer = verify(client, admin)
+    assert answer["ok"] is False and answer["reason"] == "bad_checkpoint"
+    assert answer["forged_verification_id"] == failed["verification_id"]
+
+
+def test_a_result_signed_before_the_status_was_signed_still_verifies(app, client, admin):
+    """Rows stored by the previous release (the status not in their signature) are kept, as finished results."""
+    from volunteer_api.audit import verifications
+
+    events(app, 3)
+    first = verify(client, admin)
+    with app.app_context():
+        stored = db.session.get(AuditVerification, int(first["verification_id"]))
+        legacy = {key: value for key, value in verification_document(stored).items() if key != "status"}
+        stored.mac = verifications.keyed_digest(legacy)
+        db.session.commit()
+    events(app, 2)
+    answer = verify(client, admin)
+    assert answer["ok"] is True and answer["tail_checked"] == 2
+    shown = client.get(f"{VERIFICATIONS}/{first['verification_id']}", headers=admin.headers).get_json()
+    assert shown["signed"] is True
+    with app.app_context():  # the same old signature on a row set back to running is refused
+        db.session.get(AuditVerification, int(first["verification_id"])).status = "running"
+        db.session.commit()
+    assert verify(client, admin)["reason"] == "bad_checkpoint"

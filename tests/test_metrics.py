@@ -5,6 +5,7 @@ import sys
 import urllib.request
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -226,3 +227,52 @@ def test_production_refuses_a_short_metrics_token(monkeypatch):
         load_config("production")
     monkeypatch.setenv("METRICS_TOKEN", "m" * 40)
     assert load_config("production").METRICS_TOKEN == "m" * 40
+
+
+def test_the_last_verification_shows_its_age_and_outcome(app, client, metrics_token):
+    from volunteer_api.audit import verifications
+    from volunteer_api.audit.models import AuditVerification
+
+    samples = scrape(client)
+    assert value(samples, "volunteer_audit_last_verification_ok") is None  # none yet: no figure
+    with app.app_context():  # verifying seals first (it takes the sealer's lock itself)
+        record_event(action="site.updated", object_type="site", object_id=1, after={"n": 1})
+        db.session.commit()
+        answer = verifications.verify_audit_chain()
+    assert answer["ok"] is True
+    samples = scrape(client)
+    assert value(samples, "volunteer_audit_last_verification_ok") == 1
+    assert value(samples, "volunteer_audit_last_verification_age_seconds") < 60
+    with app.app_context():  # a database writer without AUDIT_KEY backdates it: its signature fails
+        stored = db.session.get(AuditVerification, int(answer["verification_id"]))
+        stored.finished_at = utcnow() - timedelta(hours=2)
+        db.session.commit()
+    samples = scrape(client)
+    assert value(samples, "volunteer_audit_last_verification_ok") == 0
+    assert value(samples, "volunteer_audit_last_verification_age_seconds") >= 7200
+
+
+def test_gunicorn_marks_an_exited_worker_dead_in_the_multiprocess_directory(service_env, tmp_path):
+    """config/gunicorn.py's child_exit hook: a dead worker's live gauges leave PROMETHEUS_MULTIPROC_DIR."""
+    import signal
+
+    from tests.conftest import start_web_process, stop_worker_process
+
+    def worker_pids(master) -> set[int]:
+        children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+        return {int(pid) for pid in children}
+
+    master, _ = start_web_process({**service_env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, threads=1,
+                                  name="gunicorn-child-exit")
+    try:
+        (first,) = worker_pids(master)
+        dead_workers_gauge = tmp_path / f"gauge_liveall_{first}.db"
+        dead_workers_gauge.write_bytes(b"")  # what a live-mode gauge of that worker leaves there
+        another_process_gauge = tmp_path / f"gauge_liveall_{os.getpid()}.db"
+        another_process_gauge.write_bytes(b"")
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: not dead_workers_gauge.exists(), timeout=30)
+        assert another_process_gauge.exists()  # only the exited worker's files go
+        wait_for(lambda: worker_pids(master) - {first}, timeout=60)  # and gunicorn started another
+    finally:
+        stop_worker_process(master)

@@ -12,8 +12,8 @@ PostgreSQL — no lock on the write path:
 - `change_seq` comes from the sequence `sync_change_seq` (`nextval`: never waits, unique across the
   tables; it orders the rows one transaction stamps).
 - `change_xid` is the writing transaction's id, `pg_current_xact_id()`, set by the trigger
-  `sync_stamp_change_xid` whenever a row is inserted or its `change_seq` is set (migration 0008), so no
-  write path can stamp one without the other.
+  `sync_stamp_change_xid` whenever a row is inserted or its `change_seq` is set (migration
+  0009_sync_xid_stamps), so no write path can stamp one without the other.
 - The reader answers only positions whose transaction id is below its *horizon* H (sync_horizon): the
   oldest transaction id of *this database* still running, or failing any, the snapshot's xmax X (one
   past the newest id that had ended when the reader came; every id from X on counts as running). This
@@ -50,8 +50,8 @@ syncing right after a change is not answered a page short. Production should set
 
 SQLite (embedded, one writer at a time): `change_xid` stays 0 and `change_seq` is the top of the tables
 plus one, read under the database's single writer lock held until commit; numbers are then in commit
-order and the horizon is unbounded. Rows stamped before migration 0008 keep `change_xid` 0 on both, so a
-cursor given out before it (a bare change number) still means the same place.
+order and the horizon is unbounded. Rows stamped before migration 0009_sync_xid_stamps keep `change_xid` 0 on
+both, so a cursor given out before it (a bare change number) still means the same place.
 """
 import time
 

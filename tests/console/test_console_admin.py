@@ -125,8 +125,11 @@ def test_the_totals_show_the_next_milestone_and_export(client, console, admin):
     assert "50\u00a0000\u00a0000,00\u00a0₸" in html and "data-chart=" in html
     response = browser.get("/console/totals/export.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"
     response = browser.get("/console/totals/export.xlsx")
     assert response.status_code == 200 and response.data[:2] == b"PK"
+    # Personal data: never in the browser's disk cache (send_file's own default is "no-cache").
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_the_audit_trail_lists_events_and_verifies_the_chain(client, console, admin):

@@ -1,5 +1,10 @@
 """Alerts on the console's computer: a browser's Web Push subscription registered through the console's cookie
 session (CSRF token in the header, as the page's script sends it), reached by a flagged inspection, removed."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -90,3 +95,40 @@ def test_a_registration_without_the_csrf_token_or_a_session_or_a_valid_subscript
     refused = json_post(browser, f"{REGISTER}/{theirs.get_json()['id']}/remove")
     assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
     assert [device_id for device_id, _ in devices_of(app, colleague_account.id)] == [theirs.get_json()["id"]]
+
+
+# The service worker's click handler run in Node, with the worker's `self` made of plain objects: which page
+# a click on an alert opens for the URL the alert carries.
+CLICK_HARNESS = r"""
+const fs = require("fs");
+const handlers = {}, opened = [];
+globalThis.self = {
+  location: new URL("https://monitor.example/console/push/sw.js"),
+  addEventListener: (name, handler) => { handlers[name] = handler; },
+  clients: { matchAll: async () => [], openWindow: async (url) => { opened.push(url); }, claim: async () => {} },
+  registration: {},
+};
+eval(fs.readFileSync(process.argv[2], "utf8"));
+(async () => {
+  for (const url of JSON.parse(process.argv[3])) {
+    let pending;
+    handlers.notificationclick({ notification: { data: { url }, close() {} }, waitUntil: (p) => { pending = p; } });
+    await pending;
+  }
+  console.log(JSON.stringify(opened));
+})();
+"""
+
+
+def test_a_click_on_an_alert_opens_only_the_consoles_own_pages(tmp_path):
+    node = shutil.which("node")
+    assert node, "Node.js is installed by scripts/bootstrap's npm"
+    worker = Path(__file__).parents[2] / "volunteer_api/static/console/push-sw.js"
+    harness = tmp_path / "click.js"
+    harness.write_text(CLICK_HARNESS)
+    urls = ["/console/inspections/7", "https://evil.example/console/inspections/7", "//evil.example/console/",
+            "/api/v1/me", "javascript:alert(1)", None]
+    result = subprocess.run([node, str(harness), str(worker), json.dumps(urls)], capture_output=True, text=True,
+                            timeout=30, check=True)
+    assert json.loads(result.stdout) == ["https://monitor.example/console/inspections/7"] + \
+        ["https://monitor.example/console/"] * 5

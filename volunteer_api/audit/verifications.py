@@ -10,8 +10,10 @@ sealed since (`GET /audit/verify`, and the periodic sweep so the tail stays shor
 - A failure sticks: until a full verification passes after it, every answer repeats it, so an edit once
   seen cannot be verified over by the next tail.
 - A verification row whose signature does not verify (forged or edited by a database writer without the
-  key) is refused: the answer is `ok: false, reason: bad_checkpoint` until a full verification passes
-  after it (it is never a place to start from).
+  key, its status included: a running progress flipped to done, a failure flipped back to running) is
+  refused: the answer is `ok: false, reason: bad_checkpoint` until a full verification passes after it
+  (it is never a place to start from). Rows signed before the status was signed still verify, as
+  finished results only (status done, ok set).
 
 What the fast path cannot see: an edit of an event below the stored verification made after it ran
 (its hash is not recomputed); the full job sees it. Verification rows deleted by a database writer only
@@ -40,7 +42,12 @@ FULL_VERIFICATION_STEP = 100_000
 
 
 def verification_document(verification: AuditVerification) -> dict:
-    """A verification as it is signed: what it checked, how far, what it found, when."""
+    """A verification as it is signed: what it checked, how far, what it found, when, and whether it finished."""
+    return {**_document_before_status(verification), "status": verification.status}
+
+
+def _document_before_status(verification: AuditVerification) -> dict:
+    """What rows signed before the status was part of the document signed."""
     return {
         "id": str(verification.id), "kind": verification.kind, "from_seq": verification.from_seq,
         "through_seq": verification.through_seq, "head_id": verification.head_id,
@@ -51,9 +58,16 @@ def verification_document(verification: AuditVerification) -> dict:
     }
 
 
-def _signed(verification: AuditVerification) -> bool:
-    return verification.mac is not None and hmac.compare_digest(
-        verification.mac, keyed_digest(verification_document(verification)))
+def signature_verifies(verification: AuditVerification) -> bool:
+    """Whether the row is as AUDIT_KEY signed it (a database writer without the key can forge none)."""
+    if verification.mac is None:
+        return False
+    if hmac.compare_digest(verification.mac, keyed_digest(verification_document(verification))):
+        return True
+    # A row signed before the status was signed stays verifiable only as a finished result (ok set): a
+    # progress flipped to done has ok None, a result flipped to running is not done, both stay refused.
+    return (verification.status == "done" and verification.ok is not None
+            and hmac.compare_digest(verification.mac, keyed_digest(_document_before_status(verification))))
 
 
 def _finish(verification: AuditVerification, result: dict) -> None:
@@ -73,9 +87,25 @@ def _finish(verification: AuditVerification, result: dict) -> None:
 
 
 def _recent() -> list[AuditVerification]:
-    return list(db.session.scalars(
+    """The newest finished verifications and the running ones with signed progress, newest first.
+
+    The running ones are looked at too, so a finished result whose status a database writer set back to
+    running (to drop a failure out of this list) is seen, its signature failing.
+    """
+    done = db.session.scalars(
         select(AuditVerification).where(AuditVerification.status == "done")
-        .order_by(AuditVerification.finished_at.desc(), AuditVerification.id.desc()).limit(RECENT)))
+        .order_by(AuditVerification.finished_at.desc(), AuditVerification.id.desc()).limit(RECENT))
+    running = db.session.scalars(
+        select(AuditVerification).where(AuditVerification.status == "running", AuditVerification.mac.is_not(None))
+        .order_by(AuditVerification.id.desc()).limit(RECENT))
+    return sorted([*done, *running], key=lambda v: (v.finished_at or v.started_at, v.id), reverse=True)[:RECENT]
+
+
+def newest_finished_verification() -> AuditVerification | None:
+    """The verification that finished last (full or incremental), through ix_audit_verifications_status_finished_at."""
+    return db.session.scalars(
+        select(AuditVerification).where(AuditVerification.status == "done")
+        .order_by(AuditVerification.finished_at.desc(), AuditVerification.id.desc()).limit(1)).first()
 
 
 def newest_full_verification() -> AuditVerification | None:
@@ -92,7 +122,7 @@ def verification_summary(verification: AuditVerification | None) -> dict | None:
                "started_at": verification.started_at, "finished_at": verification.finished_at}
     if verification.status == "done":
         summary.update(ok=verification.ok, checked=verification.checked, verified_through=verification.through_seq,
-                       signed=_signed(verification))
+                       signed=signature_verifies(verification))
         if not verification.ok:
             summary.update(first_broken_id=verification.first_broken_id, reason=verification.reason)
     return summary
@@ -120,14 +150,16 @@ def _standing(recent: list[AuditVerification]):
     """
     forged = failure = None
     for verification in recent:  # newest first
-        if not _signed(verification):
+        if not signature_verifies(verification):
             forged = forged or verification
+            continue
+        if verification.ok is None:  # a full verification's signed progress: not a result yet
             continue
         if not verification.ok:
             failure = failure or verification
         elif verification.kind == "full":
             break
-    base = max((v for v in recent if v.ok and _signed(v)), key=lambda v: v.through_seq, default=None)
+    base = max((v for v in recent if v.ok and signature_verifies(v)), key=lambda v: v.through_seq, default=None)
     return forged, failure, base
 
 
@@ -186,12 +218,13 @@ def verify_tail_scheduled() -> dict | None:
 
 
 def start_full_verification(*, requested_by_id: int | None) -> AuditVerification:
-    """Record a full verification as running and enqueue its job (committed by the caller)."""
+    """Record a full verification as running and enqueue its job (commits)."""
     verification = AuditVerification(kind="full", status="running", from_seq=0, requested_by_id=requested_by_id,
                                      started_at=utcnow())
     db.session.add(verification)
     db.session.flush()
     enqueue(names.VERIFY_AUDIT_CHAIN, verification_id=verification.id)
+    db.session.commit()
     return verification
 
 
@@ -207,7 +240,7 @@ def run_full_verification(*, verification_id: int) -> str:
         return "skipped"
     done_so_far, start = 0, None
     if verification.through_seq:
-        if _signed(verification):
+        if signature_verifies(verification):
             done_so_far = verification.through_seq
             start = {"seq": done_so_far, "head_id": verification.head_id, "head_hash": verification.head_hash}
         else:

@@ -4,7 +4,6 @@ from flask.views import MethodView
 from ..auth.access import roles
 from ..pagination import page_schema
 from ..security import Blueprint
-from ..database import db
 from . import services, verifications
 from .schemas import AuditEventSchema, AuditListArgsSchema, AuditVerificationSchema, VerificationRunSchema
 
@@ -62,7 +61,6 @@ class AuditVerifications(MethodView):
     def post(self):
         """Start a full verification of the chain from seq 1, run by the workers; follow it by its id."""
         verification = verifications.start_full_verification(requested_by_id=g.current_user.id)
-        db.session.commit()
         return verifications.verification_summary(verification), 202, {
             "Location": f"/api/v1/audit/verifications/{verification.id}"}
 

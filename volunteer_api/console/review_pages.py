@@ -167,10 +167,15 @@ def review_inspection(inspection_id):
     return redirect(target, 303)
 
 
+def _case_step_form(step, schema, record) -> tuple:
+    """(schema, recording function, text fields, time field) of a case step's form, from the step itself."""
+    return schema, record, tuple(name for name in schema().fields if name != step.time_field), step.time_field
+
+
 # A confirmed inspection is a case: its referral and its resolution, each recorded once (cases.services).
 CASE_STEPS = {
-    "referral": (ReferralCreateSchema, cases.refer_case, ("channel", "case_number"), "referred_at"),
-    "resolution": (ResolutionCreateSchema, cases.resolve_case, ("outcome", "comment"), "resolved_at"),
+    cases.REFERRAL.name: _case_step_form(cases.REFERRAL, ReferralCreateSchema, cases.refer_case),
+    cases.RESOLUTION.name: _case_step_form(cases.RESOLUTION, ResolutionCreateSchema, cases.resolve_case),
 }
 
 
@@ -312,7 +317,7 @@ def photo_evidence(photo, item) -> dict:
         time = str(_l("taken %(taken)s; reported %(reported)s", taken=local_time(facts["taken_at"]),
                       reported=local_time(item.captured_at)))
     return {"position": position, "time": time, "time_mismatch": facts["time_mismatch"],
-            "far": facts["from_report_m"] is not None and facts["from_report_m"] > max(item.accuracy_m, 100),
+            "far": facts["far_from_report"],
             "caption": f"{position}; {time}"}
 
 

@@ -47,7 +47,11 @@ def _page_headers(response):
     tiles = current_app.config.get("MAP_TILES_URL")
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(tiles)) if tiles else None
     response.headers["Content-Security-Policy"] = page_csp(img_hosts=(origin,) if origin else ())
-    response.headers.setdefault("Cache-Control", "no-store")  # photos keep their own (private, content-addressed)
+    # Nothing the console answers is stored by the browser (pages and exports carry personal data; send_file's
+    # own "no-cache" still lets it write them to disk), except what is deliberately cacheable in the browser
+    # alone: the photos' "private, max-age" (content-addressed).
+    if not response.cache_control.private:
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Vary"] = "Cookie"
     return response
 

@@ -49,7 +49,8 @@ class Inspection(db.Model):
     resubmissions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py,
+    # migration 0009_sync_xid_stamps).
     change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
     # Eager-loaded by the queries that answer with photos (WITH_PHOTOS), not by every load.

@@ -453,18 +453,25 @@ def open_preview(photo: Photo, size: int) -> StoredObject:
     return storage.open(key)
 
 
+# Below this a photo's EXIF position and the reported point differ by the GPS's own scatter, however
+# precise the phone claimed to be.
+PHOTO_FAR_FROM_REPORT_M = 100
+
+
 def photo_against_report(photo: Photo, inspection: Inspection) -> dict:
     """What a photo's camera says against what the phone reported when filing.
 
     `from_report_m`: metres from the EXIF position to the reported point (None without EXIF GPS);
     `from_site_m`: to the site (stored at upload); `taken_at`: the EXIF time (None without one);
-    `time_mismatch`: more than a day from captured_at (photo_time_mismatch).
+    `time_mismatch`: more than a day from captured_at (photo_time_mismatch); `far_from_report`: the EXIF
+    position further from the reported point than the phone's accuracy, and at least PHOTO_FAR_FROM_REPORT_M.
     """
     from_report = None
     if photo.exif_lat is not None and photo.exif_lon is not None:
         from_report = round(distance_m(photo.exif_lat, photo.exif_lon, inspection.lat, inspection.lon), 1)
+    far = from_report is not None and from_report > max(inspection.accuracy_m, PHOTO_FAR_FROM_REPORT_M)
     return {"from_report_m": from_report, "from_site_m": photo.exif_distance_m, "taken_at": photo.exif_taken_at,
-            "time_mismatch": bool(photo.photo_time_mismatch)}
+            "time_mismatch": bool(photo.photo_time_mismatch), "far_from_report": far}
 
 
 def make_previews(*, sha256: str) -> int:

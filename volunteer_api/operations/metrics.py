@@ -8,7 +8,8 @@ Two kinds of figures:
   its counts there and a scrape adds them up (prometheus_client's multiprocess mode).
 - Read from the database at scrape time, the same on every host: the outbox (pending, dead, the age of
   the oldest pending job), the alert latency of the newest flagged inspections, the audit chain's sealing
-  lag and last verification, the age of the totals' `as_of`. Each is one indexed query (a count over a
+  lag and last verification (its age, and whether it found the chain intact under a valid signature), the
+  age of the totals' `as_of`. Each is one indexed query (a count over a
   partial set, a min or a max through an index, at most ALERT_LATENCY_SAMPLE rows): a scrape stays cheap
   whatever the size of the tables.
 
@@ -29,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..alerts.models import Alert
+from ..audit import verifications
 from ..audit.models import AuditEvent
 from ..auth.access import public
 from ..database import db
@@ -175,6 +177,15 @@ def audit_figures(now: datetime):
                             value=refused)
     head = db.session.scalar(select(func.max(AuditEvent.seq)))
     yield GaugeMetricFamily("volunteer_audit_sealed_events", "The sealed chain's head (its seq)", value=head or 0)
+    last = verifications.newest_finished_verification()
+    if last is not None:
+        yield GaugeMetricFamily("volunteer_audit_last_verification_age_seconds",
+                                "Age of the newest finished audit chain verification (full or incremental)",
+                                value=_age_seconds(last.finished_at, now))
+        yield GaugeMetricFamily("volunteer_audit_last_verification_ok",
+                                "1 when the newest finished verification found the chain intact and its row's "
+                                "AUDIT_KEY signature verifies, else 0",
+                                value=1 if last.ok and verifications.signature_verifies(last) else 0)
 
 
 def totals_figures(now: datetime):

@@ -42,7 +42,8 @@ class SavingsReport(db.Model):
     review_comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py,
+    # migration 0009_sync_xid_stamps).
     change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
     # Who filed it and about what, for the summaries; joined by the queries that answer (WITH_SUMMARIES).

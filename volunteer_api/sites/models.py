@@ -32,7 +32,8 @@ class Site(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # A monotonically increasing change number, so /sync can hand out a keyset cursor over changes.
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py,
+    # migration 0009_sync_xid_stamps).
     change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
     __table_args__ = (

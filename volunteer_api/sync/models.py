@@ -17,7 +17,8 @@ class SiteDeparture(db.Model):
     site_id: Mapped[int] = mapped_column(BigId)
     district: Mapped[str] = mapped_column(String(32))
     change_seq: Mapped[int] = mapped_column(BigInteger)
-    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py, migration 0008).
+    # The writing transaction's id, stamped by the database with change_seq (change_numbers.py,
+    # migration 0009_sync_xid_stamps).
     change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), server_onupdate=FetchedValue())
 
     __table_args__ = (db.Index("ix_site_departures_district_change_position", "district", "change_xid", "change_seq"),)

@@ -25,8 +25,9 @@ def encode_sync_cursor(position: Position, coverage_change_id: int) -> str:
 def decode_sync_cursor(cursor: str | None) -> tuple[Position, int]:
     """(change position, last coverage change seen).
 
-    Cursors given out before migration 0008 carry a bare change number (and before the tombstones, not
-    even the coverage change): the rows numbered then kept transaction id 0, so (0, number) is the same place.
+    Cursors given out before migration 0009_sync_xid_stamps carry a bare change number (and before the
+    tombstones, not even the coverage change): the rows numbered then kept transaction id 0, so (0, number)
+    is the same place.
     """
     if not cursor:
         return START, 0

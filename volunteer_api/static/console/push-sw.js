@@ -11,8 +11,11 @@ self.addEventListener("push", (event) => {
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const target = new URL(event.notification.data?.url || "/console/", self.location.origin);
-  if (!target.pathname.startsWith("/console/")) target.pathname = "/console/"; // only the console's own pages
+  let target = new URL(event.notification.data?.url || "/console/", self.location);
+  // Only the console's own pages: an absolute URL to another site (or a path outside /console/) opens its home.
+  if (target.origin !== self.location.origin || !target.pathname.startsWith("/console/")) {
+    target = new URL("/console/", self.location.origin);
+  }
   event.waitUntil((async () => {
     for (const client of await self.clients.matchAll({ type: "window" })) {
       if (client.url.startsWith(target.href) && "focus" in client) return client.focus();
