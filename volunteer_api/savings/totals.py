@@ -123,7 +123,7 @@ _PG_ROLLUP = f"""
 """
 # At the default parallel_setup_cost the planner still aggregates in one process; starting workers costs
 # ~1 ms here, the branches ~0.3 s each over 1,000,000 reports (bench/totals.py). Transaction-local, like
-# work_mem. The planner also needs the extended statistics of migration 0008 (the true number of groups)
+# work_mem. The planner also needs the extended statistics of migration 0011_verifications_statistics (the true number of groups)
 # to see that partial aggregation in the workers pays: with them each branch is a Gather of partial
 # aggregates; without them it aggregates the site and month branches in one process.
 _PG_PARALLEL_SETTINGS = ("SET LOCAL parallel_setup_cost = 0",)
