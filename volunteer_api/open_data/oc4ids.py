@@ -21,7 +21,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, func, insert, select, update
 
 from ..database import advisory_lock, db
-from ..errors import ServiceUnavailable
 from ..jobs import OutboxJob, enqueue, names
 from ..inspections.models import Inspection
 from ..money import format_tiyn
@@ -156,7 +155,6 @@ SUPERSEDED_KEPT_FOR = timedelta(minutes=10)
 # load); the next build deletes it with its parts.
 BUILD_ABANDONED_AFTER = timedelta(minutes=10)
 # With no export yet, a client is told to come back after this long (the first build is queued).
-FIRST_EXPORT_RETRY_AFTER_SECONDS = 30
 FIRST_EXPORT_LOCK_KEY = 0x0C41D5  # "oc4ids": one request of a new installation queues the first build
 # The sync readers answer only below the oldest running transaction id (change_numbers.sync_horizon), so
 # the build writes in short transactions: one per part, each committed at once.
@@ -225,11 +223,13 @@ def newest_export() -> OpenDataExport | None:
                               .order_by(OpenDataExport.id.desc()).limit(1)).first()
 
 
-def newest_export_or_queue_first() -> OpenDataExport:
-    """The newest completed export; with none, the first build is queued (once) and the client told to retry.
+def newest_export_or_queue_first() -> OpenDataExport | None:
+    """The newest completed export; with none (a new installation), None, and the first build queued once.
 
-    Never built in the request: it takes seconds over 50,000 sites, and concurrent first requests would each
-    build one. The queuing request's transaction is short: a lock, two probes and at most one outbox row.
+    The caller then streams the package made now (`stream_project_package`: read-only, so it holds no
+    transaction id and no phone's /sync waits on it) rather than answer an error: the stored export is
+    the cheap answer once it exists. The queuing request's transaction is short: a lock, two probes and at
+    most one outbox row, so concurrent first requests queue one build.
     """
     export = newest_export()
     if export is not None:
@@ -238,9 +238,7 @@ def newest_export_or_queue_first() -> OpenDataExport:
     if not (_build_under_way() or _first_build_queued()):
         enqueue(names.MAKE_FIRST_OC4IDS_EXPORT)
     db.session.commit()
-    raise ServiceUnavailable(
-        _l("The open data export is being made for the first time; retry after Retry-After."),
-        headers={"Retry-After": str(FIRST_EXPORT_RETRY_AFTER_SECONDS)})
+    return None
 
 
 def _build_under_way() -> bool:

@@ -33,15 +33,17 @@ class Oc4idsExport(MethodView):
         "and the monitoring's approved savings and inspection counts as `metrics`). No personal data.\n\n"
         "Made by the workers every `OPEN_DATA_EXPORT_INTERVAL_SECONDS` (15 minutes by default) and streamed as "
         "made: `Last-Modified` and the package's `publishedDate` say when, `ETag` is its sha256 "
-        "(`If-None-Match` → 304)."))
+        "(`If-None-Match` → 304). A new installation's first requests, before the first export is stored, get "
+        "the package made at that moment (no ETag) and queue the first build."))
     @blp.alt_response(304, description="Not modified since the export named by If-None-Match")
-    @blp.alt_response(503, description=(
-        "A new installation has no export yet: its first one is being made (queued once, by the first "
-        "request); retry after `Retry-After` seconds"))
     @blp.doc(operationId="exportOc4ids")
     def get(self):
         """Export every site as an OC4IDS project (public open data)."""
         export = oc4ids.newest_export_or_queue_first()
+        if export is None:  # a new installation: made now, while the workers make the first stored one
+            response = Response(stream_with_context(oc4ids.stream_project_package()), mimetype="application/json")
+            response.headers["Cache-Control"] = "no-cache"
+            return response
         response = Response(stream_with_context(oc4ids.export_parts(export.id)), mimetype="application/json")
         response.set_etag(export.sha256)
         response.last_modified = export.made_at
