@@ -59,3 +59,32 @@ def test_two_beats_send_each_sweep_once_and_a_killed_leader_is_replaced_within_3
     assert took_over_after < 30
     assert standby.poll() is None
     print(f"the standby beat sent its first sweep {took_over_after:.0f} s after the leader was killed")
+
+
+def test_a_redis_restarted_empty_between_two_ticks_gets_its_schedule_back(stack):
+    """An outage shorter than beat_max_loop_interval falls between two ticks: no tick fails, yet the
+    restarted Redis lost the lock and every schedule entry. The next tick takes the lock again and installs
+    the schedule again; before, the beat went on ticking over an empty schedule and sent nothing."""
+    from redbeat.schedulers import get_redis
+
+    from volunteer_api.jobs.handlers import SWEEPS
+    from workers import make_celery
+    from workers.schedulers import LeaderScheduler
+
+    celery_app = make_celery(stack.app)
+    scheduler = LeaderScheduler(app=celery_app)
+    redis = get_redis(celery_app)
+    schedule_key = celery_app.redbeat_conf.schedule_key
+    try:
+        scheduler.tick()
+        assert redis.zcard(schedule_key) == len(SWEEPS)
+
+        stack.stop_redis()
+        stack.start_redis()
+        assert redis.zcard(schedule_key) == 0  # restarted empty: the lock and the entries are gone
+
+        scheduler.tick()
+        assert redis.zcard(schedule_key) == len(SWEEPS)
+        assert scheduler.lock.owned()
+    finally:
+        scheduler.close()

@@ -31,6 +31,10 @@ class LeaderScheduler(RedBeatScheduler):
     def _leads(self) -> bool:
         """Whether this beat holds the lock, taking it when it is free (never waiting for it)."""
         if self.lock is None or not self.lock.owned():
+            # Not holding the lock (any more) is a new leadership: a Redis restarted empty between two ticks
+            # lost the lock *and* the schedule's entries without any tick failing to tell (the outage fell
+            # between two ticks, under beat_max_loop_interval): the schedule is installed again.
+            self._leading = False
             redis = get_redis(self.app)
             lock = redis.lock(self.lock_key, timeout=self.lock_timeout, sleep=self.max_interval)
             lock.lua_extend = redis.register_script(LUA_EXTEND_TO_SCRIPT)  # extend *to* the timeout, as RedBeat
