@@ -1,5 +1,14 @@
 """Reading a test's photo store the same way whichever back end holds it (local files or S3)."""
+from tests.support import free_port
 from volunteer_api.photo_storage import LocalPhotoStorage, S3PhotoStorage
+
+
+def use_an_unreachable_s3_store(app, monkeypatch) -> None:
+    """Point the app's photo store at an S3 endpoint on a loopback port nothing listens on (a store outage)."""
+    monkeypatch.setitem(app.config, "PHOTO_STORAGE", "s3://photos/unreachable")
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
 
 
 def stored_keys(store) -> list[str]:

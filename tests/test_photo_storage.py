@@ -17,7 +17,7 @@ from PIL import Image
 
 from tests.conftest import PHOTO_BACKEND, PHOTO_BACKENDS
 from tests.field_support import create_site, file_inspection
-from tests.photo_store_support import stored_bytes, stored_keys
+from tests.photo_store_support import stored_bytes, stored_keys, use_an_unreachable_s3_store
 from tests.support import concurrently
 
 both_stores = pytest.mark.parametrize("photo_store", PHOTO_BACKENDS, indirect=True)
@@ -201,21 +201,13 @@ def test_good_photo_storage_urls_name_their_bucket_and_prefix(value, expected):
 
 def test_an_upload_while_the_s3_store_does_not_answer_is_a_503_and_stores_nothing(
         app, client, admin, volunteer, photo_store, monkeypatch):
-    import socket
-
     from sqlalchemy import func, select
 
     from tests.field_support import image_bytes
     from volunteer_api.extensions import db
     from volunteer_api.inspections.models import Photo
 
-    with socket.socket() as probe:  # a loopback port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
-    monkeypatch.setitem(app.config, "PHOTO_STORAGE", "s3://photos/unreachable")
-    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{dead}")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
+    use_an_unreachable_s3_store(app, monkeypatch)
     inspection = file_inspection(client, volunteer, create_site(client, admin)["id"])
     response = client.post(f"/api/v1/inspections/{inspection['id']}/photos", headers=volunteer.headers,
                            data={"file": (io.BytesIO(image_bytes()), "p.jpg")}, content_type="multipart/form-data")

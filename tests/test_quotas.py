@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.field_support import create_site, image_bytes, inspection_body
+from tests.photo_store_support import use_an_unreachable_s3_store
 from tests.test_savings import saving_body
 from volunteer_api.extensions import db
 from volunteer_api.inspections.models import Inspection, Photo
@@ -156,17 +157,9 @@ def test_concurrent_uploads_of_the_same_photo_charge_its_bytes_once(app, client,
 
 
 def test_an_upload_the_store_could_not_take_is_not_charged(app, client, quotas, volunteer, site, monkeypatch):
-    import socket
-
     quotas(photo_bytes=50 * 1024 * 1024)
     inspection = client.post(f"{API}/inspections", headers=volunteer.headers, json=inspection_body(site["id"]))
-    with socket.socket() as probe:  # a loopback port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
-    monkeypatch.setitem(app.config, "PHOTO_STORAGE", "s3://photos/unreachable")
-    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{dead}")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
+    use_an_unreachable_s3_store(app, monkeypatch)
     response = client.post(f"{API}/inspections/{inspection.get_json()['id']}/photos", headers=volunteer.headers,
                            data={"file": (io.BytesIO(image_bytes()), "p.jpg")}, content_type="multipart/form-data")
     assert response.status_code == 503
