@@ -27,7 +27,7 @@ def photo_count(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Photo))
 
 
-def test_jpeg_is_stored_by_its_sha256(client, volunteer, inspection, photo_store):
+def test_jpeg_is_stored_by_its_sha256(client, volunteer, inspection, photo_store, run_jobs):
     data = image_bytes("JPEG", size=(64, 48))
     response = upload(client, volunteer, inspection["id"], data)
     assert response.status_code == 201, response.get_json()
@@ -36,6 +36,7 @@ def test_jpeg_is_stored_by_its_sha256(client, volunteer, inspection, photo_store
     assert body["sha256"] == digest and body["content_type"] == "image/jpeg"
     assert (body["width"], body["height"]) == (64, 48) and "exif_location" not in body
     assert stored_bytes(photo_store, f"{digest[:2]}/{digest}") == data
+    run_jobs()  # its previews' writes done (a write under way shows as its temporary file)
     assert stored_originals(photo_store) == [f"{digest[:2]}/{digest}"]  # no temp file left behind
     listed = client.get(f"/api/v1/inspections/{inspection['id']}", headers=volunteer.headers).get_json()["photos"]
     assert [photo["id"] for photo in listed] == [body["id"]]
@@ -48,7 +49,7 @@ def test_png_and_webp_are_accepted(client, volunteer, inspection, photo_store, f
     assert response.get_json()["content_type"] == content_type
 
 
-def test_same_photo_twice_is_stored_once(client, admin, volunteer, inspection, photo_store, app):
+def test_same_photo_twice_is_stored_once(client, admin, volunteer, inspection, photo_store, app, run_jobs):
     data = image_bytes("JPEG")
     first = upload(client, volunteer, inspection["id"], data)
     again = upload(client, volunteer, inspection["id"], data)
@@ -57,6 +58,7 @@ def test_same_photo_twice_is_stored_once(client, admin, volunteer, inspection, p
     second_inspection = file_inspection(client, volunteer, inspection["site_id"])
     other = upload(client, volunteer, second_inspection["id"], data)
     assert other.status_code == 201 and other.get_json()["id"] != first.get_json()["id"]
+    run_jobs()  # the preview jobs write beside the original: a write under way shows as its temporary file
     assert len(stored_originals(photo_store)) == 1
     assert photo_count(app) == 2
 
@@ -160,7 +162,8 @@ def test_upload_without_a_file_is_422(client, volunteer, inspection, photo_store
     assert response.status_code == 422
 
 
-def test_concurrent_identical_uploads_add_one_photo_and_all_get_its_answer(app, volunteer, inspection, photo_store):
+def test_concurrent_identical_uploads_add_one_photo_and_all_get_its_answer(app, volunteer, inspection, photo_store,
+                                                                           run_jobs):
     """A phone retrying before its first upload answered: one row, one stored original, never a 500
     (on SQLite, where FOR UPDATE does nothing, the database's writer lock serializes the inserts)."""
     data = image_bytes("JPEG", size=(80, 60))
@@ -169,6 +172,7 @@ def test_concurrent_identical_uploads_add_one_photo_and_all_get_its_answer(app, 
     assert len({answer.get_json()["id"] for answer in answers}) == 1
     assert photo_count(app) == 1
     digest = hashlib.sha256(data).hexdigest()
+    run_jobs()  # its previews' writes done (a write under way shows as its temporary file)
     assert stored_originals(photo_store) == [f"{digest[:2]}/{digest}"]
 
 
