@@ -125,6 +125,7 @@ def run(app, ids: dict, args) -> None:
         if profiler:
             stream = io.StringIO()
             pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(70)
+            profiler.dump_stats(Path(__file__).parent / "out" / f"hotpath-{_short(name)}.pstats")
             print(stream.getvalue())
             print("statements of one request:", *statements[:round(statement_count)], sep="\n  ")
 

@@ -6,6 +6,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
+
 from .storage import check_s3_endpoint, parse_photo_storage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -275,7 +277,10 @@ class BaseConfig:
 
         # hide_parameters: a database error's message (logged) must not carry the bound values: phones,
         # password hashes, whatever a row held.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        # json_deserializer: a page of 50 inspections reads ~100 JSON values (checklists, flag reasons);
+        # orjson parses them several times faster than the standard library.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True,
+                                          "json_deserializer": orjson.loads}
         # A pooler in transaction mode (PgBouncer) hands each transaction whatever server connection is
         # free: a statement psycopg prepared on one is unknown on the next, so none is prepared. (The
         # app keeps no other session state: its advisory locks and SETs are transaction-scoped.)

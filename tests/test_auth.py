@@ -144,6 +144,47 @@ def test_a_token_signed_with_another_key_is_a_401(client, volunteer):
     assert client.get("/api/v1/me", headers=bearer(forged)).status_code == 401
 
 
+# A token's verified claims are remembered until it expires (extensions.RememberingJWTManager): each test
+# below first has the token accepted, so it is remembered, then shows what must still refuse it.
+
+def test_a_remembered_token_is_refused_once_its_session_ends(client, volunteer):
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=volunteer.headers).status_code == 204
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 401
+
+
+def test_a_remembered_token_is_refused_once_it_expires(app, client, volunteer):
+    import time
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token, decode_token
+
+    with app.app_context():
+        claims = decode_token(volunteer.headers["Authorization"].split()[1])
+        short = create_access_token(identity=claims["sub"], additional_claims={"sid": claims["sid"]},
+                                    expires_delta=timedelta(seconds=2))
+        expiry = decode_token(short)["exp"]
+    assert client.get("/api/v1/me", headers=bearer(short)).status_code == 200
+    time.sleep(max(0.0, expiry - time.time()) + 0.1)
+    assert client.get("/api/v1/me", headers=bearer(short)).status_code == 401
+
+
+def test_a_token_that_differs_from_a_remembered_one_only_in_its_signature_is_refused(client, volunteer):
+    token = volunteer.headers["Authorization"].split()[1]
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    head, payload, signature = token.split(".")
+    middle = len(signature) // 2
+    altered = signature[:middle] + ("A" if signature[middle] != "A" else "B") + signature[middle + 1:]
+    assert client.get("/api/v1/me", headers=bearer(f"{head}.{payload}.{altered}")).status_code == 401
+
+
+def test_an_application_with_another_key_refuses_a_token_the_first_one_remembered(app, client, make_app, volunteer):
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 200
+    other = make_app({}, {"JWT_SECRET_KEY": "another-signing-key-of-enough-length-0123456789"})
+    assert other.test_client().get("/api/v1/me", headers=volunteer.headers).status_code == 401
+    assert client.get("/api/v1/me", headers=volunteer.headers).status_code == 200
+
+
 def test_revocation_holds_and_sign_in_works_while_redis_is_down(make_app, volunteer):
     """The database is the source of truth: a dead Redis neither lets a revoked token in nor locks anyone out."""
     app = make_app({"REDIS_URL": "redis://127.0.0.1:1/0"})

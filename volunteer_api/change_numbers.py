@@ -83,6 +83,15 @@ def next_change_seq() -> int:
     return reserve_change_seqs(1)[0]
 
 
+def change_seq_in_statement():
+    """On PostgreSQL, a SQL expression for a change number, to take inside a statement the write runs anyway
+    (it needs nothing else: the trigger stamps change_xid); None on SQLite, where next_change_seq must
+    run after the row is written."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.nextval(CHANGE_SEQUENCE)
+    return None
+
+
 def reserve_change_seqs(count: int) -> list[int]:
     """`count` ascending change numbers for rows written in this transaction (see next_change_seq)."""
     if db.session.get_bind().dialect.name == "postgresql":

@@ -1,5 +1,9 @@
 """The Flask extensions, created unbound and initialised by the application factory."""
-from flask import has_request_context, request
+import threading
+import time
+
+import cachetools
+from flask import current_app, has_app_context
 from flask_babel import Babel
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
@@ -14,31 +18,48 @@ from .openapi import ExamplesPlugin, ProblemResponsesPlugin
 
 migrate = Migrate()
 
-# Where a request keeps the claims of the tokens it decoded (its environ, like the parsed JSON body).
-DECODED_TOKENS = "volunteer_monitor.decoded_tokens"
+# Where an application keeps the claims of the tokens it verified (app.extensions).
+VERIFIED_TOKENS = "volunteer_monitor.verified_tokens"
+# Tokens remembered per process: every phone's current access token, with room to spare.
+VERIFIED_TOKENS_KEPT = 10_000
+_VERIFIED_TOKENS_LOCK = threading.Lock()  # TLRUCache is not thread-safe (gthread workers, test servers)
 
 
-class OnceDecodingJWTManager(JWTManager):
-    """flask-jwt-extended's manager, decoding a token once per request.
+class RememberingJWTManager(JWTManager):
+    """flask-jwt-extended's manager, remembering the claims of the tokens it verified until they expire.
 
-    A write is decoded twice otherwise: by the write limiter's key (security.writer_key, which runs before
-    the view) and by the view's authentication. Both go through `_decode_jwt_from_config` (the library's
-    one decoding method, used by `decode_token` and `verify_jwt_in_request`), so the verified claims are
-    kept per request here, by token and by what the verification allowed. A token that fails verification
-    is not kept: the next decode raises again. Outside a request nothing is kept.
+    Verifying a token is most of what authentication costs in Python: flask-jwt-extended decodes it three
+    times (claims, header, then with the signature checked), and PyJWT checks every character of every
+    segment each time — about half a millisecond per request. A phone sends the same access token with
+    every request for its 15 minutes, so the claims of a token that passed verification are kept, per
+    application, under the whole encoded token (its signature included: any other token, however alike,
+    is verified afresh), until the token's own `exp`. A token that fails verification is never kept, and
+    nor is one decoded with `allow_expired`. Nothing else is skipped: the token's type, its session row
+    (revocation, expiry, the account's state) are still checked on every request (auth/access.py).
     """
 
+    def init_app(self, app, add_context_processor: bool = False) -> None:
+        super().init_app(app, add_context_processor)
+        app.extensions[VERIFIED_TOKENS] = cachetools.TLRUCache(
+            maxsize=VERIFIED_TOKENS_KEPT, ttu=lambda _key, claims, _now: claims["exp"], timer=time.time)
+
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
-        if not has_request_context():
+        if allow_expired or not has_app_context():
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        decoded = request.environ.setdefault(DECODED_TOKENS, {})
-        key = (encoded_token, csrf_value, allow_expired)
-        if key not in decoded:
-            decoded[key] = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        return decoded[key]
+        verified = current_app.extensions[VERIFIED_TOKENS]
+        key = (encoded_token, csrf_value)
+        with _VERIFIED_TOKENS_LOCK:
+            claims = verified.get(key)
+        if claims is None:
+            claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            if isinstance(claims.get("exp"), int):
+                with _VERIFIED_TOKENS_LOCK:
+                    verified[key] = claims
+        return claims
 
 
-jwt = OnceDecodingJWTManager()
+
+jwt = RememberingJWTManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 # CSRF for the console's cookie session only (WTF_CSRF_CHECK_DEFAULT=False; the console calls protect()).

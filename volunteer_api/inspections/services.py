@@ -24,7 +24,7 @@ from ..quotas import use_quota
 from ..people.models import User
 from ..sites.models import Site
 from ..sites.moves import move_undecided
-from ..change_numbers import SQLITE_WRITER_LOCK, next_change_seq
+from ..change_numbers import SQLITE_WRITER_LOCK, change_seq_in_statement, next_change_seq
 from ..timestamps import utcnow
 from ..photo_storage import StoredObject, photo_storage
 from . import photos as photo_files
@@ -41,8 +41,9 @@ MAX_PHOTOS = 20
 # The inspections the API answers with carry their photos (one query per page) and case (joined, none).
 WITH_PHOTOS = (selectinload(Inspection.photos), joinedload(Inspection.referral), joinedload(Inspection.resolution))
 # ... and who filed them about which site: joined into the same query, no extra one at all.
-WITH_SUMMARIES = (*WITH_PHOTOS, joinedload(Inspection.volunteer, innerjoin=True),
-                  joinedload(Inspection.site, innerjoin=True))
+WITH_SUMMARIES = (*WITH_PHOTOS,
+                  joinedload(Inspection.volunteer, innerjoin=True).load_only(User.full_name, User.badge_number),
+                  joinedload(Inspection.site, innerjoin=True).load_only(Site.name, Site.district))
 # The audit actions that change an inspection's state, as its history names them (the part after the dot).
 HISTORY_ACTIONS = ("inspection.filed", "inspection.returned", "inspection.resubmitted", "inspection.confirmed",
                    "inspection.dismissed", "inspection.referred", "inspection.resolved")
@@ -66,8 +67,9 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
     Concurrent retries meet at the unique (volunteer_id, client_uuid): one insert wins, the rest replay it.
 
     The hottest write of the system, so it runs as Core statements, not through the ORM's unit of work: on
-    PostgreSQL the site is read together with the new row's id, and one statement inserts the row and
-    its audit event (which needs that id for its key); then the change number, and commit.
+    PostgreSQL the site is read together with the new row's id and change number, one statement inserts
+    the row and its audit event (which needs that id for its key), and commit. SQLite stamps the change
+    number after the insert (it needs the writer lock the insert takes).
     """
     body = {"client_uuid": str(client_uuid), "site_id": site_id, "captured_at": captured_at, "location": location,
             "checklist": checklist, "severity": severity, "notes": notes}
@@ -96,7 +98,7 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
         lon=location["lon"], accuracy_m=location["accuracy_m"], mock_location=location["mock"], checklist=checklist,
         severity=severity, notes=notes, distance_m=round(metres, 1), on_site=on_site, flagged=bool(reasons),
         flag_reasons=reasons, status="submitted", volunteer_id=volunteer_id, client_uuid=str(client_uuid),
-        request_hash=request_hash(body), updated_at=now, resubmissions=0, change_seq=0,
+        request_hash=request_hash(body), updated_at=now, resubmissions=0, change_seq=site.change_seq or 0,
     )
     if site.next_id is not None:
         values["id"] = site.next_id
@@ -115,10 +117,11 @@ def file_inspection(*, volunteer_id: int, client_uuid, site_id: str, captured_at
         enqueue(names.NOTIFY_INSPECTION_FLAGGED, inspection_id=inspection.id)
     if inspection.flagged or checklist.get("schedule_delay"):  # else no input of the site's risk changed
         enqueue(names.REASSESS_SITE_RISKS, site_ids=[inspection.site_id])
-    inspection.change_seq = next_change_seq()
-    # updated_at named, or the column's onupdate would stamp a time the answer does not carry.
-    db.session.execute(update(Inspection.__table__).where(Inspection.__table__.c.id == inspection.id)
-                       .values(change_seq=inspection.change_seq, updated_at=inspection.updated_at))
+    if not inspection.change_seq:  # SQLite
+        inspection.change_seq = next_change_seq()
+        # updated_at named, or the column's onupdate would stamp a time the answer does not carry.
+        db.session.execute(update(Inspection.__table__).where(Inspection.__table__.c.id == inspection.id)
+                           .values(change_seq=inspection.change_seq, updated_at=inspection.updated_at))
     commit_keeping_loaded_state()
     return inspection, True
 
@@ -132,14 +135,17 @@ class SiteSummary(NamedTuple):
 
 
 def _filing_site(site_id: int):
-    """The site's columns a filing needs, and on PostgreSQL the new inspection's id (nextval) in the same
-    round trip; None when there is no such site."""
+    """The site's columns a filing needs, and on PostgreSQL the new inspection's id and change number
+    (nextval each) in the same round trip (both None on SQLite); None when there is no such site."""
     table = Site.__table__
-    next_id = (func.nextval(func.pg_get_serial_sequence("inspections", "id"))
-               if db.session.get_bind().dialect.name == "postgresql" else null())
+    change_seq = change_seq_in_statement()
+    if change_seq is None:
+        next_id = change_seq = null()
+    else:
+        next_id = func.nextval(func.pg_get_serial_sequence("inspections", "id"))
     return db.session.execute(
         select(table.c.id, table.c.name, table.c.district, table.c.lat, table.c.lon, table.c.geofence_radius_m,
-               next_id.label("next_id")).where(table.c.id == site_id)
+               next_id.label("next_id"), change_seq.label("change_seq")).where(table.c.id == site_id)
     ).first()
 
 
