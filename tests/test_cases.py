@@ -223,3 +223,38 @@ def test_a_time_before_the_first_utc_instant_is_422_not_a_crash(client, voluntee
     case = confirmed_case(client, volunteer, inspector, site["id"])
     response = refer(client, inspector, case["id"], referred_at="0001-01-01T00:01:00+02:00")
     assert response.status_code == 422 and "referred_at" in response.get_json()["errors"]
+
+
+def test_the_list_answers_each_inspection_as_it_reads_alone(client, admin, volunteer, inspector, site, photo_store):
+    """The list reads plain rows (inspections.services.list_inspections), the single read ORM objects: the
+    same inspection must come out the same, photos (with and without an EXIF position) and case included."""
+    import io
+
+    from tests.field_support import TARAZ, gps_exif, image_bytes
+
+    plain, returned, referred, resolved = (file_inspection(client, volunteer, site["id"], severity="high")
+                                           for _ in range(4))
+    for inspection_id, photo in ((plain["id"], image_bytes()), (plain["id"], image_bytes(exif=gps_exif(*TARAZ))),
+                                 (resolved["id"], image_bytes(color=(1, 2, 3)))):
+        response = client.post(f"{V1}/inspections/{inspection_id}/photos", headers=volunteer.headers,
+                               data={"file": (io.BytesIO(photo), "photo.jpg", "image/jpeg")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 201, response.get_json()
+    for inspection, decision in ((returned, "returned"), (referred, "confirmed"), (resolved, "confirmed")):
+        response = client.post(f"{V1}/inspections/{inspection['id']}/review", headers=inspector.headers,
+                               json={"decision": decision, "comment": "Seen."})
+        assert response.status_code == 200, response.get_json()
+    assert refer(client, inspector, referred["id"]).status_code == 200
+    assert resolve(client, inspector, resolved["id"]).status_code == 200
+
+    for account in (volunteer, inspector, admin):
+        listed = client.get(f"{V1}/inspections?limit=10", headers=account.headers).get_json()["items"]
+        assert [item["id"] for item in listed] == [resolved["id"], referred["id"], returned["id"], plain["id"]]
+        for item in listed:
+            alone = client.get(f"{V1}/inspections/{item['id']}", headers=account.headers).get_json()
+            assert item == alone
+    by_id = {item["id"]: item for item in listed}
+    assert len(by_id[plain["id"]]["photos"]) == 2 and "exif_location" in by_id[plain["id"]]["photos"][1]
+    assert by_id[referred["id"]]["case"]["referral"]["case_number"] == REFERRAL["case_number"]
+    assert by_id[resolved["id"]]["case"]["resolution"]["outcome"] == "fixed"
+    assert by_id[returned["id"]]["case"] is None and by_id[returned["id"]]["status"] == "returned"

@@ -14,6 +14,7 @@ from sqlalchemy import tuple_
 from .errors import Invalid
 from .extensions import db
 from .ids import MAX_BIG_ID
+from .schemas import CompiledDumpSchema
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -51,11 +52,13 @@ def _fits(value, kind: type) -> bool:
     return kind is str and isinstance(value, str) and len(value) <= 256
 
 
-def keyset_page(stmt, *, key_columns, limit: int, cursor: str | None, descending: bool = True):
+def keyset_page(stmt, *, key_columns, limit: int, cursor: str | None, descending: bool = True,
+                as_rows: bool = False):
     """Run `stmt` ordered by key_columns; return (rows, next_cursor).
 
     key_columns must end with a unique column (the id) so the order is total. Key values in the cursor
-    are ints or strings; store times as their ISO text via a string column or use ids.
+    are ints or strings; store times as their ISO text via a string column or use ids. The rows are the
+    objects of the one entity `stmt` selects or, with `as_rows`, the result's rows (a select of columns).
     """
     if cursor:
         last = decode_cursor(cursor, tuple(c.type.python_type for c in key_columns))
@@ -63,7 +66,8 @@ def keyset_page(stmt, *, key_columns, limit: int, cursor: str | None, descending
         bound = tuple_(*last) if len(key_columns) > 1 else last[0]
         stmt = stmt.where(key < bound if descending else key > bound)
     order = [c.desc() if descending else c.asc() for c in key_columns]
-    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
+    result = db.session.execute(stmt.order_by(*order).limit(limit + 1))
+    rows = (result if as_rows else result.scalars()).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -76,9 +80,10 @@ def keyset_page(stmt, *, key_columns, limit: int, cursor: str | None, descending
 def page_schema(item_schema: type[Schema]) -> type[Schema]:
     """The list envelope for item_schema, named after it in the OpenAPI document."""
     name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    # Compiled like the items (a page of them is the hottest answer); a plain schema's items dump as before.
     return type(
         name,
-        (Schema,),
+        (CompiledDumpSchema,),
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
             "next_cursor": fields.String(allow_none=True, required=True),

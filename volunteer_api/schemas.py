@@ -1,6 +1,7 @@
 """Request shapes several domains share: a PATCH body, an array in the query string, a CSV import."""
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow.utils import ensure_text_type
 
 
 class ChangesSchema(Schema):
@@ -113,7 +114,8 @@ def _converter(field):
     kind = type(field)
     # For these classes _serialize(None) is None and for anything else the builtin (marshmallow's own code).
     if kind is fields.String:
-        return lambda value: value if type(value) is str else fields.String._serialize(field, value, None, None)
+        # marshmallow's String._serialize is utils.ensure_text_type: str() for anything not text (the ids).
+        return lambda value: value if type(value) is str else ensure_text_type(value)
     if kind in (fields.Integer, fields.Float) and not field.as_string:
         return lambda value: field._format_num(value)
     if kind is fields.Boolean:

@@ -64,14 +64,11 @@ class Inspection(db.Model):
 
     @property
     def location(self) -> dict:
-        return {"lat": self.lat, "lon": self.lon, "accuracy_m": self.accuracy_m, "mock": self.mock_location}
+        return location_of(self)
 
     @property
     def case(self) -> dict | None:
-        """The referral and resolution of a confirmed inspection; None before it is confirmed."""
-        if self.status != "confirmed":
-            return None
-        return {"referral": self.referral, "resolution": self.resolution}
+        return case_of(self.status, self.referral, self.resolution)
 
     __table_args__ = (
         UniqueConstraint("volunteer_id", "client_uuid"),
@@ -89,6 +86,19 @@ class Inspection(db.Model):
         db.Index("ix_inspections_confirmed_site_id", "site_id", postgresql_where=text("status = 'confirmed'"),
                  sqlite_where=text("status = 'confirmed'")),
     )
+
+
+def location_of(inspection) -> dict:
+    """Where the phone says it was, as the API shows it (of an Inspection, or of a row of its table)."""
+    return {"lat": inspection.lat, "lon": inspection.lon, "accuracy_m": inspection.accuracy_m,
+            "mock": inspection.mock_location}
+
+
+def case_of(status: str, referral, resolution) -> dict | None:
+    """The referral and resolution of a confirmed inspection; None before it is confirmed."""
+    if status != "confirmed":
+        return None
+    return {"referral": referral, "resolution": resolution}
 
 
 class Photo(db.Model):
