@@ -20,7 +20,7 @@ migrate = Migrate()
 
 # Where an application keeps the claims of the tokens it verified (app.extensions).
 VERIFIED_TOKENS = "volunteer_monitor.verified_tokens"
-# Tokens remembered per process: every phone's current access token, with room to spare.
+# Access tokens remembered per application: every phone's current one, with room to spare (~1 KB each).
 VERIFIED_TOKENS_KEPT = 10_000
 _VERIFIED_TOKENS_LOCK = threading.Lock()  # TLRUCache is not thread-safe (gthread workers, test servers)
 
@@ -33,9 +33,10 @@ class RememberingJWTManager(JWTManager):
     segment each time — about half a millisecond per request. A phone sends the same access token with
     every request for its 15 minutes, so the claims of a token that passed verification are kept, per
     application, under the whole encoded token (its signature included: any other token, however alike,
-    is verified afresh), until the token's own `exp`. A token that fails verification is never kept, and
-    nor is one decoded with `allow_expired`. Nothing else is skipped: the token's type, its session row
-    (revocation, expiry, the account's state) are still checked on every request (auth/access.py).
+    is verified afresh), until the token's own `exp`. Only access tokens are kept (a refresh token is
+    presented once); a token that fails verification is never kept, nor one decoded with `allow_expired`.
+    Nothing else is skipped: the token's type and its session row (revocation, expiry, the account's
+    state) are still checked on every request (auth/access.py).
     """
 
     def init_app(self, app, add_context_processor: bool = False) -> None:
@@ -52,7 +53,7 @@ class RememberingJWTManager(JWTManager):
             claims = verified.get(key)
         if claims is None:
             claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-            if isinstance(claims.get("exp"), int):
+            if claims.get("type") == "access" and isinstance(claims.get("exp"), int):
                 with _VERIFIED_TOKENS_LOCK:
                     verified[key] = claims
         return claims
