@@ -7,6 +7,8 @@ Seeds a small scale set (bench/seed.py) in a scratch PostgreSQL database, runs `
 sends the requests through the Flask test client one after another: the CPU figures do not depend on
 what else the machine runs (wall times do), so this is the tool to iterate with; bench/run gives the
 throughput under load. `--rate-limits` turns the write limiter on (in-memory store), as production has it.
+A `--profile` also writes its cProfile to bench/out/hotpath-<name>.pstats, to browse with pstats
+(callers and callees of one function).
 """
 import argparse
 import cProfile

@@ -17,15 +17,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .ids import IdConverter
     from .jobs import dispatch
     from .jobs.handlers import JOBS, SWEEPS
+    from .json_answers import OrjsonAnswers
     from .operations import metrics as operations_metrics
 
     app = Flask(__name__, static_folder=None)
+    app.json = OrjsonAnswers(app)
     app.url_map.converters["id"] = IdConverter
     app.config.from_object(load_config())
     app.config.update(overrides or {})
-    # Russian and Kazakh text as UTF-8, fields in the schemas' order.
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
     if app.config["APP_ENV"] != "testing":
         observability.configure_logging()
         if app.config.get("AUDIT_KEY_DERIVED"):
