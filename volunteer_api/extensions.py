@@ -59,7 +59,6 @@ class RememberingJWTManager(JWTManager):
         return claims
 
 
-
 jwt = RememberingJWTManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
