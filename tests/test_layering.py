@@ -64,3 +64,20 @@ def test_the_cycle_finder_finds_a_cycle():
     graph.add_import(importer="pkg.b", imported="pkg.a")
     graph.add_import(importer="pkg.c", imported="pkg.a")
     assert import_cycles(graph) == [["pkg.a", "pkg.b"]]
+
+
+# Libraries only some requests or jobs use, each several MB a web worker would hold for nothing: the code
+# that uses them imports them (devices/push.py, reports/services.py, savings/exports.py, auth/passwords.py).
+LOADED_WHEN_USED = ("pywebpush", "py_vapid", "openpyxl", "reportlab", "zxcvbn", "boto3", "firebase_admin")
+
+
+def test_a_web_worker_starts_without_the_libraries_only_some_requests_use():
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys, wsgi; print(' '.join(sorted(name for name in "
+                               f"{LOADED_WHEN_USED!r} if name in sys.modules)))"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "APP_ENV": "testing", "SECRET_KEY": "s" * 48,
+             "DATABASE_URL": "sqlite:///:memory:", "EMBEDDED_SCHEDULER": "false"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""

@@ -6,8 +6,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128
@@ -64,6 +62,8 @@ def _dummy_hash() -> str:
 @cache
 def _common_passwords() -> frozenset[str]:
     """The 30,000 most common passwords of leaked-password corpora, as zxcvbn ships them (lowercase)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # see password_weakness
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
@@ -77,6 +77,9 @@ def password_weakness(password: str) -> str | None:
         return str(_l("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:
         return str(_l("A password may have at most %(count)s characters.", count=MAX_PASSWORD_LENGTH))
+    # zxcvbn (~13 MB of word lists) is loaded by the first password someone chooses, not by every worker.
+    from zxcvbn import zxcvbn
+
     if password.lower() in _common_passwords():
         return str(_l("This password is one of the most commonly used ones; choose another."))
     if zxcvbn(password[:ZXCVBN_MAX_LENGTH])["score"] < MIN_PASSWORD_SCORE:

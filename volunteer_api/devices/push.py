@@ -4,6 +4,8 @@ Each sender either hands the message over, raises `PushGone` when the push servi
 or token no longer exists (the device is then forgotten), or raises anything else for the delivery job
 to retry with backoff.
 """
+from __future__ import annotations
+
 import base64
 import json
 import os
@@ -12,10 +14,12 @@ import warnings
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
-from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
+# The push libraries (pywebpush, py_vapid, cryptography's key handling: ~35 MB) are imported where they
+# are used: the web workers serve the public key at most, the Celery worker sends.
+if TYPE_CHECKING:
+    from py_vapid import Vapid
 
 WEB_PUSH_TIMEOUT_SECONDS = 10
 # How long a push service keeps an alert for a phone that is off: a day, then it is stale.
@@ -34,6 +38,8 @@ def _b64url(data: bytes) -> str:
 @cache
 def vapid_from_setting(private_key: str) -> Vapid:
     """The VAPID key pair of a VAPID_PRIVATE_KEY setting: PEM, or base64url of the raw key or its DER."""
+    from py_vapid import Vapid
+
     text = private_key.strip()
     if text.startswith("-----BEGIN"):
         return Vapid.from_pem(text.encode())
@@ -47,6 +53,8 @@ def vapid_from_file(path: str) -> Vapid:
     Created atomically (a complete temporary file hard-linked into place), so two processes starting at
     once end up with the same key: the browsers' subscriptions are bound to it.
     """
+    from py_vapid import Vapid
+
     target = Path(path)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -68,12 +76,16 @@ def vapid_from_file(path: str) -> Vapid:
 
 def application_server_key(vapid: Vapid) -> str:
     """The public key as browsers take it (`applicationServerKey`): the uncompressed P-256 point, base64url."""
+    from cryptography.hazmat.primitives import serialization
+
     point = vapid.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return _b64url(point)
 
 
 def send_web_push(*, subscription: dict, payload: dict, vapid: Vapid, subject: str) -> None:
     """Encrypt the payload (RFC 8291, aes128gcm) for the subscription and POST it to its push service."""
+    from pywebpush import WebPushException, webpush
+
     try:
         webpush(subscription_info=subscription, data=json.dumps(payload, ensure_ascii=False),
                 vapid_private_key=vapid, vapid_claims={"sub": subject}, ttl=PUSH_TTL_SECONDS,

@@ -14,7 +14,6 @@ from ..jobs import enqueue, names
 from ..people.models import User
 from ..timestamps import ALMATY, utcnow
 from . import figures as report_figures
-from . import render
 from .models import MonthlyReport
 
 log = logging.getLogger(__name__)
@@ -33,6 +32,8 @@ def previous_month(now: datetime | None = None) -> str:
 
 def build_report(month: str) -> dict:
     """The month's figures and both files with their sha256 (nothing stored)."""
+    from . import render  # openpyxl and reportlab: ~30 MB a web worker need not hold for a monthly job
+
     generated_at = utcnow()
     figures = report_figures.gather(month)
     xlsx = render.write_xlsx(figures, generated_at=generated_at)

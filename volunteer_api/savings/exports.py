@@ -12,8 +12,6 @@ from decimal import Decimal
 from typing import Iterator
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 
 from ..errors import Invalid
@@ -117,6 +115,10 @@ def write_xlsx(*, user: User, date_from: date | None = None, date_to: date | Non
     if count > XLSX_MAX_ROWS:
         raise Invalid(str(_l("Too many rows for one worksheet; choose a shorter period or use the CSV export.")),
                       errors={"from": [str(_l("Choose a shorter period."))]})
+    # Imported here: openpyxl is ~20 MB a web worker need not hold until someone exports.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("savings")
     sheet.append(COLUMNS)
