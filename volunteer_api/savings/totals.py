@@ -118,30 +118,32 @@ _PG_FRESH = f"""
 #   costs ~1 ms here, each branch is ~0.1-0.3 s of CPU over 1,000,000 reports (bench/totals.py).
 # - jit: compiling the expressions in the leader and in each worker cost ~0.1 s more than it saved (a few
 #   operations per row).
-_PG_AGGREGATE_SETTINGS = {"work_mem": "256MB", "parallel_setup_cost": "0", "jit": "off"}
+# - random_page_cost: the indexes are read in key order, not in disk order, and at the default (4, a
+#   spinning disk's random read) the planner weighed them within a few per cent of the heap's sequential
+#   scan: it switched to the heap (0.6 s slower) after a few thousand decisions changed the statistics.
+#   1.1 is an SSD's or a cached index's cost. Where the visibility map is stale (a vacuum is due) the
+#   index-only scans must read the heap too; the planner counts that, and then prefers the heap itself.
+_PG_AGGREGATE_SETTINGS = {"work_mem": "256MB", "parallel_setup_cost": "0", "jit": "off", "random_page_cost": "1.1"}
 
 
-def set_local(settings: dict[str, str]) -> None:
-    """SET LOCAL each setting, in one round trip: set_config(..., true) lasts until the transaction ends."""
+def set_local(settings: dict[str, str]) -> dict[str, str]:
+    """SET LOCAL each setting until the transaction ends; returns the values they had, to put back."""
     names = list(settings)
+    names_bound = {f"name_{n}": name for n, name in enumerate(names)}
+    previous = db.session.execute(
+        text("SELECT " + ", ".join(f"current_setting(:name_{n})" for n in range(len(names)))), names_bound).one()
     db.session.execute(
         text("SELECT " + ", ".join(f"set_config(:name_{n}, :value_{n}, true)" for n in range(len(names)))),
-        {**{f"name_{n}": name for n, name in enumerate(names)},
-         **{f"value_{n}": settings[name] for n, name in enumerate(names)}})
-
-
-def reset_local(names) -> None:
-    """Back to the session's values for the rest of the transaction (RESET would change the session's)."""
-    db.session.execute(text("SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN :names")
-                       .bindparams(bindparam("names", expanding=True)), {"names": list(names)})
+        {**names_bound, **{f"value_{n}": settings[name] for n, name in enumerate(names)}})
+    return dict(zip(names, previous))
 
 
 def fill_fresh_totals_pg(fresh: str) -> None:
     """PostgreSQL: every scope's figures into the temporary table `fresh` (dropped at commit)."""
-    set_local(_PG_AGGREGATE_SETTINGS)
+    previous = set_local(_PG_AGGREGATE_SETTINGS)
     db.session.execute(text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {_PG_FRESH}"))
-    # The rest of the transaction (the upsert, the delete, the milestones) plans as usual.
-    reset_local(_PG_AGGREGATE_SETTINGS)
+    # The rest of the transaction (the upsert, the delete, the milestones) plans with the session's values.
+    set_local(previous)
 
 
 # Portable form (SQLite, embedded mode): one GROUP BY per scope in a single statement.

@@ -27,12 +27,22 @@ INDEXES = {
 }
 
 
+# An index-only scan reads the heap page of every row changed since the table's last vacuum (the visibility
+# map). By default autovacuum waits for 20 % of the rows to change (200,000 decisions at 1,000,000 reports);
+# at 2 % the reconciliation's scans stay index-only between vacuums of a table this size.
+AUTOVACUUM = "autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02"
+
+
 def _recreate(now: bool) -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
     for name, (columns, before, after) in INDEXES.items():
         op.drop_index(name, table_name='savings_reports')
         op.create_index(name, 'savings_reports', columns, unique=False, postgresql_include=after if now else before)
+    if now:
+        op.execute(f"ALTER TABLE savings_reports SET ({AUTOVACUUM})")
+    else:
+        op.execute("ALTER TABLE savings_reports RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor)")
     op.execute("ANALYZE savings_reports")
 
 
