@@ -6,9 +6,10 @@ concurrently, or in any order, gives the same table:
 - `recompute_totals_for_saving()`: the job a filed or decided report enqueues. It recomputes only the
   keys that report touches (its district, site, volunteer, category and approval month), each with an
   indexed aggregate, and derives the overall row from the district rows in the same transaction.
-- `recompute_totals()`: the periodic reconciliation. A full aggregate over every report into a temporary
-  table (on PostgreSQL three branches scanned at once by parallel workers, then rolled up); only rows
-  whose figures changed are rewritten, keys absent from it are deleted.
+- `recompute_totals()`: the periodic reconciliation, an independent full check of the stored table. A
+  full aggregate over every live report into a temporary table (on PostgreSQL one statement: sites and
+  volunteers read from covering indexes, the other scopes rolled up, parallel workers sharing each part);
+  only rows whose figures changed are rewritten, keys absent from it are deleted.
 
 Sums are exact at any size: NUMERIC on PostgreSQL; on SQLite, whose SUM of integers raises "integer
 overflow" past 2^63, each amount is summed in two parts (below and above 10^9 tiyn) that Python joins.
@@ -111,7 +112,7 @@ _PG_FRESH = f"""
     GROUP BY GROUPING SETS ((district), (category), (month), ())
     HAVING GROUPING(month) = 1 OR month IS NOT NULL
 """
-# Transaction-local (SET LOCAL), for the aggregate alone; reset after it.
+# Transaction-local (SET LOCAL), for the aggregate alone; the previous values are put back after it.
 # - work_mem: the workers' site groups meet in one hash table of ~18 MB at 50,000 sites; at the default
 #   4 MB the planner sorts them instead.
 # - parallel_setup_cost: at the default the planner keeps each branch in one process; starting workers
