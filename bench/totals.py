@@ -7,9 +7,15 @@ reconciliation (with nothing and with 500 decisions to catch up on), and the bar
 median and p99, checks that the targeted jobs left exactly the table a full recompute builds, prints
 the plan of the full aggregate, and drops the database.
 
+`--profile` times instead each statement of the full reconciliation (median over `--runs`) and prints
+`EXPLAIN (ANALYZE, BUFFERS)` of the aggregate, JIT included; `--keep NAME` uses (makes and seeds once)
+the database NAME and keeps it, so that profiling does not seed 1,000,000 rows every time.
+
     .venv/bin/python bench/totals.py [--rows 1000000] [--runs 9] [--targeted-runs 300]
+    .venv/bin/python bench/totals.py --profile --runs 7 --keep vm_bench_totals_kept
 """
 import argparse
+import collections
 import os
 import random
 import statistics
@@ -19,11 +25,12 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import scratch_postgres  # noqa: E402 - needs the project root on the path
+from bench.outcomes import kept_postgres  # noqa: E402
 DISTRICTS = ("taraz", "baizak", "zhambyl", "zhualy", "korday", "merke", "moiynkum", "sarysu", "talas", "shu",
              "ryskulov")
 CATEGORIES = ("overpricing_prevented", "contract_reduced", "funds_returned", "unjustified_works_removed", "other")
@@ -36,7 +43,7 @@ FIGURES = "scope, key, approved_tiyn, approved_count, pending_tiyn, pending_coun
 
 # The full aggregate before the parallel split: one scan hashing three grouping sets (site and district;
 # volunteer; category and month), rolled up in the same statement. GROUPING SETS never uses parallel
-# workers. Timed beside the current two statements in the same run (`previous_fill`).
+# workers. Timed beside the current statement in the same run (`previous_fill`), over the same indexes.
 def previous_aggregate() -> str:
     from volunteer_api.savings.totals import _COLUMNS, _PG_SUMS, _RESUMS, OVERALL_KEY
 
@@ -72,6 +79,8 @@ def previous_fill(fresh: str) -> None:
     """The reconciliation's aggregate as it was: the same temporary table, from one GROUPING SETS statement."""
     from volunteer_api.extensions import db
 
+    # As recompute_totals() set it then (now fill_fresh_totals_pg() sets its own): at 4 MB it sorts, ~4x slower.
+    db.session.execute(text("SET LOCAL work_mem = '256MB'"))
     db.session.execute(text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {previous_aggregate()}"))
 
 
@@ -176,14 +185,74 @@ def decide_pending(db, rng: random.Random, count: int) -> list[int]:
     return ids
 
 
+def profile(db, runs: int) -> None:
+    """Each statement of recompute_totals() and the commit: median and worst over `runs` runs; then the
+    plan of the aggregate as it runs there (its settings, EXPLAIN ANALYZE with BUFFERS; JIT is listed)."""
+    from volunteer_api.savings import totals as totals_module
+
+    spent = collections.defaultdict(list)
+    started_at = {}
+
+    def label(statement: str) -> str:
+        return " ".join(statement.split())[:90]
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        started_at[id(cursor)] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        spent[label(statement)].append(time.perf_counter() - started_at.pop(id(cursor)))
+
+    totals_module.recompute_totals()  # the first run writes every row; profile the steady state
+    db.session.commit()
+    whole = []
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        for _ in range(runs):
+            started = time.perf_counter()
+            totals_module.recompute_totals()
+            committing = time.perf_counter()
+            db.session.commit()
+            spent["COMMIT"].append(time.perf_counter() - committing)
+            whole.append(time.perf_counter() - started)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    print(f"\nfull reconciliation, nothing changed, per statement (median / worst of {runs}; "
+          f"load average {os.getloadavg()[0]:.1f}):")
+    for statement, samples in spent.items():
+        per_run = len(samples) // runs or 1
+        print(f"  {statistics.median(samples) * 1000 * per_run:8.1f} ms  {max(samples) * 1000:8.1f} ms  "
+              f"{'×' + str(per_run) if per_run > 1 else '  '}  {statement}")
+    print(f"  {sum(statistics.median(samples) * (len(samples) // runs or 1) for samples in spent.values()) * 1000:8.1f}"
+          f" ms  (sum of the medians)")
+    report("whole reconciliation + commit", whole)
+    for line in aggregate_plan(db):
+        print(line)
+
+
+def aggregate_plan(db) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the partial groups under the settings recompute_totals() gives them."""
+    from volunteer_api.savings import totals as totals_module
+
+    totals_module.set_local(totals_module._PG_AGGREGATE_SETTINGS)
+    plan = [row[0] for row in db.session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {totals_module._PG_FRESH}"))]
+    db.session.rollback()
+    return ["", "EXPLAIN (ANALYZE, BUFFERS) of the aggregate:", *plan]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--targeted-runs", type=int, default=300)
+    parser.add_argument("--profile", action="store_true",
+                        help="time each statement of the full reconciliation and print the aggregate's plan")
+    parser.add_argument("--keep", metavar="NAME", help="use (make and seed once) this database and keep it")
     args = parser.parse_args()
 
-    with scratch_postgres("vm_bench_totals") as database_url:
+    database = kept_postgres(args.keep) if args.keep else scratch_postgres("vm_bench_totals")
+    with database as database_url:
         os.environ.update({"APP_ENV": "testing", "DATABASE_URL": database_url, "RATELIMIT_ENABLED": "false"})
         os.environ.pop("REDIS_URL", None)
         from flask_migrate import upgrade
@@ -198,11 +267,18 @@ def main() -> None:
         app = create_app({"ACCESS_LOG": False})
         with app.app_context():
             upgrade()
-            seed(app, args.rows, rng)
+            if not db.session.scalar(text("SELECT EXISTS (SELECT FROM savings_reports)")):
+                seed(app, args.rows, rng)
             print(f"PostgreSQL: {db.session.scalar(text('SHOW server_version'))}; "
                   f"work_mem {db.session.scalar(text('SHOW work_mem'))}; "
                   f"max_parallel_workers_per_gather {db.session.scalar(text('SHOW max_parallel_workers_per_gather'))}; "
                   f"load average {os.getloadavg()[0]:.1f}", flush=True)
+
+            if args.profile:
+                profile(db, args.runs)
+                db.session.remove()
+                db.engine.dispose()
+                return
 
             def timed(call) -> float:
                 started = time.perf_counter()
@@ -262,7 +338,7 @@ def main() -> None:
                   f"{rewritten} row(s)")
 
             def time_fill(fill) -> float:
-                db.session.execute(text("SET LOCAL work_mem = '256MB'"))  # as recompute_totals() does
+                db.session.execute(text("SET LOCAL work_mem = '256MB'"))  # as recompute_totals() did
                 started = time.perf_counter()
                 fill("bench_aggregate")  # kept in the server, as recompute_totals() does
                 elapsed = time.perf_counter() - started
@@ -284,7 +360,7 @@ def main() -> None:
             report("full reconciliation, nothing changed + commit: before", unchanged["before"])
             report("full reconciliation, 500 decisions to catch up + commit: now", catching_up["now"])
             report("full reconciliation, 500 decisions to catch up + commit: before", catching_up["before"])
-            report("aggregate alone: now (3 parallel branches, then roll-up)", aggregates["now"])
+            report("aggregate alone: now (one statement, sites and volunteers index-only)", aggregates["now"])
             report("aggregate alone: before (3 grouping sets in one scan)", aggregates["before"])
             report("aggregate alone: before that (6 grouping sets, CASE, to_char)",
                    [time_query(OLD_AGGREGATE) for _ in range(args.runs)])
@@ -297,12 +373,8 @@ def main() -> None:
                 for _ in range(args.runs)])
             print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
-            db.session.execute(text("SET LOCAL work_mem = '256MB'"))
-            for setting in totals_module._PG_PARALLEL_SETTINGS:
-                db.session.execute(text(setting))
-            plan = db.session.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {totals_module._PG_PARTS}"))
-            print("\nEXPLAIN ANALYZE of the partial groups (the expensive statement):")
-            print("\n".join(row[0] for row in plan))
+            for line in aggregate_plan(db):
+                print(line)
             db.session.rollback()
             db.session.remove()
             db.engine.dispose()

@@ -631,3 +631,82 @@ def test_a_site_moved_to_another_district_keeps_one_total_of_all_its_savings(app
     for saving_id in (approved_before, pending_before, neighbour, approved_after, pending_after):
         recompute_for(app, saving_id)
     assert stored_totals(app) == full
+
+
+def test_the_reconciliation_corrects_drift_in_every_scope(app, make_admin, make_site, make_volunteer):
+    """Rows a lost job or a hand edit left wrong, missing or stale, in each of the six scopes: one full
+    reconciliation puts back exactly the table it builds from nothing, and leaves the right rows alone."""
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.models import SavingsTotal
+
+    make_admin()
+    sites = {int(make_site(district)): district for district in ("taraz", "taraz", "merke", "shu")}
+    volunteers = [int(make_volunteer().id) for _ in range(3)]
+    rng = random.Random(20261205)
+    months = [datetime(2026, 1, 31, 23, 59, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc),
+              datetime(2026, 11, 15, tzinfo=timezone.utc)]
+    rows = []
+    for n in range(60):
+        site_id = rng.choice(list(sites))
+        status = rng.choice(["approved", "approved", "pending", "rejected"])
+        rows.append({"site_id": site_id, "district": sites[site_id], "volunteer_id": rng.choice(volunteers),
+                     "amount_tiyn": rng.randint(1, 10**12), "status": status,
+                     "category": rng.choice(["funds_returned", "contract_reduced", "other"]),
+                     **({"reviewed_at": rng.choice(months)} if status != "pending" else {})})
+    seed_reports(app, rows)
+    recompute(app)
+    truth = stored_rows_with_times(app)
+    assert {scope for scope, _ in truth} == {"overall", "district", "site", "volunteer", "category", "month"}
+
+    long_ago = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    table = SavingsTotal.__table__
+    wrong, lost = {}, {}
+    with app.app_context():
+        for scope in ("overall", "district", "site", "volunteer", "category", "month"):
+            first, *others = sorted(key for s, key in truth if s == scope)
+            wrong[scope] = first
+            db.session.execute(table.update().where(table.c.scope == scope, table.c.key == first)
+                               .values(approved_tiyn=table.c.approved_tiyn + 1, pending_count=table.c.pending_count + 2,
+                                       computed_at=long_ago))
+            if others:
+                lost[scope] = others[0]
+                db.session.execute(table.delete().where(table.c.scope == scope, table.c.key == others[0]))
+        for scope, key in (("district", "zhualy"), ("site", "999999"), ("volunteer", "999999"),
+                           ("category", "overpricing_prevented"), ("month", "2019-01")):
+            db.session.add(SavingsTotal(scope=scope, key=key, approved_tiyn=5, approved_count=1, pending_tiyn=0,
+                                        pending_count=0, computed_at=long_ago))
+        db.session.commit()
+
+    result = recompute(app)
+    after = stored_rows_with_times(app)
+    assert result["failed_keys"] == []
+    assert {key: row[:4] for key, row in after.items()} == {key: row[:4] for key, row in truth.items()}
+    # What was wrong or missing is written now; every other row keeps the time its figures last changed.
+    rewritten = {(scope, key) for scope, key in (*wrong.items(), *lost.items())} | {("overall", "all")}
+    assert {key for key, row in after.items() if row[4] == result["computed_at"]} == rewritten
+    assert all(after[key] == truth[key] for key in set(truth) - rewritten)
+
+
+@pytest.mark.postgres
+def test_the_reconciliation_leaves_the_transaction_settings_as_they_were(app, places):
+    """Its planner settings last for the aggregate alone: the rest of the transaction (the upsert, the
+    delete, the milestones, whatever the caller does next) sees the values it had before, the caller's own
+    too, not the server's defaults."""
+    from volunteer_api.extensions import db
+    from volunteer_api.savings.totals import _PG_AGGREGATE_SETTINGS, recompute_totals
+
+    sites, volunteers = places
+    site_id = next(iter(sites))
+    seed_reports(app, [{"site_id": site_id, "district": sites[site_id], "volunteer_id": int(volunteers[0].id),
+                        "amount_tiyn": 100}])
+
+    def settings() -> dict:
+        return {name: db.session.scalar(text(f"SHOW {name}")) for name in _PG_AGGREGATE_SETTINGS}
+
+    with app.app_context():
+        db.session.execute(text("SET LOCAL work_mem = '8MB'"))  # the caller's value, not the server's default
+        before = settings()
+        assert before["work_mem"] == "8MB"
+        assert recompute_totals()["approved_tiyn"] == 100
+        assert settings() == before
+        db.session.commit()

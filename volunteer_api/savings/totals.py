@@ -6,9 +6,10 @@ concurrently, or in any order, gives the same table:
 - `recompute_totals_for_saving()`: the job a filed or decided report enqueues. It recomputes only the
   keys that report touches (its district, site, volunteer, category and approval month), each with an
   indexed aggregate, and derives the overall row from the district rows in the same transaction.
-- `recompute_totals()`: the periodic reconciliation. A full aggregate over every report into a temporary
-  table (on PostgreSQL three branches scanned at once by parallel workers, then rolled up); only rows
-  whose figures changed are rewritten, keys absent from it are deleted.
+- `recompute_totals()`: the periodic reconciliation, an independent full check of the stored table. A
+  full aggregate over every live report into a temporary table (on PostgreSQL one statement: sites and
+  volunteers read from covering indexes, the other scopes rolled up, parallel workers sharing each part);
+  only rows whose figures changed are rewritten, keys absent from it are deleted.
 
 Sums are exact at any size: NUMERIC on PostgreSQL; on SQLite, whose SUM of integers raises "integer
 overflow" past 2^63, each amount is summed in two parts (below and above 10^9 tiyn) that Python joins.
@@ -82,51 +83,68 @@ def _exact(row) -> dict:
     return figures
 
 
-# PostgreSQL, in two statements. First the partial groups, one aggregate per grouping (site and district;
-# volunteer; category and month) as three branches of one UNION ALL, each of which parallel workers share
-# (a single GROUPING SETS aggregate, the form before, cannot use parallel workers at all). Then the six
-# scopes rolled up from those ~60,000 partial rows: site-districts to sites and to districts,
-# category-months to categories, months and the overall row. The month is grouped as date_trunc (cheap)
-# and formatted only per group; pending reports have no month (NULL).
+# PostgreSQL: every scope's rows from one statement, into a temporary table; the three branches of its
+# UNION ALL each a Gather of parallel workers. Sites and volunteers are grouped from the indexes by site and
+# by volunteer, which carry the status and the amount (migration 0013): index-only scans of ~54 MB already in
+# group order, where sequential scans of the 253 MB heap fed hash tables before (1,000,000 reports;
+# bench/README.md). A site is grouped by its id alone, so a moved site (its decided reports stay in the old
+# district, its later ones are in the new) is one row. The four small scopes are rolled up from ~800
+# (district, category, approval month) groups. The month is grouped as date_trunc (cheap) and formatted
+# only per group; pending reports have no month (NULL), and the month scope is approvals by approval month.
 _LIVE = "FROM savings_reports WHERE status IN ('approved', 'pending')"
-_PG_PARTS_TABLE = "savings_totals_parts"
-_PG_PARTS = f"""
-    SELECT 1 AS part, site_id, district, CAST(NULL AS BIGINT) AS volunteer_id, CAST(NULL AS TEXT) AS category,
-           CAST(NULL AS TIMESTAMP) AS month, {_PG_SUMS}
-        {_LIVE} GROUP BY site_id, district
+_SMALL_SCOPES = "GROUPING(district, category, month)"  # 3: by district, 5: by category, 6: by month, 7: overall
+_PG_FRESH = f"""
+    SELECT 'site' AS scope, CAST(site_id AS TEXT) AS key, {_PG_SUMS} {_LIVE} GROUP BY site_id
     UNION ALL
-    SELECT 2, NULL, NULL, volunteer_id, NULL, NULL, {_PG_SUMS} {_LIVE} GROUP BY volunteer_id
+    SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_PG_SUMS} {_LIVE} GROUP BY volunteer_id
     UNION ALL
-    SELECT 3, NULL, NULL, NULL, category, month, {_PG_SUMS} FROM (
-        SELECT status, amount_tiyn, category, date_trunc('month', reviewed_at AT TIME ZONE 'UTC') AS month {_LIVE}
-    ) AS live GROUP BY category, month
+    SELECT CASE {_SMALL_SCOPES} WHEN 3 THEN 'district' WHEN 5 THEN 'category' WHEN 6 THEN 'month' ELSE 'overall' END,
+           CASE {_SMALL_SCOPES} WHEN 3 THEN district WHEN 5 THEN category WHEN 6 THEN to_char(month, 'YYYY-MM')
+                ELSE '{OVERALL_KEY}' END,
+           {_RESUMS}
+    FROM (
+        SELECT district, category, month, {_PG_SUMS} FROM (
+            SELECT status, amount_tiyn, district, category,
+                   date_trunc('month', reviewed_at AT TIME ZONE 'UTC') AS month {_LIVE}
+        ) AS live GROUP BY district, category, month
+    ) AS parts
+    -- The empty grouping set gives the overall row even when there are no savings at all.
+    GROUP BY GROUPING SETS ((district), (category), (month), ())
+    HAVING GROUPING(month) = 1 OR month IS NOT NULL
 """
-_PG_ROLLUP = f"""
-    -- A site has one part per district it has live reports in (a moved site: its decided reports stay
-    -- in the old district, its later ones are in the new), so its scope is summed over them like the rest.
-    SELECT 'site' AS scope, CAST(site_id AS TEXT) AS key, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 1
-        GROUP BY site_id
-    UNION ALL
-    SELECT 'district', district, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 1 GROUP BY district
-    UNION ALL
-    -- Part 2 is grouped by the volunteer alone: one row per volunteer already.
-    SELECT 'volunteer', CAST(volunteer_id AS TEXT), {_COLUMNS} FROM {_PG_PARTS_TABLE} WHERE part = 2
-    UNION ALL
-    SELECT 'category', category, {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 3 GROUP BY category
-    UNION ALL
-    -- The month scope is approvals by approval month: the NULL-month groups hold only pending reports.
-    SELECT 'month', to_char(month, 'YYYY-MM'), {_RESUMS}
-        FROM {_PG_PARTS_TABLE} WHERE part = 3 AND month IS NOT NULL GROUP BY month
-    UNION ALL
-    -- No GROUP BY: one row even when there are no savings at all.
-    SELECT 'overall', '{OVERALL_KEY}', {_RESUMS} FROM {_PG_PARTS_TABLE} WHERE part = 3
-"""
-# At the default parallel_setup_cost the planner still aggregates in one process; starting workers costs
-# ~1 ms here, the branches ~0.3 s each over 1,000,000 reports (bench/totals.py). Transaction-local, like
-# work_mem. The planner also needs the extended statistics of migration 0011_verifications_statistics (the true number of groups)
-# to see that partial aggregation in the workers pays: with them each branch is a Gather of partial
-# aggregates; without them it aggregates the site and month branches in one process.
-_PG_PARALLEL_SETTINGS = ("SET LOCAL parallel_setup_cost = 0",)
+# Transaction-local (SET LOCAL), for the aggregate alone; the previous values are put back after it.
+# - work_mem: the workers' site groups meet in one hash table of ~18 MB at 50,000 sites; at the default
+#   4 MB the planner sorts them instead.
+# - parallel_setup_cost: at the default the planner keeps each branch in one process; starting workers
+#   costs ~1 ms here, each branch is ~0.1-0.3 s of CPU over 1,000,000 reports (bench/totals.py).
+# - jit: compiling the expressions in the leader and in each worker cost ~0.1 s more than it saved (a few
+#   operations per row).
+# - random_page_cost: the indexes are read in key order, not in disk order, and at the default (4, a
+#   spinning disk's random read) the planner weighed them within a few per cent of the heap's sequential
+#   scan: it switched to the heap (0.6 s slower) after a few thousand decisions changed the statistics.
+#   1.1 is an SSD's or a cached index's cost. Where the visibility map is stale (a vacuum is due) the
+#   index-only scans must read the heap too; the planner counts that, and then prefers the heap itself.
+_PG_AGGREGATE_SETTINGS = {"work_mem": "256MB", "parallel_setup_cost": "0", "jit": "off", "random_page_cost": "1.1"}
+
+
+def set_local(settings: dict[str, str]) -> dict[str, str]:
+    """SET LOCAL each setting until the transaction ends; returns the values they had, to put back."""
+    names = list(settings)
+    names_bound = {f"name_{n}": name for n, name in enumerate(names)}
+    previous = db.session.execute(
+        text("SELECT " + ", ".join(f"current_setting(:name_{n})" for n in range(len(names)))), names_bound).one()
+    db.session.execute(
+        text("SELECT " + ", ".join(f"set_config(:name_{n}, :value_{n}, true)" for n in range(len(names)))),
+        {**names_bound, **{f"value_{n}": settings[name] for n, name in enumerate(names)}})
+    return dict(zip(names, previous))
+
+
+def fill_fresh_totals_pg(fresh: str) -> None:
+    """PostgreSQL: every scope's figures into the temporary table `fresh` (dropped at commit)."""
+    previous = set_local(_PG_AGGREGATE_SETTINGS)
+    db.session.execute(text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {_PG_FRESH}"))
+    # The rest of the transaction (the upsert, the delete, the milestones) plans with the session's values.
+    set_local(previous)
 
 
 # Portable form (SQLite, embedded mode): one GROUP BY per scope in a single statement.
@@ -172,17 +190,6 @@ _FRESH = "savings_totals_fresh"
 UPSERT_CHUNK = 1000  # rows per INSERT: SQLite allows 32,766 bound values, a row has seven
 
 
-def fill_fresh_totals_pg(fresh: str) -> None:
-    """PostgreSQL: every scope's figures into the temporary table `fresh` (dropped at commit)."""
-    for setting in _PG_PARALLEL_SETTINGS:
-        db.session.execute(text(setting))
-    db.session.execute(text(f"CREATE TEMPORARY TABLE {_PG_PARTS_TABLE} ON COMMIT DROP AS {_PG_PARTS}"))
-    # The rest of the transaction (the roll-up, the upsert, the delete) plans as usual.
-    db.session.execute(text("SET LOCAL parallel_setup_cost TO DEFAULT"))
-    db.session.execute(text(f"CREATE TEMPORARY TABLE {fresh} ON COMMIT DROP AS {_PG_ROLLUP}"))
-    db.session.execute(text(f"DROP TABLE {_PG_PARTS_TABLE}"))
-
-
 def _lock() -> None:
     """One recompute at a time, holding until commit, so an older run never overwrites a newer one."""
     advisory_lock(RECOMPUTE_LOCK_KEY, sqlite_table="savings_totals")
@@ -196,11 +203,9 @@ def recompute_totals(*, now: datetime | None = None) -> dict:
     now = now or utcnow()
     failed: list[tuple[str, str]] = []
     if dialect == "postgresql":
-        # The planner overestimates the groups (a few MB of hash tables in truth) and, at the default
-        # work_mem, sorts instead of hashing: several times slower over 1M rows (bench/totals.py).
-        db.session.execute(text("SET LOCAL work_mem = '256MB'"))
+        # Not analyzed: the planner sizes a new table from its pages, close enough for the two joins below
+        # (an ANALYZE of the ~60,000 rows cost more than it saved).
         fill_fresh_totals_pg(_FRESH)
-        db.session.execute(text(f"ANALYZE {_FRESH}"))
         try:
             with db.session.begin_nested():
                 db.session.execute(text(_PG_UPSERT.format(fresh=_FRESH)).bindparams(
@@ -211,9 +216,9 @@ def recompute_totals(*, now: datetime | None = None) -> dict:
             fresh = db.session.execute(text(f"SELECT * FROM {_FRESH}").execution_options(yield_per=UPSERT_CHUNK))
             for chunk in fresh.partitions():
                 failed += _write_rows([_exact(row) for row in chunk], now)
-        failed += _delete_keys(
-            f"DELETE FROM savings_totals AS stored WHERE NOT EXISTS "
-            f"(SELECT FROM {_FRESH} AS fresh WHERE fresh.scope = stored.scope AND fresh.key = stored.key)")
+        # NOT IN, not NOT EXISTS: without statistics the planner sorted both sides for a merge anti-join
+        # (0.3 s); this hashes the fresh keys once. No fresh scope or key is NULL, so NOT IN is exact.
+        failed += _delete_keys(f"DELETE FROM savings_totals WHERE (scope, key) NOT IN (SELECT scope, key FROM {_FRESH})")
         db.session.execute(text(f"DROP TABLE {_FRESH}"))  # ON COMMIT DROP covers a failure before this
     else:
         # Embedded mode: one group per site and volunteer is few enough rows to join the sums in Python.
