@@ -46,7 +46,6 @@ def main() -> None:
             with RssSampler(processes, interval=args.interval) as rss:
                 result = upload.run([base], seconds=seconds, connections=args.connections)
             load_after = os.getloadavg()
-            settle(database_url, timeout=300)
         finally:
             for process in processes.values():
                 stop(process)

@@ -1,6 +1,6 @@
 """The whole stack on loopback, seeded at scale, under load from wrk; prints one table of figures.
 
-    bench/run [--quick] [--duration 10] [--connections 32] [--web-workers 4] [--hosts 2]
+    bench/run [--quick] [--duration 10] [--connections 32] [--web-workers 4] [--hosts 2] [--photo-seconds 30]
 
 Starts gunicorn (sync workers) and a Celery worker (--beat) against a PostgreSQL database and a Redis
 database number of its own, seeds the 144 Zhambyl volunteers plus the scale set, runs `VACUUM ANALYZE`
@@ -47,8 +47,8 @@ WEB_APPLICATION_NAME = "vm-bench-web"
 PHOTOS_PER_INSPECTION = 20
 # Uploads per second no run here reaches (58/s measured with 4 workers): the inspections made for the load.
 PHOTO_RATE_BOUND = 300
-# The photo load runs at least this long: its first half warms the workers up, its second shows the memory.
-PHOTO_MIN_SECONDS = 30
+# The photo load's length: its first half warms the workers up, its second shows whether memory grows.
+PHOTO_SECONDS = 30
 
 
 def main() -> None:
@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=1, choices=[1, 2],
                         help="2: two gunicorn processes and two Celery workers, as two hosts would run")
     parser.add_argument("--alerts", type=int, default=300, help="flagged inspections for the alert latency")
+    parser.add_argument("--photo-seconds", type=int, default=PHOTO_SECONDS,
+                        help="seconds of photo uploads (its first half is the workers' warm-up; see bench/photo_memory.py)")
     args = parser.parse_args()
     scale = dict(volunteers=1_000, sites=50_000, inspections=100_000, savings=100_000) if args.quick else {}
     audit_events = AUDIT_EVENTS // 10 if args.quick else AUDIT_EVENTS
@@ -319,7 +321,7 @@ def measure_photo_uploads(bases: list[str], ids: dict, args, database_url: str, 
     (a unique tail after the image's end), at most PHOTOS_PER_INSPECTION per inspection; every web
     worker's RSS sampled meanwhile. The first half of the run is the workers' warm-up (what a worker
     loads once: Pillow's plugins, the statements' compiled forms); memory must not grow in the second."""
-    seconds = max(args.duration, PHOTO_MIN_SECONDS)
+    seconds = args.photo_seconds
     upload = PhotoUpload(bases[0], ids, seconds)
     settle(database_url)
     meter = CpuMeter(processes, database_url)
