@@ -53,38 +53,13 @@ def main() -> None:
 
 def build_sealed_chain(db, count: int) -> None:
     """A chain of `count` keyed, sealed events, hashed exactly as the sealer does, loaded with COPY."""
-    import json
-    from datetime import timedelta
-    from types import SimpleNamespace
-
     from sqlalchemy import text
 
-    from volunteer_api.audit.services import GENESIS_HASH, event_hash, event_mac
-    from volunteer_api.timestamps import utcnow
+    from bench.seed import write_sealed_chain
 
-    columns = ("id", "action", "object_type", "object_id", "after", "created_at", "seq", "prev_hash", "hash", "mac")
-    start = utcnow() - timedelta(days=30)
     started = time.perf_counter()
-    prev_hash = GENESIS_HASH
-    raw = db.engine.raw_connection()
-    try:
-        cursor = raw.driver_connection.cursor()
-        with cursor.copy(f"COPY audit_events ({', '.join(columns)}) FROM STDIN") as copy:
-            for n in range(1, count + 1):
-                values = {"actor_id": None, "action": "site.updated", "object_type": "site", "object_id": str(n % 50_000),
-                          "before": None, "after": {"n": n, "name": "Школа №7"}, "request_id": None, "address": None,
-                          "created_at": start + timedelta(microseconds=2_500_000 * n)}
-                event = SimpleNamespace(**values, id=n, seq=n, mac=event_mac(values))
-                event.hash = event_hash(event, prev_hash)
-                copy.write_row((n, values["action"], values["object_type"], values["object_id"],
-                                json.dumps(values["after"], ensure_ascii=False), values["created_at"], n, prev_hash,
-                                event.hash, event.mac))
-                prev_hash = event.hash
-        raw.driver_connection.commit()
-    finally:
-        raw.close()
+    write_sealed_chain(count)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), :n)"), {"n": count})
         # Autovacuum is off on these machines: the planner needs the statistics.
         connection.execute(text("VACUUM ANALYZE audit_events"))
     print(f"built a sealed chain of {count:,} events (hashed as the sealer does, COPY) in "
@@ -94,6 +69,7 @@ def build_sealed_chain(db, count: int) -> None:
 def run_verification(args) -> None:
     from flask_migrate import upgrade
 
+    from bench.seed import store_full_verification
     from volunteer_api import create_app
     from volunteer_api.audit import verifications
     from volunteer_api.audit.services import record_event, seal_chain
@@ -110,13 +86,13 @@ def run_verification(args) -> None:
         seal_chain()
     with app.app_context():
         started = time.perf_counter()
-        verification = verifications.start_full_verification(requested_by_id=None)
-        db.session.commit()
         if args.skip_full:
             # What the job stores, without its walk (timed in an earlier run): the endpoint's figures only.
-            verifications._finish(verification, {"ok": True, "checked": args.verify_events + 1})
-            db.session.commit()
+            store_full_verification(args.verify_events + 1)  # + the admin's creation
+            verification = verifications.newest_full_verification()
         else:
+            verification = verifications.start_full_verification(requested_by_id=None)
+            db.session.commit()
             # The job and its continuation steps run through the outbox (the embedded runner's thread here).
             while True:
                 db.session.rollback()

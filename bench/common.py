@@ -65,6 +65,15 @@ def migrate(database_url: str) -> None:
         upgrade()
 
 
+def app_in_process(database_url: str, **overrides):
+    """The app in this process against the database: embedded jobs, no schedule, no access log."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.pop("REDIS_URL", None)
+    from volunteer_api import create_app
+
+    return create_app({"ACCESS_LOG": False, "EMBEDDED_SCHEDULER": False, **overrides})
+
+
 def vacuum_analyze(database_url: str) -> None:
     """VACUUM ANALYZE the whole database. The PostgreSQL of these machines runs with autovacuum off, so a
     freshly seeded table has no statistics (the planner guesses) and no visibility map (no index-only

@@ -136,3 +136,76 @@ def _copy(conn, table: str, columns: list[str], rows, label: str, total: int | N
             for row in tqdm(rows, desc=f"seed {label}", total=total or (len(rows) if hasattr(rows, "__len__") else None),
                             unit=" rows", mininterval=1.0, leave=False):
                 copy.write_row(row)
+
+
+def seed_audit_chain(database_url: str, *, audit_key: str, events: int) -> None:
+    """A sealed audit chain of `events` events under `audit_key`, and a signed verification of it.
+
+    What GET /audit/verify answers over: the stack (started with the same AUDIT_KEY) seals its own
+    events after these and verifies only the tail after the stored verification.
+    """
+    from bench.common import app_in_process
+    from volunteer_api.extensions import db
+
+    app = app_in_process(database_url, AUDIT_KEY=audit_key)
+    with app.app_context():
+        write_sealed_chain(events)
+        store_full_verification(events)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def write_sealed_chain(count: int) -> None:
+    """`count` keyed, sealed events after what the chain holds (an empty chain), loaded by COPY (in an app context).
+
+    Keyed and linked by the audit domain's own functions (`event_mac`, `event_hash`), so the sealer, the
+    verifications and the full job take them for its own. Their times are 2.5 s apart, ending a day ago:
+    older than anything the stack writes, and not older than the sealed head (which would be refused as
+    back-dated).
+    """
+    from types import SimpleNamespace
+
+    from sqlalchemy import text
+
+    from volunteer_api.audit.services import GENESIS_HASH, event_hash, event_mac
+    from volunteer_api.extensions import db
+
+    columns = ("id", "action", "object_type", "object_id", "after", "created_at", "seq", "prev_hash", "hash", "mac")
+    step = timedelta(microseconds=2_500_000)
+    start = datetime.now(timezone.utc) - timedelta(days=1) - step * count
+    prev_hash = GENESIS_HASH
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        with cursor.copy(f"COPY audit_events ({', '.join(columns)}) FROM STDIN") as copy:
+            for n in tqdm(range(1, count + 1), desc="seed audit events", unit=" rows", mininterval=1.0, leave=False):
+                values = {"actor_id": None, "action": "site.updated", "object_type": "site", "object_id": str(n % 50_000),
+                          "before": None, "after": {"n": n, "name": "Школа №7"}, "request_id": None, "address": None,
+                          "created_at": start + step * n}
+                event = SimpleNamespace(**values, id=n, seq=n, mac=event_mac(values))
+                event.hash = event_hash(event, prev_hash)
+                copy.write_row((n, values["action"], values["object_type"], values["object_id"],
+                                json.dumps(values["after"], ensure_ascii=False), values["created_at"], n, prev_hash,
+                                event.hash, event.mac))
+                prev_hash = event.hash
+        raw.driver_connection.commit()
+    finally:
+        raw.close()
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), :n)"), {"n": count})
+        connection.commit()
+
+
+def store_full_verification(count: int) -> None:
+    """A finished full verification through seq `count`, signed as the full job signs its result
+    (`verifications._finish`), without the job's walk: the chain was just built intact, and the walk's
+    own time is bench/audit_chain.py's figure. Without one, the stack's first verification sweep would
+    walk the whole chain in the worker while the other figures are measured."""
+    from volunteer_api.audit import verifications
+    from volunteer_api.extensions import db
+    from volunteer_api.timestamps import utcnow
+
+    verification = verifications.AuditVerification(kind="full", status="running", from_seq=0, started_at=utcnow())
+    db.session.add(verification)
+    verifications._finish(verification, {"ok": True, "checked": count})
+    db.session.commit()
