@@ -409,7 +409,7 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     # A statement of its own after the lock: in READ COMMITTED it sees what the lock's last holder committed.
     photos = db.session.scalars(select(Photo).where(Photo.inspection_id == target_id).order_by(Photo.id)).all()
     existing = next((photo for photo in photos if photo.sha256 == sha256), None)
-    if target is None or existing is not None or target.status not in OPEN_FOR_PHOTOS or len(photos) >= MAX_PHOTOS:
+    if target is None or existing is not None or target.status not in UNDECIDED_STATUSES or len(photos) >= MAX_PHOTOS:
         # Another request changed the inspection since step 1: the charge for the bytes is given back.
         _give_back_quota(user_id, len(checked.data))
         if existing is not None:  # a concurrent upload of the same bytes added it: the same answer
@@ -437,9 +437,6 @@ def add_photo(inspection_id, *, user, stream, max_bytes: int) -> tuple[Photo, bo
     return photo, True
 
 
-OPEN_FOR_PHOTOS = ("submitted", "returned")
-
-
 def _upload_target(inspection_id: int, user_id: int, sha256: str):
     """The author's inspection (404 for anyone else's), its photo count and its photo of these bytes, if any."""
     photo_count = (select(func.count()).select_from(Photo).where(Photo.inspection_id == Inspection.id)
@@ -459,7 +456,8 @@ def _give_back_quota(user_id: int, size: int) -> None:
 
 
 def _require_open(inspection) -> None:
-    if inspection.status not in OPEN_FOR_PHOTOS:
+    # Photos are evidence for the review: they may be added while it is undecided (submitted or returned).
+    if inspection.status not in UNDECIDED_STATUSES:
         db.session.rollback()
         raise Conflict(_l("Photos can only be added before the inspection is reviewed."))
 
